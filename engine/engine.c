@@ -1,0 +1,1053 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * engine.c - one event applied to one product's state: catalog upserts,
+ * page views that become offers, orders that reward the learner, order
+ * updates that reverse what a cancelled line counted.  See engine.h.
+ */
+#include "engine.h"
+#include "pacing.h"
+#include "rng.h"
+
+#include <assert.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const engine_ctx_names[PLAN_CONTEXTS] = { "new", "ret" };
+
+/* ---- effects ---------------------------------------------------------- */
+
+/* Empty effects. */
+void
+effects_init(struct effects *fx)
+{
+	memset(fx, 0, sizeof(*fx));
+	fx->kpart = -1;
+}
+
+/* Free what the writes and messages own, keep the arrays. */
+void
+effects_reset(struct effects *fx)
+{
+	for (size_t i = 0; i < fx->nw; i++) {
+		free(fx->w[i].field);
+		free(fx->w[i].value);
+	}
+	for (size_t i = 0; i < fx->nm; i++) {
+		free(fx->m[i].key);
+		free(fx->m[i].payload);
+	}
+	fx->nw = fx->nm = 0;
+	fx->kpart = -1;
+	fx->koff = 0;
+	memset(&fx->counts, 0, sizeof(fx->counts));
+}
+
+/* Free everything. */
+void
+effects_release(struct effects *fx)
+{
+	effects_reset(fx);
+	free(fx->w);
+	free(fx->m);
+	effects_init(fx);
+}
+
+/* Grow an array of elements of size sz to hold one more. */
+static int
+engine_grow(void **arr, size_t *cap, size_t n, size_t sz)
+{
+	void *na;
+	size_t nc;
+
+	if (n < *cap)
+		return 0;
+	nc = *cap ? *cap * 2 : 16;
+	na = realloc(*arr, nc * sz);
+	if (na == NULL)
+		return -1;
+	*arr = na;
+	*cap = nc;
+	return 0;
+}
+
+/* Add one write; field and value are copied. */
+static int
+fx_write(struct effects *fx, enum fx_op op, enum fx_key key,
+    const char *date, const char *field, const char *value)
+{
+	struct fx_write *w;
+
+	if (engine_grow((void **)&fx->w, &fx->wcap, fx->nw, sizeof(*w)) == -1)
+		return -1;
+	w = &fx->w[fx->nw];
+	w->op = op;
+	w->key = key;
+	snprintf(w->date, sizeof(w->date), "%s", date ? date : "");
+	w->field = strdup(field);
+	w->value = strdup(value);
+	if (w->field == NULL || w->value == NULL) {
+		free(w->field);
+		free(w->value);
+		return -1;
+	}
+	fx->nw++;
+	return 0;
+}
+
+/* HINCRBY on a day counter. */
+static int
+fx_incr(struct effects *fx, const char *date, const char *field, int64_t by)
+{
+	char v[32];
+
+	if (by == 0)
+		return 0;
+	snprintf(v, sizeof(v), "%" PRId64, by);
+	return fx_write(fx, FX_HINCRBY, FX_DAY, date, field, v);
+}
+
+/* Add one message; payload is taken over (malloc'd), key copied. */
+static int
+fx_msg(struct effects *fx, enum fx_topic topic, const char *key,
+    char *payload)
+{
+	struct fx_msg *m;
+
+	if (payload == NULL ||
+	    engine_grow((void **)&fx->m, &fx->mcap, fx->nm, sizeof(*m)) == -1) {
+		free(payload);
+		return -1;
+	}
+	m = &fx->m[fx->nm];
+	m->topic = topic;
+	m->payload = payload;
+	m->key = strdup(key);
+	if (m->key == NULL) {
+		free(payload);
+		return -1;
+	}
+	fx->nm++;
+	return 0;
+}
+
+/* ---- product state ------------------------------------------------------ */
+
+/* A fresh state. */
+void
+product_state_init(struct product_state *ps, const char *product_id)
+{
+	memset(ps, 0, sizeof(*ps));
+	snprintf(ps->product_id, sizeof(ps->product_id), "%s", product_id);
+	ps->campaign_price = ps->campaign_start = ps->campaign_end = -1;
+	ps->kpart = -1;
+}
+
+/* Free the record arrays. */
+void
+product_state_release(struct product_state *ps)
+{
+	free(ps->offers);
+	free(ps->orders);
+	ps->offers = NULL;
+	ps->orders = NULL;
+	ps->noffers = ps->norders = ps->offers_cap = ps->orders_cap = 0;
+}
+
+/* The offer slot of a customer, created empty. */
+struct offer_rec *
+product_state_offer(struct product_state *ps, const char *customer_id)
+{
+	struct offer_rec *o;
+
+	for (size_t i = 0; i < ps->noffers; i++)
+		if (strcmp(ps->offers[i].customer_id, customer_id) == 0)
+			return &ps->offers[i];
+	if (engine_grow((void **)&ps->offers, &ps->offers_cap, ps->noffers,
+	    sizeof(*o)) == -1)
+		return NULL;
+	o = &ps->offers[ps->noffers++];
+	memset(o, 0, sizeof(*o));
+	snprintf(o->customer_id, sizeof(o->customer_id), "%s", customer_id);
+	return o;
+}
+
+/* The order slot of an order line, created empty. */
+struct order_rec *
+product_state_order(struct product_state *ps, const char *order_id)
+{
+	struct order_rec *o;
+
+	for (size_t i = 0; i < ps->norders; i++)
+		if (strcmp(ps->orders[i].order_id, order_id) == 0)
+			return &ps->orders[i];
+	if (engine_grow((void **)&ps->orders, &ps->orders_cap, ps->norders,
+	    sizeof(*o)) == -1)
+		return NULL;
+	o = &ps->orders[ps->norders++];
+	memset(o, 0, sizeof(*o));
+	snprintf(o->order_id, sizeof(o->order_id), "%s", order_id);
+	return o;
+}
+
+/* "partition:offset" of the last applied message. */
+void
+product_state_kpos(const struct product_state *ps, char *buf, size_t len)
+{
+	if (ps->kpart < 0)
+		snprintf(buf, len, "%s", "");
+	else
+		snprintf(buf, len, "%" PRId32 ":%" PRId64, ps->kpart, ps->koff);
+}
+
+/* Parse a signed 64-bit decimal; 0 or -1. */
+static int
+engine_parse_i64(const char *s, int64_t *out)
+{
+	char *end;
+	long long v;
+
+	if (*s == '\0')
+		return -1;
+	v = strtoll(s, &end, 10);
+	if (*end != '\0')
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* Parse "partition:offset". */
+static int
+engine_parse_kpos(const char *s, int32_t *part, int64_t *off)
+{
+	char *end;
+	long p;
+	long long o;
+
+	if (*s == '\0') {
+		*part = -1;
+		*off = 0;
+		return 0;
+	}
+	p = strtol(s, &end, 10);
+	if (*end != ':' || p < 0 || p > INT32_MAX)
+		return -1;
+	o = strtoll(end + 1, &end, 10);
+	if (*end != '\0' || o < 0)
+		return -1;
+	*part = (int32_t)p;
+	*off = o;
+	return 0;
+}
+
+/* Set one catalog field from the product hash. */
+static int
+product_state_field(struct product_state *ps, const char *name,
+    const char *value)
+{
+	static const struct { const char *name; size_t off; } nums[] = {
+		{ "price", offsetof(struct product_state, price) },
+		{ "stock", offsetof(struct product_state, stock) },
+		{ "listed_at", offsetof(struct product_state, listed_at) },
+		{ "campaign_price",
+		    offsetof(struct product_state, campaign_price) },
+		{ "campaign_start",
+		    offsetof(struct product_state, campaign_start) },
+		{ "campaign_end", offsetof(struct product_state, campaign_end) },
+	};
+
+	for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++)
+		if (strcmp(name, nums[i].name) == 0)
+			return engine_parse_i64(value,
+			    (int64_t *)((char *)ps + nums[i].off));
+	if (strcmp(name, "shop_id") == 0)
+		snprintf(ps->shop_id, sizeof(ps->shop_id), "%s", value);
+	else if (strcmp(name, "category") == 0)
+		snprintf(ps->category, sizeof(ps->category), "%s", value);
+	else if (strcmp(name, "campaign_id") == 0)
+		snprintf(ps->campaign_id, sizeof(ps->campaign_id), "%s", value);
+	else if (strcmp(name, "kpos") == 0)
+		return engine_parse_kpos(value, &ps->kpart, &ps->koff);
+	else if (strcmp(name, "known") == 0)
+		ps->known = strcmp(value, "1") == 0;
+	return 0;
+}
+
+/* Load the product hash. */
+int
+product_state_load(struct product_state *ps, const char *const *names,
+    const char *const *values, size_t n, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < n; i++)
+		if (product_state_field(ps, names[i], values[i]) == -1) {
+			snprintf(err, errlen, "product \"%s\": bad field "
+			    "\"%s\" value \"%s\"", ps->product_id, names[i],
+			    values[i]);
+			return -1;
+		}
+	return 0;
+}
+
+/* Set one arm field "<ctx>:<level>" = "<n> <s>". */
+static int
+product_state_arm_field(struct bandit_arms *a, const char *name,
+    const char *value)
+{
+	int ctx = -1, level;
+	double n, s;
+	char *end;
+
+	for (int c = 0; c < PLAN_CONTEXTS; c++) {
+		size_t l = strlen(engine_ctx_names[c]);
+
+		if (strncmp(name, engine_ctx_names[c], l) == 0 &&
+		    name[l] == ':')
+			ctx = c;
+	}
+	if (ctx < 0)
+		return 0;
+	level = (int)strtol(name + 4, &end, 10);
+	if (*end != '\0' || level < 0 || level >= PLAN_MAX_LEVELS ||
+	    sscanf(value, "%lf %lf", &n, &s) != 2 || !isfinite(n) ||
+	    !isfinite(s) || n < 0 || s < 0)
+		return -1;
+	a->n[ctx][level] = n;
+	a->s[ctx][level] = s;
+	return 0;
+}
+
+/* Load the arms hash. */
+int
+product_state_load_arms(struct product_state *ps, const char *const *names,
+    const char *const *values, size_t n, char *err, size_t errlen)
+{
+	struct bandit_arms *a = &ps->arms;
+	int rc = 0;
+
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		if (strcmp(names[i], "range") == 0)
+			rc = sscanf(values[i], "%" SCNd32 "-%" SCNd32 "/%d",
+			    &a->min_bps, &a->max_bps, &a->nlevels) == 3 &&
+			    a->nlevels >= 1 && a->nlevels <= PLAN_MAX_LEVELS ?
+			    0 : -1;
+		else if (strcmp(names[i], "tref") == 0)
+			rc = engine_parse_i64(values[i], &a->tref);
+		else
+			rc = product_state_arm_field(a, names[i], values[i]);
+		if (rc == -1)
+			snprintf(err, errlen, "arms of \"%s\": bad field "
+			    "\"%s\" value \"%s\"", ps->product_id, names[i],
+			    values[i]);
+	}
+	return rc;
+}
+
+/* ---- records ------------------------------------------------------------ */
+
+/* offer_id|plan_id|ctx|level|bps|list|offer|ts|expires|converted */
+int
+offer_rec_format(const struct offer_rec *o, char *buf, size_t len)
+{
+	int n = snprintf(buf, len, "%s|%s|%d|%d|%" PRId32 "|%" PRId64 "|%"
+	    PRId64 "|%" PRId64 "|%" PRId64 "|%d", o->offer_id, o->plan_id,
+	    o->ctx, o->level, o->bps, o->list_price, o->offer_price, o->ts,
+	    o->expires_at, o->converted);
+
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+/* Copy the next '|'-separated token of *s into buf. */
+static int
+engine_token(const char **s, char *buf, size_t len)
+{
+	const char *bar = strchr(*s, '|');
+	size_t n = bar ? (size_t)(bar - *s) : strlen(*s);
+
+	if (n >= len)
+		return -1;
+	memcpy(buf, *s, n);
+	buf[n] = '\0';
+	*s += n + (bar ? 1 : 0);
+	return 0;
+}
+
+/* Parse an offer record. */
+int
+offer_rec_parse(struct offer_rec *o, const char *s)
+{
+	int n;
+
+	if (engine_token(&s, o->offer_id, sizeof(o->offer_id)) == -1 ||
+	    engine_token(&s, o->plan_id, sizeof(o->plan_id)) == -1)
+		return -1;
+	if (sscanf(s, "%d|%d|%" SCNd32 "|%" SCNd64 "|%" SCNd64 "|%" SCNd64
+	    "|%" SCNd64 "|%d%n", &o->ctx, &o->level, &o->bps, &o->list_price,
+	    &o->offer_price, &o->ts, &o->expires_at, &o->converted, &n) != 8 ||
+	    s[n] != '\0' || o->ctx < 0 || o->ctx >= PLAN_CONTEXTS ||
+	    o->level < 0 || o->level >= PLAN_MAX_LEVELS)
+		return -1;
+	o->loaded = 1;
+	return 0;
+}
+
+/* plan_id|date|group|qty|gmv|cost|status */
+int
+order_rec_format(const struct order_rec *o, char *buf, size_t len)
+{
+	int n = snprintf(buf, len, "%s|%s|%d|%" PRId64 "|%" PRId64 "|%" PRId64
+	    "|%d", o->plan_id, o->date, o->group, o->qty, o->gmv, o->cost,
+	    o->status);
+
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+/* Parse an order record. */
+int
+order_rec_parse(struct order_rec *o, const char *s)
+{
+	int n;
+
+	if (engine_token(&s, o->plan_id, sizeof(o->plan_id)) == -1 ||
+	    engine_token(&s, o->date, sizeof(o->date)) == -1)
+		return -1;
+	if (sscanf(s, "%d|%" SCNd64 "|%" SCNd64 "|%" SCNd64 "|%d%n",
+	    &o->group, &o->qty, &o->gmv, &o->cost, &o->status, &n) != 5 ||
+	    s[n] != '\0')
+		return -1;
+	o->loaded = 1;
+	return 0;
+}
+
+/* HSET of an offer record. */
+static int
+engine_put_offer(struct effects *fx, const struct offer_rec *o)
+{
+	char buf[512];
+
+	if (offer_rec_format(o, buf, sizeof(buf)) == -1)
+		return -1;
+	return fx_write(fx, FX_HSET, FX_OFFERS, NULL, o->customer_id, buf);
+}
+
+/* HSET of an order record. */
+static int
+engine_put_order(struct effects *fx, const struct order_rec *o)
+{
+	char buf[512];
+
+	if (order_rec_format(o, buf, sizeof(buf)) == -1)
+		return -1;
+	return fx_write(fx, FX_HSET, FX_ORDERS, NULL, o->order_id, buf);
+}
+
+/* ---- offers ------------------------------------------------------------- */
+
+/* Stable holdout membership: FNV-1a of the id, in units of 0.01%. */
+int
+engine_in_holdout(const char *customer_id, double holdout_pct)
+{
+	uint64_t h = rng_hash(customer_id, strlen(customer_id), 0);
+
+	return (double)(h % 10000) < holdout_pct * 100.0;
+}
+
+/* of-<seed>-<partition>-<offset> */
+void
+engine_offer_id(uint64_t seed, int32_t partition, int64_t offset, char *buf,
+    size_t len)
+{
+	snprintf(buf, len, "of-%08" PRIx32 "-%" PRId32 "-%" PRId64,
+	    (uint32_t)(seed & 0xffffffffu), partition, offset);
+}
+
+/*
+ * The discount in minor units for bps of price, kept inside
+ * [min_bps, max_bps] after rounding; -1 when no amount fits.
+ */
+static int64_t
+engine_discount(int64_t price, int32_t bps, int32_t min_bps, int32_t max_bps)
+{
+	int64_t want = (price * bps + 5000) / 10000;
+	int64_t lo = (price * min_bps + 9999) / 10000;  /* ceil */
+	int64_t hi = price * max_bps / 10000;           /* floor */
+
+	if (price <= 0 || lo > hi || lo <= 0)
+		return -1;
+	if (want < lo)
+		want = lo;
+	if (want > hi)
+		want = hi;
+	return want;
+}
+
+/* The offer message of a record. */
+static char *
+engine_offer_json(const struct offer_rec *o, const struct product_state *ps)
+{
+	json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I,"
+	    " s:I, s:I, s:I}", "type", "offer", "offer_id", o->offer_id,
+	    "plan_id", o->plan_id, "shop_id", ps->shop_id, "product_id",
+	    ps->product_id, "customer_id", o->customer_id, "tool",
+	    "product_discount", "list_price", (json_int_t)o->list_price,
+	    "offer_price", (json_int_t)o->offer_price, "discount_bps",
+	    (json_int_t)o->bps, "expires_at", (json_int_t)o->expires_at, "ts",
+	    (json_int_t)o->ts);
+	char *s;
+
+	if (j == NULL)
+		return NULL;
+	s = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	return s;
+}
+
+/* Seed of the decision made for the event at this position. */
+static uint64_t
+engine_seed(const struct engine_params *ep, const struct engine_input *in)
+{
+	return rng_mix(ep->offer_seed ^ rng_mix(((uint64_t)in->partition <<
+	    48) ^ (uint64_t)in->offset));
+}
+
+/* Choose a level and fill a new offer record; -1: no price fits. */
+static int
+engine_decide(const struct engine_params *ep, struct product_state *ps,
+    const struct engine_input *in, struct offer_rec *o)
+{
+	struct plan *p = in->plan;
+	double target = p->roi_target > 0 ? p->roi_target :
+	    ep->default_roi_target;
+	int32_t min_bps, max_bps;
+	struct bandit_choice ch;
+	struct rng r;
+	int64_t off;
+
+	plan_range_for(p, ps->product_id, &min_bps, &max_bps);
+	bandit_arms_fit(&ps->arms, min_bps, max_bps, &ep->bandit);
+	bandit_decay(&ps->arms, &p->rt, in->ev->ts, &ep->bandit);
+	pacing_roll(&p->rt, pacing_day(in->date));
+	rng_seed(&r, engine_seed(ep, in));
+	bandit_choose(&ps->arms, &p->rt, in->returning ? 1 : 0, ps->price,
+	    target, pacing_allowed_bps(&p->rt, target, max_bps), &ep->bandit,
+	    &r, &ch);
+	off = engine_discount(ps->price, ch.bps, min_bps, max_bps);
+	if (off < 0)
+		return -1;
+	engine_offer_id(ep->offer_seed, in->partition, in->offset, o->offer_id,
+	    sizeof(o->offer_id));
+	snprintf(o->plan_id, sizeof(o->plan_id), "%s", p->plan_id);
+	o->ctx = in->returning ? 1 : 0;
+	o->level = ch.level;
+	o->list_price = ps->price;
+	o->offer_price = ps->price - off;
+	o->bps = (int32_t)(off * 10000 / ps->price);
+	o->ts = in->ev->ts;
+	o->expires_at = in->ev->ts + ep->offer_ttl_ms;
+	o->converted = 0;
+	o->loaded = 1;
+	/* The guarantee: never a price outside the seller's range. */
+	assert(off * 10000 >= (int64_t)min_bps * ps->price &&
+	    off * 10000 <= (int64_t)max_bps * ps->price);
+	assert(o->offer_price >= 0 && o->offer_price <= o->list_price);
+	return 0;
+}
+
+/* ---- handlers ----------------------------------------------------------- */
+
+/* Upsert the catalog row. */
+static int
+engine_on_product(struct product_state *ps, const struct event *ev)
+{
+	const struct event_product *e = &ev->u.product;
+
+	snprintf(ps->shop_id, sizeof(ps->shop_id), "%s", ev->shop_id);
+	ps->price = e->price;
+	ps->stock = e->stock;
+	ps->listed_at = e->listed_at;
+	snprintf(ps->category, sizeof(ps->category), "%s", e->category);
+	ps->known = 1;
+	ps->product_dirty = 1;
+	return 0;
+}
+
+/* Record a platform campaign price for its window. */
+static int
+engine_on_campaign(struct product_state *ps, const struct event *ev)
+{
+	const struct event_campaign *e = &ev->u.campaign;
+
+	snprintf(ps->campaign_id, sizeof(ps->campaign_id), "%s",
+	    e->campaign_id);
+	ps->campaign_price = e->campaign_price;
+	ps->campaign_start = e->start;
+	ps->campaign_end = e->end;
+	ps->product_dirty = 1;
+	return 0;
+}
+
+/* The plan of this event when it is active and enrolls the product. */
+static struct plan *
+engine_plan(const struct engine_input *in, const struct product_state *ps)
+{
+	struct plan *p = in->plan;
+
+	if (p == NULL || !plan_is_active(p, in->ev->ts) ||
+	    !plan_has_product(p, ps->product_id))
+		return NULL;
+	return p;
+}
+
+/* Make (or keep) an offer for a treatment customer's view. */
+static int
+engine_offer(const struct engine_params *ep, struct product_state *ps,
+    const struct engine_input *in, struct effects *fx)
+{
+	const struct event_page_view *e = &in->ev->u.page_view;
+	struct offer_rec *o = product_state_offer(ps, e->customer_id);
+	struct offer_rec nw;
+
+	if (o == NULL)
+		return -1;
+	if (o->loaded && !o->converted && o->expires_at > in->ev->ts &&
+	    strcmp(o->plan_id, in->plan->plan_id) == 0)
+		return 0;       /* the customer's offer still stands */
+	memset(&nw, 0, sizeof(nw));
+	snprintf(nw.customer_id, sizeof(nw.customer_id), "%s", e->customer_id);
+	if (!ps->known || engine_decide(ep, ps, in, &nw) == -1) {
+		fx->counts.no_offer++;
+		return 0;
+	}
+	*o = nw;
+	bandit_expose(&ps->arms, &in->plan->rt, o->ctx, o->level);
+	ps->arms_dirty = 1;
+	fx->counts.offers++;
+	if (engine_put_offer(fx, o) == -1 ||
+	    fx_incr(fx, in->date, "offers", 1) == -1)
+		return -1;
+	return fx_msg(fx, FX_TOPIC_OFFERS, ps->product_id,
+	    engine_offer_json(o, ps));
+}
+
+/* Count a view; treatment views may get an offer. */
+static int
+engine_on_page_view(const struct engine_params *ep, struct product_state *ps,
+    const struct engine_input *in, struct effects *fx)
+{
+	struct engine_input pin = *in;
+
+	if (fx_incr(fx, in->date, "pv", 1) == -1)
+		return -1;
+	if ((pin.plan = engine_plan(in, ps)) == NULL)
+		return 0;
+	if (fx_write(fx, FX_HSET, FX_DAY, in->date, "plan",
+	    pin.plan->plan_id) == -1)
+		return -1;
+	if (engine_in_holdout(in->ev->u.page_view.customer_id,
+	    ep->holdout_pct)) {
+		fx->counts.holdout++;
+		return fx_incr(fx, in->date, "pv_c", 1);
+	}
+	if (fx_incr(fx, in->date, "pv_t", 1) == -1)
+		return -1;
+	return engine_offer(ep, ps, &pin, fx);
+}
+
+/* The seller-funded discount of a line that used offer o. */
+static int64_t
+engine_line_cost(const struct offer_rec *o, const struct event_order *e)
+{
+	int64_t per_unit = o->list_price - o->offer_price;
+	int64_t given = e->unit_price - e->paid_unit_price;
+
+	if (given < per_unit)
+		per_unit = given;
+	return per_unit > 0 ? per_unit * e->qty : 0;
+}
+
+/* Credit the offer an order line used; returns the line's cost. */
+static int
+engine_attribute(const struct engine_params *ep, struct product_state *ps,
+    const struct engine_input *in, struct order_rec *r, struct effects *fx)
+{
+	const struct event_order *e = &in->ev->u.order;
+	struct offer_rec *o;
+
+	if (e->offer_id[0] == '\0' ||
+	    (o = product_state_offer(ps, e->customer_id)) == NULL ||
+	    !o->loaded || strcmp(o->offer_id, e->offer_id) != 0 ||
+	    in->ev->ts > o->ts + ep->attribution_ms)
+		return 0;
+	r->cost = engine_line_cost(o, e);
+	if (fx_incr(fx, r->date, "ord_o", 1) == -1 ||
+	    fx_incr(fx, r->date, "gmv_o", r->gmv) == -1 ||
+	    fx_incr(fx, r->date, "cost", r->cost) == -1)
+		return -1;
+	if (o->converted)
+		return 0;
+	if (o->level < ps->arms.nlevels) {
+		bandit_decay(&ps->arms, &in->plan->rt, in->ev->ts, &ep->bandit);
+		bandit_convert(&ps->arms, &in->plan->rt, o->ctx, o->level);
+		ps->arms_dirty = 1;
+	}
+	o->converted = 1;
+	fx->counts.conversions++;
+	return engine_put_offer(fx, o);
+}
+
+/* Count a treatment or control line. */
+static int
+engine_count_group(const struct engine_params *ep, struct product_state *ps,
+    const struct engine_input *in, struct order_rec *r, struct effects *fx)
+{
+	const struct event_order *e = &in->ev->u.order;
+	const char *sfx = r->group == 2 ? "_c" : "_t";
+	char f[16];
+
+	snprintf(f, sizeof(f), "ord%s", sfx);
+	if (fx_incr(fx, r->date, f, 1) == -1)
+		return -1;
+	snprintf(f, sizeof(f), "units%s", sfx);
+	if (fx_incr(fx, r->date, f, e->qty) == -1)
+		return -1;
+	snprintf(f, sizeof(f), "gmv%s", sfx);
+	if (fx_incr(fx, r->date, f, r->gmv) == -1 ||
+	    fx_write(fx, FX_PFADD, r->group == 2 ? FX_UNIQ_C : FX_UNIQ_T,
+	    r->date, "", e->customer_id) == -1 ||
+	    fx_write(fx, FX_HSET, FX_DAY, r->date, "plan", r->plan_id) == -1)
+		return -1;
+	if (r->group == 2)
+		return 0;
+	if (engine_attribute(ep, ps, in, r, fx) == -1)
+		return -1;
+	pacing_roll(&in->plan->rt, pacing_day(r->date));
+	pacing_record(&in->plan->rt, in->plan->roi_target, r->gmv, r->cost,
+	    e->unit_price * e->qty);
+	return 0;
+}
+
+/* Count an order line once; credit the learner if it used an offer. */
+static int
+engine_on_order(const struct engine_params *ep, struct product_state *ps,
+    const struct engine_input *in, struct effects *fx)
+{
+	const struct event_order *e = &in->ev->u.order;
+	struct order_rec *r = product_state_order(ps, e->order_id);
+	struct engine_input pin = *in;
+
+	if (r == NULL)
+		return -1;
+	if (r->loaded) {
+		fx->counts.skipped++;   /* the same line sent again */
+		return 0;
+	}
+	snprintf(r->date, sizeof(r->date), "%s", in->date);
+	r->qty = e->qty;
+	r->gmv = e->paid_unit_price * e->qty;
+	r->loaded = 1;
+	if (fx_incr(fx, r->date, "ord", 1) == -1 ||
+	    fx_incr(fx, r->date, "units", e->qty) == -1 ||
+	    fx_incr(fx, r->date, "gmv", r->gmv) == -1)
+		return -1;
+	if ((pin.plan = engine_plan(in, ps)) != NULL) {
+		snprintf(r->plan_id, sizeof(r->plan_id), "%s",
+		    pin.plan->plan_id);
+		r->group = engine_in_holdout(e->customer_id, ep->holdout_pct) ?
+		    2 : 1;
+		if (engine_count_group(ep, ps, &pin, r, fx) == -1)
+			return -1;
+	}
+	return engine_put_order(fx, r);
+}
+
+/* Subtract a cancelled or refunded line from the day it counted in. */
+static int
+engine_reverse(const struct order_rec *r, struct effects *fx)
+{
+	const char *sfx = r->group == 2 ? "_c" : "_t";
+	char f[16];
+
+	if (fx_incr(fx, r->date, "ord", -1) == -1 ||
+	    fx_incr(fx, r->date, "units", -r->qty) == -1 ||
+	    fx_incr(fx, r->date, "gmv", -r->gmv) == -1 ||
+	    fx_incr(fx, r->date, "cancelled", 1) == -1)
+		return -1;
+	if (r->group == 0)
+		return 0;
+	snprintf(f, sizeof(f), "ord%s", sfx);
+	if (fx_incr(fx, r->date, f, -1) == -1)
+		return -1;
+	snprintf(f, sizeof(f), "units%s", sfx);
+	if (fx_incr(fx, r->date, f, -r->qty) == -1)
+		return -1;
+	snprintf(f, sizeof(f), "gmv%s", sfx);
+	if (fx_incr(fx, r->date, f, -r->gmv) == -1)
+		return -1;
+	if (r->cost == 0)
+		return 0;
+	if (fx_incr(fx, r->date, "ord_o", -1) == -1 ||
+	    fx_incr(fx, r->date, "gmv_o", -r->gmv) == -1)
+		return -1;
+	return fx_incr(fx, r->date, "cost", -r->cost);
+}
+
+/* Apply a status change of a known order line. */
+static int
+engine_on_order_update(struct product_state *ps, const struct engine_input *in,
+    struct effects *fx)
+{
+	const struct event_order_update *e = &in->ev->u.order_update;
+	struct order_rec *r = product_state_order(ps, e->order_id);
+	int was_paid;
+
+	if (r == NULL)
+		return -1;
+	if (!r->loaded)
+		return 0;       /* unknown line: nothing to change */
+	was_paid = r->status == 0 || r->status == 3;
+	if (e->status == ORDER_DELIVERED) {
+		if (r->status != 0)
+			return 0;
+		r->status = 3;
+		return engine_put_order(fx, r);
+	}
+	if (!was_paid)
+		return 0;
+	r->status = e->status == ORDER_CANCELLED ? 1 : 2;
+	if (engine_reverse(r, fx) == -1)
+		return -1;
+	return engine_put_order(fx, r);
+}
+
+/* Re-emit the offer a re-delivered page view made, if it made one. */
+static int
+engine_replay(const struct engine_params *ep, struct product_state *ps,
+    const struct engine_input *in, struct effects *fx)
+{
+	struct offer_rec *o;
+	char id[64];
+
+	fx->counts.skipped++;
+	if (in->ev->type != EV_PAGE_VIEW)
+		return 0;
+	o = product_state_offer(ps, in->ev->u.page_view.customer_id);
+	if (o == NULL)
+		return -1;
+	engine_offer_id(ep->offer_seed, in->partition, in->offset, id,
+	    sizeof(id));
+	if (!o->loaded || strcmp(o->offer_id, id) != 0)
+		return 0;
+	return fx_msg(fx, FX_TOPIC_OFFERS, ps->product_id,
+	    engine_offer_json(o, ps));
+}
+
+/* Apply one event. */
+int
+engine_apply(const struct engine_params *ep, struct product_state *ps,
+    const struct engine_input *in, struct effects *fx)
+{
+	const struct event *ev = in->ev;
+
+	if (ps->kpart == in->partition && in->offset <= ps->koff)
+		return engine_replay(ep, ps, in, fx);
+	ps->kpart = fx->kpart = in->partition;
+	ps->koff = fx->koff = in->offset;
+	switch (ev->type) {
+	case EV_PRODUCT:
+		return engine_on_product(ps, ev);
+	case EV_PAGE_VIEW:
+		return engine_on_page_view(ep, ps, in, fx);
+	case EV_ORDER:
+		return engine_on_order(ep, ps, in, fx);
+	case EV_ORDER_UPDATE:
+		return engine_on_order_update(ps, in, fx);
+	case EV_CAMPAIGN:
+		return engine_on_campaign(ps, ev);
+	default:
+		return 0;       /* recorded position only, for now */
+	}
+}
+
+/* ---- flush -------------------------------------------------------------- */
+
+/* HSET one product field from a number. */
+static int
+engine_put_num(struct effects *fx, enum fx_key key, const char *field,
+    int64_t v)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "%" PRId64, v);
+	return fx_write(fx, FX_HSET, key, NULL, field, buf);
+}
+
+/* The product hash writes. */
+static int
+engine_flush_product(const struct product_state *ps, struct effects *fx)
+{
+	return fx_write(fx, FX_HSET, FX_PRODUCT, NULL, "shop_id",
+	    ps->shop_id) == -1 ||
+	    fx_write(fx, FX_HSET, FX_PRODUCT, NULL, "category",
+	    ps->category) == -1 ||
+	    fx_write(fx, FX_HSET, FX_PRODUCT, NULL, "known",
+	    ps->known ? "1" : "0") == -1 ||
+	    fx_write(fx, FX_HSET, FX_PRODUCT, NULL, "campaign_id",
+	    ps->campaign_id) == -1 ||
+	    engine_put_num(fx, FX_PRODUCT, "price", ps->price) == -1 ||
+	    engine_put_num(fx, FX_PRODUCT, "stock", ps->stock) == -1 ||
+	    engine_put_num(fx, FX_PRODUCT, "listed_at", ps->listed_at) == -1 ||
+	    engine_put_num(fx, FX_PRODUCT, "campaign_price",
+	    ps->campaign_price) == -1 ||
+	    engine_put_num(fx, FX_PRODUCT, "campaign_start",
+	    ps->campaign_start) == -1 ||
+	    engine_put_num(fx, FX_PRODUCT, "campaign_end",
+	    ps->campaign_end) == -1 ? -1 : 0;
+}
+
+/* The arms hash writes. */
+static int
+engine_flush_arms(const struct bandit_arms *a, struct effects *fx)
+{
+	char name[16], val[64];
+
+	snprintf(val, sizeof(val), "%" PRId32 "-%" PRId32 "/%d", a->min_bps,
+	    a->max_bps, a->nlevels);
+	if (fx_write(fx, FX_HSET, FX_ARMS, NULL, "range", val) == -1 ||
+	    engine_put_num(fx, FX_ARMS, "tref", a->tref) == -1)
+		return -1;
+	for (int c = 0; c < PLAN_CONTEXTS; c++)
+		for (int l = 0; l < a->nlevels; l++) {
+			snprintf(name, sizeof(name), "%s:%d",
+			    engine_ctx_names[c], l);
+			snprintf(val, sizeof(val), "%.6f %.6f", a->n[c][l],
+			    a->s[c][l]);
+			if (fx_write(fx, FX_HSET, FX_ARMS, NULL, name,
+			    val) == -1)
+				return -1;
+		}
+	return 0;
+}
+
+/* Writes of whatever changed in the product and arms hashes. */
+int
+engine_flush(const struct product_state *ps, struct effects *fx)
+{
+	if (ps->product_dirty && engine_flush_product(ps, fx) == -1)
+		return -1;
+	if (ps->arms_dirty && engine_flush_arms(&ps->arms, fx) == -1)
+		return -1;
+	return 0;
+}
+
+/* ---- dead letters ------------------------------------------------------- */
+
+/* Base64 of bytes, malloc'd. */
+static char *
+engine_base64(const unsigned char *p, size_t len)
+{
+	static const char tab[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	char *out = malloc((len + 2) / 3 * 4 + 1), *o = out;
+
+	if (out == NULL)
+		return NULL;
+	for (size_t i = 0; i < len; i += 3) {
+		uint32_t v = (uint32_t)p[i] << 16;
+
+		if (i + 1 < len)
+			v |= (uint32_t)p[i + 1] << 8;
+		if (i + 2 < len)
+			v |= p[i + 2];
+		*o++ = tab[(v >> 18) & 63];
+		*o++ = tab[(v >> 12) & 63];
+		*o++ = i + 1 < len ? tab[(v >> 6) & 63] : '=';
+		*o++ = i + 2 < len ? tab[v & 63] : '=';
+	}
+	*o = '\0';
+	return out;
+}
+
+/* Length of the valid UTF-8 sequence at p, or 0. */
+static size_t
+engine_utf8_len(const unsigned char *p, size_t left)
+{
+	size_t n;
+	uint32_t cp;
+
+	if (p[0] < 0x80)
+		return p[0] != 0 ? 1 : 0;
+	if ((p[0] & 0xe0) == 0xc0)
+		n = 2, cp = p[0] & 0x1f;
+	else if ((p[0] & 0xf0) == 0xe0)
+		n = 3, cp = p[0] & 0x0f;
+	else if ((p[0] & 0xf8) == 0xf0)
+		n = 4, cp = p[0] & 0x07;
+	else
+		return 0;
+	if (n > left)
+		return 0;
+	for (size_t i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (p[i] & 0x3f);
+	}
+	if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) ||
+	    (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+/* The payload as text, invalid bytes replaced by U+FFFD; malloc'd. */
+static char *
+engine_sanitize(const char *payload, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)payload;
+	char *out = malloc(len * 3 + 1), *o = out;
+
+	if (out == NULL)
+		return NULL;
+	for (size_t i = 0; i < len;) {
+		size_t n = engine_utf8_len(p + i, len - i);
+
+		if (n == 0) {
+			memcpy(o, "\xef\xbf\xbd", 3);
+			o += 3;
+			i++;
+			continue;
+		}
+		memcpy(o, p + i, n);
+		o += n;
+		i += n;
+	}
+	*o = '\0';
+	return out;
+}
+
+/* The dead-letter message for a rejected payload. */
+char *
+engine_dead_letter(const char *reason, const char *payload, size_t len,
+    const char *topic, int32_t partition, int64_t offset, int64_t now_ms)
+{
+	char *text = engine_sanitize(payload ? payload : "", payload ? len : 0);
+	char *b64 = engine_base64((const unsigned char *)(payload ?
+	    payload : ""), payload ? len : 0);
+	json_t *j = NULL;
+	char *s = NULL;
+
+	if (text != NULL && b64 != NULL)
+		j = json_pack("{s:s, s:s, s:s, s:i, s:I, s:I, s:s, s:s}",
+		    "type", "dead_letter", "reason", reason, "topic", topic,
+		    "partition", (int)partition,
+		    "offset", (json_int_t)offset, "ts", (json_int_t)now_ms,
+		    "payload", text, "payload_base64", b64);
+	if (j != NULL) {
+		s = json_dumps(j, JSON_COMPACT);
+		json_decref(j);
+	}
+	free(text);
+	free(b64);
+	return s;
+}

@@ -1,0 +1,207 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * engine.h - applies one decoded event to one product's state and says what
+ * follows: the state writes and the messages to emit.
+ *
+ * Pure: no I/O, no clock, no global state.  The caller (daemon/pipeline.c)
+ * loads a struct product_state from the store, calls engine_apply() for each
+ * of the product's events in Kafka order, then writes the accumulated
+ * struct effects in one atomic step and emits the messages after the store
+ * acknowledged.  Randomness is seeded from the event's Kafka position, so a
+ * replayed event makes the same decision and yields the same offer_id.
+ *
+ * An event at or below the product's recorded position is skipped (a
+ * re-delivery); if it made an offer, the recorded offer is emitted again
+ * with its original id so that a crash between store and producer loses
+ * nothing.
+ *
+ * Memory: struct effects and struct product_state own their arrays and
+ * strings; release them with effects_release() / product_state_release().
+ */
+#ifndef SP_ENGINE_H
+#define SP_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bandit.h"
+#include "event.h"
+#include "plan.h"
+
+#define ENGINE_DATE_MAX 11      /* "YYYY-MM-DD" */
+
+/* Settings from [engine] and the plan limits, fixed for a batch. */
+struct engine_params {
+	double default_roi_target;
+	double holdout_pct;             /* 0..50 */
+	int64_t offer_ttl_ms;
+	int64_t attribution_ms;
+	struct bandit_params bandit;
+	uint64_t offer_seed;            /* mixes the topic into offer ids */
+};
+
+/* The last offer a customer got for a product (sp:{P}:offers field). */
+struct offer_rec {
+	char customer_id[EVENT_ID_MAX];
+	char offer_id[64];
+	char plan_id[PLAN_ID_MAX];
+	int ctx, level;
+	int32_t bps;
+	int64_t list_price, offer_price;
+	int64_t ts, expires_at;
+	int converted;                  /* an order used it */
+	int loaded;                     /* 0: none stored for this customer */
+};
+
+/* One order line already applied (sp:{P}:orders field). */
+struct order_rec {
+	char order_id[EVENT_ID_MAX];
+	char plan_id[PLAN_ID_MAX];
+	char date[ENGINE_DATE_MAX];
+	int group;                      /* 0 none, 1 treatment, 2 control */
+	int64_t qty, gmv, cost;
+	int status;                     /* 0 paid, 1 cancelled, 2 refunded,
+					   3 delivered */
+	int loaded;                     /* 0: none stored for this order */
+};
+
+struct product_state {
+	char product_id[EVENT_ID_MAX];
+	char shop_id[EVENT_ID_MAX];
+	int known;                      /* a product event was applied */
+	int64_t price, stock, listed_at;
+	char category[EVENT_ID_MAX];
+	int64_t campaign_price, campaign_start, campaign_end; /* -1: none */
+	char campaign_id[EVENT_ID_MAX];
+	int32_t kpart;                  /* last applied position, -1: none */
+	int64_t koff;
+	struct bandit_arms arms;
+	int arms_dirty, product_dirty;
+	struct offer_rec *offers;       /* only the customers this batch needs */
+	size_t noffers, offers_cap;
+	struct order_rec *orders;       /* only the orders this batch needs */
+	size_t norders, orders_cap;
+};
+
+/* The kinds of key a write goes to; the daemon turns them into names. */
+enum fx_key {
+	FX_PRODUCT,     /* sp:{P}:product */
+	FX_ARMS,        /* sp:{P}:arms */
+	FX_OFFERS,      /* sp:{P}:offers */
+	FX_ORDERS,      /* sp:{P}:orders */
+	FX_DAY,         /* sp:{P}:day:<date> (date in the op) */
+	FX_UNIQ_T,      /* sp:{P}:uniq:<date>:t  (HyperLogLog) */
+	FX_UNIQ_C       /* sp:{P}:uniq:<date>:c */
+};
+
+enum fx_op { FX_HSET, FX_HINCRBY, FX_PFADD };
+
+struct fx_write {
+	enum fx_op op;
+	enum fx_key key;
+	char date[ENGINE_DATE_MAX];     /* for FX_DAY, FX_UNIQ_* */
+	char *field;                    /* owned */
+	char *value;                    /* owned; for HINCRBY a decimal */
+};
+
+enum fx_topic { FX_TOPIC_OFFERS, FX_TOPIC_DEAD_LETTER, FX_TOPIC_METRICS };
+
+struct fx_msg {
+	enum fx_topic topic;
+	char *key;                      /* owned */
+	char *payload;                  /* owned JSON text */
+};
+
+/* Counters for the daemon's /metrics. */
+struct fx_counts {
+	uint64_t skipped;               /* re-deliveries */
+	uint64_t offers;
+	uint64_t holdout;
+	uint64_t no_offer;              /* in a plan but no price in range */
+	uint64_t conversions;
+};
+
+struct effects {
+	struct fx_write *w;
+	size_t nw, wcap;
+	struct fx_msg *m;
+	size_t nm, mcap;
+	int32_t kpart;                  /* the position to record, -1: none */
+	int64_t koff;
+	struct fx_counts counts;
+};
+
+/* What the caller knows about the event beyond its fields. */
+struct engine_input {
+	const struct event *ev;
+	int32_t partition;
+	int64_t offset;
+	const char *date;               /* event day in the schedule's zone */
+	int returning;                  /* customer has bought from the shop */
+	struct plan *plan;              /* active plan of the product, or NULL */
+};
+
+/* Empty effects. */
+void effects_init(struct effects *fx);
+/* Drop all writes and messages, keep the memory. */
+void effects_reset(struct effects *fx);
+void effects_release(struct effects *fx);
+
+/* A fresh state for product_id; nothing stored yet. */
+void product_state_init(struct product_state *ps, const char *product_id);
+void product_state_release(struct product_state *ps);
+
+/* The loaded offer record slot of a customer (created empty if new). */
+struct offer_rec *product_state_offer(struct product_state *ps,
+    const char *customer_id);
+/* The loaded order record slot of an order line (created empty if new). */
+struct order_rec *product_state_order(struct product_state *ps,
+    const char *order_id);
+
+/*
+ * Apply one event of this product.  Returns 0, or -1 when out of memory
+ * (fx then holds partial writes the caller must discard).
+ */
+int engine_apply(const struct engine_params *ep, struct product_state *ps,
+    const struct engine_input *in, struct effects *fx);
+
+/* Nonzero if customer_id falls in the holdout (stable hash). */
+int engine_in_holdout(const char *customer_id, double holdout_pct);
+
+/* The offer id of the offer made for the event at this position. */
+void engine_offer_id(uint64_t seed, int32_t partition, int64_t offset,
+    char *buf, size_t len);
+
+/* Serialise / parse the hash values of offers and orders. */
+int offer_rec_format(const struct offer_rec *o, char *buf, size_t len);
+int offer_rec_parse(struct offer_rec *o, const char *s);
+int order_rec_format(const struct order_rec *o, char *buf, size_t len);
+int order_rec_parse(struct order_rec *o, const char *s);
+
+/*
+ * Load the product hash and the arms hash (flat name/value pairs as HGETALL
+ * returns them).  Unknown fields are ignored; a malformed value is an error
+ * (0 or -1 with err).
+ */
+int product_state_load(struct product_state *ps, const char *const *names,
+    const char *const *values, size_t n, char *err, size_t errlen);
+int product_state_load_arms(struct product_state *ps,
+    const char *const *names, const char *const *values, size_t n,
+    char *err, size_t errlen);
+
+/*
+ * After the last event of a batch: add the writes of the product and arms
+ * hashes if they changed.  Returns 0 or -1 (out of memory).
+ */
+int engine_flush(const struct product_state *ps, struct effects *fx);
+
+/* The position recorded as "partition:offset", "" when none. */
+void product_state_kpos(const struct product_state *ps, char *buf,
+    size_t len);
+
+/* A dead-letter payload for a message that failed (malloc'd JSON). */
+char *engine_dead_letter(const char *reason, const char *payload,
+    size_t len, const char *topic, int32_t partition, int64_t offset,
+    int64_t now_ms);
+
+#endif
