@@ -36,6 +36,8 @@
 #define CONFIG_WHY_MAX		1024
 #define CONFIG_ZONEINFO		"/usr/share/zoneinfo"
 #define CONFIG_TOPIC_MAX	249
+#define CONFIG_HOST_CHARS	"abcdefghijklmnopqrstuvwxyz" \
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_:%"
 
 enum config_type {
 	CONFIG_STRING,
@@ -535,11 +537,9 @@ static int
 config_check_host(const struct config_option *o, const char *v, char *why,
     size_t whylen)
 {
-	static const char ok[] = "abcdefghijklmnopqrstuvwxyz"
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_:%";
 	char	 q[CONFIG_QBUF];
 
-	if (*v != '\0' && v[strspn(v, ok)] == '\0')
+	if (*v != '\0' && v[strspn(v, CONFIG_HOST_CHARS)] == '\0')
 		return 0;
 	snprintf(why, whylen, "\"%s\" must be a host name or address, got "
 	    "\"%s\"", o->key, config_quote(v, q, sizeof(q)));
@@ -841,9 +841,10 @@ config_check_topics(struct config_parser *p)
 	const struct config_option	*a, *b, *t;
 	const char			*va, *vb;
 	char				 q[CONFIG_QBUF];
-	size_t				 i, j, n = 4;
+	size_t				 i, j, n;
 	unsigned			 la, lb;
 
+	n = sizeof(config_topics) / sizeof(config_topics[0]);
 	for (j = 1; j < n; j++) {
 		for (i = 0; i < j; i++) {
 			a = config_find("kafka", config_topics[i]);
@@ -982,11 +983,8 @@ config_split_hostport(const char *s, char *host, size_t hostlen, int *port)
 			return -1;
 		n = (size_t)(colon - h);
 	}
-	if (n == 0 || n >= hostlen || memchr(h, '[', n) || memchr(h, ']', n))
+	if (n == 0 || n >= hostlen || strspn(h, CONFIG_HOST_CHARS) < n)
 		return -1;
-	for (const char *c = h; c < h + n; c++)
-		if (config_isctl((unsigned char)*c) || *c == ' ' || *c == '/')
-			return -1;
 	if (config_parse_port(colon + 1, port) == -1)
 		return -1;
 	memcpy(host, h, n);

@@ -1,1 +1,809 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * admin.c - admin HTTP API: routing, auth, JSON, and the asynchronous
+ * gathering of plan figures from the per-product day counters.
+ */
+#include "admin.h"
+#include "clock.h"
+#include "engine.h"
+#include "log.h"
+#include "stats.h"
+
+#include <ctype.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <jansson.h>
+
+#define ADMIN_TOKEN_MAX 256
+
+struct admin {
+	struct event_base *base;
+	struct admin_deps deps;
+	struct evhttp *http;
+	char token[ADMIN_TOKEN_MAX];
+};
+
+/* One request waiting for Redis. */
+struct admin_wait {
+	struct admin *ad;
+	struct evhttp_request *req;     /* NULL once the client left */
+	int pending;
+	int failed;
+	void (*finish)(struct admin_wait *);
+	void *data;
+	void (*free_data)(void *);
+};
+
+/* ---- responses ---------------------------------------------------------- */
+
+/* Send a JSON value (reference taken) with a status. */
+static void
+admin_reply_json(struct evhttp_request *req, int status, json_t *j)
+{
+	struct evbuffer *b = evbuffer_new();
+	char *s = j ? json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(15)) :
+	    NULL;
+
+	json_decref(j);
+	if (b == NULL || s == NULL) {
+		free(s);
+		if (b)
+			evbuffer_free(b);
+		evhttp_send_error(req, 500, "out of memory");
+		return;
+	}
+	evbuffer_add(b, s, strlen(s));
+	evbuffer_add(b, "\n", 1);
+	free(s);
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	    "Content-Type", "application/json");
+	evhttp_send_reply(req, status, status < 300 ? "OK" : "Error", b);
+	evbuffer_free(b);
+}
+
+/* {"error": msg} with a status. */
+static void
+admin_error(struct evhttp_request *req, int status, const char *msg)
+{
+	admin_reply_json(req, status, json_pack("{s:s}", "error", msg));
+}
+
+/* Plain text reply. */
+static void
+admin_reply_text(struct evhttp_request *req, const char *ctype,
+    const char *text)
+{
+	struct evbuffer *b = evbuffer_new();
+
+	if (b == NULL) {
+		evhttp_send_error(req, 500, "out of memory");
+		return;
+	}
+	evbuffer_add(b, text, strlen(text));
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	    "Content-Type", ctype);
+	evhttp_send_reply(req, 200, "OK", b);
+	evbuffer_free(b);
+}
+
+/* ---- waiting on Redis --------------------------------------------------- */
+
+/* The client went away: forget its request. */
+static void
+admin_closed_cb(struct evhttp_connection *conn, void *arg)
+{
+	struct admin_wait *w = arg;
+
+	(void)conn;
+	w->req = NULL;
+}
+
+/* A wait for req; finish() runs when every reply arrived. */
+static struct admin_wait *
+admin_wait_new(struct admin *ad, struct evhttp_request *req,
+    void (*finish)(struct admin_wait *))
+{
+	struct admin_wait *w = calloc(1, sizeof(*w));
+
+	if (w == NULL)
+		fatalx("out of memory");
+	w->ad = ad;
+	w->req = req;
+	w->finish = finish;
+	w->pending = 1;
+	evhttp_connection_set_closecb(evhttp_request_get_connection(req),
+	    admin_closed_cb, w);
+	return w;
+}
+
+/* Drop one hold; the last runs finish (if the client is still there). */
+static void
+admin_wait_unref(struct admin_wait *w)
+{
+	if (--w->pending > 0)
+		return;
+	if (w->req != NULL) {
+		evhttp_connection_set_closecb(
+		    evhttp_request_get_connection(w->req), NULL, NULL);
+		if (w->failed)
+			admin_error(w->req, 503, "the store did not answer");
+		else
+			w->finish(w);
+	}
+	if (w->free_data != NULL)
+		w->free_data(w->data);
+	free(w);
+}
+
+/* ---- auth and routing helpers ------------------------------------------- */
+
+/* Constant-time comparison of the bearer token. */
+static int
+admin_authorized(const struct admin *ad, struct evhttp_request *req)
+{
+	const char *h;
+	size_t tl = strlen(ad->token), hl;
+	unsigned char diff = 0;
+
+	if (tl == 0)
+		return 1;
+	h = evhttp_find_header(evhttp_request_get_input_headers(req),
+	    "Authorization");
+	if (h == NULL || strncmp(h, "Bearer ", 7) != 0)
+		return 0;
+	h += 7;
+	hl = strlen(h);
+	for (size_t i = 0; i < tl; i++)
+		diff |= (unsigned char)(ad->token[i] ^ (i < hl ? h[i] : 0));
+	return diff == 0 && hl == tl;
+}
+
+/* The request body as a malloc'd string. */
+static char *
+admin_body(struct evhttp_request *req, size_t *len)
+{
+	struct evbuffer *b = evhttp_request_get_input_buffer(req);
+	char *s;
+
+	*len = evbuffer_get_length(b);
+	if ((s = malloc(*len + 1)) == NULL)
+		return NULL;
+	evbuffer_remove(b, s, *len);
+	s[*len] = '\0';
+	return s;
+}
+
+/* A query parameter into buf ("" when absent); 0 or -1. */
+static int
+admin_query(struct evhttp_request *req, const char *name, char *buf,
+    size_t len)
+{
+	const struct evhttp_uri *u = evhttp_request_get_evhttp_uri(req);
+	const char *q = u ? evhttp_uri_get_query(u) : NULL;
+	struct evkeyvalq kv;
+	const char *v;
+
+	buf[0] = '\0';
+	if (q == NULL)
+		return 0;
+	TAILQ_INIT(&kv);
+	if (evhttp_parse_query_str(q, &kv) == -1)
+		return -1;
+	if ((v = evhttp_find_header(&kv, name)) != NULL)
+		snprintf(buf, len, "%s", v);
+	evhttp_clear_headers(&kv);
+	return 0;
+}
+
+/* ---- figures gathered from day counters ---------------------------------- */
+
+static const char *const admin_day_fields[] = {
+	"pv_t", "pv_c", "offers", "ord_t", "units_t", "gmv_t", "cost",
+	"ord_c", "units_c", "gmv_c", "ord_o",
+};
+#define ADMIN_NFIELDS (sizeof(admin_day_fields) / sizeof(admin_day_fields[0]))
+
+struct admin_day {
+	char date[ENGINE_DATE_MAX];
+	int64_t v[ADMIN_NFIELDS];
+	int64_t customers_t, customers_c;
+};
+
+struct admin_figures {
+	char plan_id[PLAN_ID_MAX];
+	struct admin_day *days;
+	size_t ndays;
+	int with_days;          /* metrics call: per day, with customers */
+	struct admin_cell *cells;
+	size_t ncells;
+};
+
+struct admin_cell {
+	struct admin_wait *w;
+	size_t day;
+	int kind;               /* 0: HMGET day, 1: PFCOUNT t, 2: PFCOUNT c */
+};
+
+/* Free gathered figures. */
+static void
+admin_figures_free(void *arg)
+{
+	struct admin_figures *f = arg;
+
+	free(f->days);
+	free(f->cells);
+	free(f);
+}
+
+/* One reply of the gathering. */
+static void
+admin_cell_cb(redisAsyncContext *ac, void *r, void *priv)
+{
+	struct admin_cell *c = priv;
+	struct admin_figures *f = c->w->data;
+	struct admin_day *d = &f->days[c->day];
+	redisReply *reply = r;
+
+	(void)ac;
+	if (reply == NULL || reply->type == REDIS_REPLY_ERROR)
+		c->w->failed = 1;
+	else if (c->kind == 0 && reply->type == REDIS_REPLY_ARRAY)
+		for (size_t i = 0; i < ADMIN_NFIELDS && i < reply->elements; i++)
+			d->v[i] += reply->element[i]->str ?
+			    strtoll(reply->element[i]->str, NULL, 10) : 0;
+	else if (c->kind == 1)
+		d->customers_t = reply->integer;
+	else if (c->kind == 2)
+		d->customers_c = reply->integer;
+	admin_wait_unref(c->w);
+}
+
+/* The plan's dates, from its start day to its last day. */
+static size_t
+admin_plan_dates(const struct plan *p, const char *from, const char *to,
+    struct admin_day **out)
+{
+	size_t n = 0, cap = (size_t)p->days + 2;
+	struct admin_day *d = calloc(cap, sizeof(*d));
+	int64_t t = p->start_ms;
+	char date[ENGINE_DATE_MAX], last[ENGINE_DATE_MAX];
+
+	if (d == NULL)
+		fatalx("out of memory");
+	clock_date(p->end_ms - 1, last);
+	for (; n < cap; t += PLAN_DAY_MS) {
+		clock_date(t, date);
+		if (n > 0 && strcmp(date, d[n - 1].date) == 0)
+			continue;
+		if (strcmp(date, last) > 0)
+			break;
+		if ((from[0] == '\0' || strcmp(date, from) >= 0) &&
+		    (to[0] == '\0' || strcmp(date, to) <= 0))
+			memcpy(d[n++].date, date, sizeof(date));
+	}
+	*out = d;
+	return n;
+}
+
+/* Queue a cell's command. */
+static void
+admin_cell_send(struct admin_wait *w, struct admin_cell *c, int argc,
+    const char **argv)
+{
+	if (store_command(w->ad->deps.st, admin_cell_cb, c, argc, argv,
+	    NULL) == 0)
+		w->pending++;
+	else
+		w->failed = 1;
+}
+
+/* HMGET of every product's day hash for one date. */
+static void
+admin_gather_day(struct admin_wait *w, const struct plan *p, size_t di,
+    size_t *ci)
+{
+	struct admin_figures *f = w->data;
+	const char *argv[2 + ADMIN_NFIELDS];
+	char key[320];
+
+	argv[0] = "HMGET";
+	for (size_t i = 0; i < ADMIN_NFIELDS; i++)
+		argv[2 + i] = admin_day_fields[i];
+	for (size_t i = 0; i < p->nproducts; i++) {
+		struct admin_cell *c = &f->cells[(*ci)++];
+
+		*c = (struct admin_cell){ w, di, 0 };
+		argv[1] = store_key(w->ad->deps.st, key, sizeof(key),
+		    "{%s}:day:%s", p->products[i], f->days[di].date);
+		admin_cell_send(w, c, (int)(2 + ADMIN_NFIELDS), argv);
+	}
+}
+
+/* PFCOUNT over every product's uniq key of a date and group. */
+static void
+admin_gather_uniq(struct admin_wait *w, const struct plan *p, size_t di,
+    int kind, size_t *ci)
+{
+	struct admin_figures *f = w->data;
+	const char **argv = calloc(p->nproducts + 1, sizeof(*argv));
+	char (*keys)[320] = calloc(p->nproducts, sizeof(*keys));
+	struct admin_cell *c = &f->cells[(*ci)++];
+
+	if (argv == NULL || keys == NULL)
+		fatalx("out of memory");
+	argv[0] = "PFCOUNT";
+	for (size_t i = 0; i < p->nproducts; i++)
+		argv[1 + i] = store_key(w->ad->deps.st, keys[i], sizeof(keys[i]),
+		    "{%s}:uniq:%s:%s", p->products[i], f->days[di].date,
+		    kind == 1 ? "t" : "c");
+	*c = (struct admin_cell){ w, di, kind };
+	admin_cell_send(w, c, (int)p->nproducts + 1, argv);
+	free(argv);
+	free(keys);
+}
+
+/* Start gathering a plan's figures. */
+static void
+admin_gather(struct admin_wait *w, const struct plan *p, const char *from,
+    const char *to, int with_days)
+{
+	struct admin_figures *f = calloc(1, sizeof(*f));
+	size_t ci = 0;
+
+	if (f == NULL)
+		fatalx("out of memory");
+	snprintf(f->plan_id, sizeof(f->plan_id), "%s", p->plan_id);
+	f->with_days = with_days;
+	f->ndays = admin_plan_dates(p, from, to, &f->days);
+	f->ncells = f->ndays * (p->nproducts + 2);
+	f->cells = calloc(f->ncells + 1, sizeof(*f->cells));
+	if (f->cells == NULL)
+		fatalx("out of memory");
+	w->data = f;
+	w->free_data = admin_figures_free;
+	for (size_t d = 0; d < f->ndays; d++) {
+		admin_gather_day(w, p, d, &ci);
+		if (with_days && p->nproducts > 0) {
+			admin_gather_uniq(w, p, d, 1, &ci);
+			admin_gather_uniq(w, p, d, 2, &ci);
+		}
+	}
+	admin_wait_unref(w);
+}
+
+/* ROI as a JSON number (4 decimals), or null without cost. */
+static json_t *
+admin_roi(int64_t gmv, int64_t cost)
+{
+	if (cost <= 0)
+		return json_null();
+	return json_real(round((double)gmv / (double)cost * 1e4) / 1e4);
+}
+
+/* Index of a day field. */
+static size_t
+admin_field(const char *name)
+{
+	for (size_t i = 0; i < ADMIN_NFIELDS; i++)
+		if (strcmp(admin_day_fields[i], name) == 0)
+			return i;
+	return 0;
+}
+
+#define V(d, name) ((d)->v[admin_field(name)])
+
+/* The figures object of one day (or of totals). */
+static json_t *
+admin_figures_json(const struct admin_day *d, int with_customers)
+{
+	json_t *j = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:I}",
+	    "page_views", (json_int_t)V(d, "pv_t"),
+	    "offers", (json_int_t)V(d, "offers"),
+	    "orders", (json_int_t)V(d, "ord_t"),
+	    "units", (json_int_t)V(d, "units_t"),
+	    "gmv", (json_int_t)V(d, "gmv_t"),
+	    "promotion_cost", (json_int_t)V(d, "cost"),
+	    "roi", admin_roi(V(d, "gmv_t"), V(d, "cost")),
+	    "offer_orders", (json_int_t)V(d, "ord_o"));
+	json_t *c = json_pack("{s:I, s:I, s:I, s:I}",
+	    "page_views", (json_int_t)V(d, "pv_c"),
+	    "orders", (json_int_t)V(d, "ord_c"),
+	    "units", (json_int_t)V(d, "units_c"),
+	    "gmv", (json_int_t)V(d, "gmv_c"));
+
+	if (with_customers) {
+		json_object_set_new(j, "customers",
+		    json_integer(d->customers_t));
+		json_object_set_new(c, "customers",
+		    json_integer(d->customers_c));
+	}
+	json_object_set_new(j, "control", c);
+	return j;
+}
+
+/* GET /v1/plans/{id}: the plan with totals. */
+static void
+admin_plan_show_finish(struct admin_wait *w)
+{
+	struct admin_figures *f = w->data;
+	struct plan *p = plans_get(w->ad->deps.plans, f->plan_id);
+	struct admin_day tot = { .date = "" };
+	json_t *j;
+
+	if (p == NULL) {
+		admin_error(w->req, 404, "plan disappeared");
+		return;
+	}
+	for (size_t d = 0; d < f->ndays; d++)
+		for (size_t i = 0; i < ADMIN_NFIELDS; i++)
+			tot.v[i] += f->days[d].v[i];
+	j = plan_to_json(p);
+	json_object_set_new(j, "totals", admin_figures_json(&tot, 0));
+	admin_reply_json(w->req, 200, j);
+}
+
+/* GET /v1/plans/{id}/metrics: per day. */
+static void
+admin_plan_metrics_finish(struct admin_wait *w)
+{
+	struct admin_figures *f = w->data;
+	json_t *days = json_array();
+
+	for (size_t d = 0; d < f->ndays; d++) {
+		json_t *o = admin_figures_json(&f->days[d], 1);
+
+		json_object_set_new(o, "date", json_string(f->days[d].date));
+		json_array_append_new(days, o);
+	}
+	admin_reply_json(w->req, 200, json_pack("{s:s, s:o}", "plan_id",
+	    f->plan_id, "days", days));
+}
+
+/* ---- handlers ----------------------------------------------------------- */
+
+/* Create reply once persisted. */
+static void
+admin_created_cb(int ok, const char *err, void *arg)
+{
+	struct admin_wait *w = arg;
+	struct admin_figures *f = w->data;
+
+	if (!ok) {
+		w->failed = 1;
+		log_warnx("plan creation failed: %s", err);
+	}
+	(void)f;
+	admin_wait_unref(w);
+}
+
+/* Reply with the plan whose id is in w->data. */
+static void
+admin_plan_finish(struct admin_wait *w)
+{
+	struct plan *p = plans_get(w->ad->deps.plans, w->data);
+
+	if (p == NULL)
+		admin_error(w->req, 404, "plan disappeared");
+	else
+		admin_reply_json(w->req, w->pending == 0 &&
+		    p->ended_ms == 0 ? 201 : 200, plan_to_json(p));
+}
+
+/* POST /v1/plans */
+static void
+admin_plan_create(struct admin *ad, struct evhttp_request *req)
+{
+	struct plan_limits lim = { ad->deps.cfg->engine.roi_target,
+	    ad->deps.cfg->engine.max_discount_pct };
+	struct plan *p = calloc(1, sizeof(*p));
+	char err[512], *body;
+	size_t len;
+	int status;
+	struct admin_wait *w;
+
+	if (p == NULL || (body = admin_body(req, &len)) == NULL)
+		fatalx("out of memory");
+	if (plan_from_request(p, body, len, &lim, clock_now_ms(), err,
+	    sizeof(err)) == -1) {
+		free(body);
+		free(p);
+		admin_error(req, 422, err);
+		return;
+	}
+	free(body);
+	plans_new_id(p->plan_id, sizeof(p->plan_id));
+	w = admin_wait_new(ad, req, admin_plan_finish);
+	if ((w->data = strdup(p->plan_id)) == NULL)
+		fatalx("out of memory");
+	w->free_data = free;
+	w->pending++;
+	if (plans_create(ad->deps.plans, p, admin_created_cb, w, &status, err,
+	    sizeof(err)) == -1) {
+		plan_release(p);
+		free(p);
+		evhttp_connection_set_closecb(evhttp_request_get_connection(req),
+		    NULL, NULL);
+		admin_error(req, status, err);
+		w->req = NULL;
+		w->pending = 1;
+	}
+	admin_wait_unref(w);
+}
+
+/* POST /v1/plans/{id}/end */
+static void
+admin_plan_end(struct admin *ad, struct evhttp_request *req, const char *id)
+{
+	char err[256];
+	int status;
+	struct admin_wait *w = admin_wait_new(ad, req, admin_plan_finish);
+
+	if ((w->data = strdup(id)) == NULL)
+		fatalx("out of memory");
+	w->free_data = free;
+	w->pending++;
+	if (plans_end(ad->deps.plans, id, "ended by request", clock_now_ms(),
+	    admin_created_cb, w, &status, err, sizeof(err)) == -1) {
+		evhttp_connection_set_closecb(evhttp_request_get_connection(req),
+		    NULL, NULL);
+		admin_error(req, status, err);
+		w->req = NULL;
+		w->pending = 1;
+	}
+	admin_wait_unref(w);
+}
+
+/* GET /v1/plans */
+static void
+admin_plan_list(struct admin *ad, struct evhttp_request *req)
+{
+	struct plan *const *all;
+	size_t n = plans_all(ad->deps.plans, &all);
+	json_t *arr = json_array();
+
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(arr, plan_to_json(all[i]));
+	admin_reply_json(req, 200, json_pack("{s:o}", "plans", arr));
+}
+
+/* GET /v1/plans/{id} and /metrics. */
+static void
+admin_plan_figures(struct admin *ad, struct evhttp_request *req,
+    const char *id, int metrics)
+{
+	struct plan *p = plans_get(ad->deps.plans, id);
+	char from[32], to[32];
+
+	if (p == NULL) {
+		char msg[128];
+
+		snprintf(msg, sizeof(msg), "no plan \"%s\"", id);
+		admin_error(req, 404, msg);
+		return;
+	}
+	if (admin_query(req, "from", from, sizeof(from)) == -1 ||
+	    admin_query(req, "to", to, sizeof(to)) == -1 ||
+	    (from[0] && clock_day_start(from) == -1) ||
+	    (to[0] && clock_day_start(to) == -1)) {
+		admin_error(req, 422, "\"from\" and \"to\" must be dates "
+		    "YYYY-MM-DD");
+		return;
+	}
+	if (!store_up(ad->deps.st)) {
+		admin_error(req, 503, "the store is not available");
+		return;
+	}
+	admin_gather(admin_wait_new(ad, req, metrics ?
+	    admin_plan_metrics_finish : admin_plan_show_finish), p,
+	    metrics ? from : "", metrics ? to : "", metrics);
+}
+
+/* GET /v1/status */
+static void
+admin_status(struct admin *ad, struct evhttp_request *req)
+{
+	json_t *ev = json_object();
+
+	for (int t = 0; t < EV__COUNT; t++)
+		json_object_set_new(ev, event_type_name((enum event_type)t),
+		    json_integer((json_int_t)stats.events[t]));
+	json_object_set_new(ev, "dead_letters",
+	    json_integer((json_int_t)stats.dead_letters));
+	json_object_set_new(ev, "offers",
+	    json_integer((json_int_t)stats.offers));
+	json_object_set_new(ev, "conversions",
+	    json_integer((json_int_t)stats.conversions));
+	json_object_set_new(ev, "redeliveries",
+	    json_integer((json_int_t)stats.redeliveries));
+	admin_reply_json(req, 200, json_pack("{s:s, s:I, s:b, s:s, "
+	    "s:{s:i}, s:i, s:o}", "version", SP_VERSION, "uptime_s",
+	    (json_int_t)((clock_now_ms() - stats.started_ms) / 1000), "ready",
+	    ad->deps.ready(ad->deps.arg), "redis",
+	    store_up(ad->deps.st) ? "connected" : "down", "kafka",
+	    "assigned_partitions", ad->deps.assigned(ad->deps.arg),
+	    "plans_active", plans_active(ad->deps.plans), "events", ev));
+}
+
+/* GET /metrics */
+static void
+admin_metrics(struct admin *ad, struct evhttp_request *req)
+{
+	char *t = stats_prometheus(store_up(ad->deps.st),
+	    ad->deps.assigned(ad->deps.arg), plans_active(ad->deps.plans));
+
+	if (t == NULL) {
+		evhttp_send_error(req, 500, "out of memory");
+		return;
+	}
+	admin_reply_text(req, "text/plain; version=0.0.4", t);
+	free(t);
+}
+
+/* Route /v1/plans/... */
+static void
+admin_route_plans(struct admin *ad, struct evhttp_request *req,
+    enum evhttp_cmd_type m, const char *rest)
+{
+	char id[PLAN_ID_MAX + 1];
+	const char *slash;
+	size_t n;
+
+	if (*rest == '\0') {
+		if (m == EVHTTP_REQ_POST)
+			admin_plan_create(ad, req);
+		else if (m == EVHTTP_REQ_GET)
+			admin_plan_list(ad, req);
+		else
+			admin_error(req, 405, "method not allowed");
+		return;
+	}
+	slash = strchr(rest + 1, '/');
+	n = slash ? (size_t)(slash - rest - 1) : strlen(rest + 1);
+	if (*rest != '/' || n == 0 || n >= sizeof(id)) {
+		admin_error(req, 404, "no such plan");
+		return;
+	}
+	memcpy(id, rest + 1, n);
+	id[n] = '\0';
+	if (slash == NULL && m == EVHTTP_REQ_GET)
+		admin_plan_figures(ad, req, id, 0);
+	else if (slash && strcmp(slash, "/end") == 0 && m == EVHTTP_REQ_POST)
+		admin_plan_end(ad, req, id);
+	else if (slash && strcmp(slash, "/metrics") == 0 &&
+	    m == EVHTTP_REQ_GET)
+		admin_plan_figures(ad, req, id, 1);
+	else
+		admin_error(req, 404, "not found");
+}
+
+/* Every request. */
+static void
+admin_request_cb(struct evhttp_request *req, void *arg)
+{
+	struct admin *ad = arg;
+	const struct evhttp_uri *u = evhttp_request_get_evhttp_uri(req);
+	const char *path = u ? evhttp_uri_get_path(u) : NULL;
+	enum evhttp_cmd_type m = evhttp_request_get_command(req);
+
+	if (path == NULL) {
+		admin_error(req, 400, "bad request");
+		return;
+	}
+	if (strcmp(path, "/healthz") == 0) {
+		admin_reply_json(req, 200, json_pack("{s:s}", "status", "ok"));
+		return;
+	}
+	if (!admin_authorized(ad, req)) {
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "WWW-Authenticate", "Bearer");
+		admin_error(req, 401, "missing or wrong bearer token");
+		return;
+	}
+	if (strcmp(path, "/metrics") == 0 && m == EVHTTP_REQ_GET)
+		admin_metrics(ad, req);
+	else if (strcmp(path, "/v1/status") == 0 && m == EVHTTP_REQ_GET)
+		admin_status(ad, req);
+	else if (strncmp(path, "/v1/plans", 9) == 0)
+		admin_route_plans(ad, req, m, path + 9);
+	else
+		admin_error(req, 404, "not found");
+}
+
+/* ---- lifecycle ---------------------------------------------------------- */
+
+/* Read the token file (first line, trimmed). */
+static int
+admin_read_token(const char *path, char *tok, size_t len, char *err,
+    size_t errlen)
+{
+	FILE *fp;
+	size_t n;
+
+	tok[0] = '\0';
+	if (path[0] == '\0')
+		return 0;
+	if ((fp = fopen(path, "r")) == NULL) {
+		snprintf(err, errlen, "cannot open token file \"%s\": %m",
+		    path);
+		return -1;
+	}
+	if (fgets(tok, (int)len, fp) == NULL)
+		tok[0] = '\0';
+	fclose(fp);
+	n = strlen(tok);
+	while (n > 0 && isspace((unsigned char)tok[n - 1]))
+		tok[--n] = '\0';
+	if (n == 0) {
+		snprintf(err, errlen, "token file \"%s\" is empty", path);
+		return -1;
+	}
+	return 0;
+}
+
+/* Limits and token. */
+int
+admin_configure(struct admin *ad, const struct sp_config *cfg, char *err,
+    size_t errlen)
+{
+	char tok[ADMIN_TOKEN_MAX];
+
+	if (admin_read_token(cfg->admin.token_file, tok, sizeof(tok), err,
+	    errlen) == -1)
+		return -1;
+	memcpy(ad->token, tok, sizeof(tok));
+	ad->deps.cfg = cfg;
+	evhttp_set_max_body_size(ad->http, (ev_ssize_t)cfg->admin.max_body_bytes);
+	evhttp_set_max_headers_size(ad->http, 16384);
+	evhttp_set_timeout(ad->http, cfg->admin.timeout_s);
+	return 0;
+}
+
+/* Bind and serve. */
+struct admin *
+admin_new(struct event_base *base, const struct admin_deps *deps, char *err,
+    size_t errlen)
+{
+	struct admin *ad = calloc(1, sizeof(*ad));
+	char host[256];
+	int port;
+
+	if (ad == NULL || (ad->http = evhttp_new(base)) == NULL) {
+		free(ad);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	ad->base = base;
+	ad->deps = *deps;
+	evhttp_set_allowed_methods(ad->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST);
+	evhttp_set_gencb(ad->http, admin_request_cb, ad);
+	if (admin_configure(ad, deps->cfg, err, errlen) == -1 ||
+	    config_split_hostport(deps->cfg->admin.listen, host, sizeof(host),
+	    &port) == -1 ||
+	    evhttp_bind_socket(ad->http, host, (ev_uint16_t)port) == -1) {
+		if (err[0] == '\0')
+			snprintf(err, errlen, "cannot listen on \"%s\"",
+			    deps->cfg->admin.listen);
+		admin_free(ad);
+		return NULL;
+	}
+	log_info("admin API listening on %s", deps->cfg->admin.listen);
+	return ad;
+}
+
+void
+admin_free(struct admin *ad)
+{
+	if (ad == NULL)
+		return;
+	if (ad->http != NULL)
+		evhttp_free(ad->http);
+	free(ad);
+}

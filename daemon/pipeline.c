@@ -1,1 +1,1145 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * pipeline.c - batches of events: take, load, apply, write, emit, commit.
+ * See pipeline.h for the steps and their guarantees.
+ */
+#include "pipeline.h"
+#include "clock.h"
+#include "log.h"
+#include "rng.h"
+#include "stats.h"
+#include "strmap.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum pl_phase { PL_IDLE, PL_LOADING, PL_WRITING, PL_EMITTING, PL_WAITING };
+
+struct pl_msg {
+	rd_kafka_message_t *m;
+	struct event ev;
+	int ok;                 /* decoded */
+	int prod;               /* index in prods, -1: names no product */
+	char date[ENGINE_DATE_MAX];
+	char reason[EVENT_REASON_MAX];
+};
+
+struct pl_prod {
+	struct product_state ps;
+	struct effects fx;
+	char kpos[48];          /* as loaded */
+};
+
+struct pl_shop {
+	char shop_id[EVENT_ID_MAX];
+	char **asked;           /* customers to look up */
+	size_t nasked, askcap;
+	char **bought;          /* customers who ordered in this batch */
+	size_t nbought, boughtcap;
+};
+
+struct pl_out {
+	enum fx_topic topic;
+	char *key, *payload;
+	int delivered;
+};
+
+struct pl_req {
+	struct pipeline *pl;
+	size_t idx;
+	unsigned gen;
+};
+
+struct pipeline {
+	struct event_base *base;
+	const struct sp_config *cfg;
+	struct engine_params ep;
+	struct store *st;
+	struct plans *plans;
+	struct kafka *kafka;
+	enum pl_phase phase;
+	unsigned gen;           /* bumps on every load or write round */
+	rd_kafka_message_t **raw;
+	struct pl_msg *msgs;
+	size_t nmsgs, maxmsgs;
+	struct pl_prod *prods;
+	size_t nprods, prodcap;
+	struct strmap prod_index;       /* product_id -> index + 1 */
+	struct pl_shop *shops;
+	size_t nshops, shopcap;
+	struct strmap shop_index;       /* shop_id -> index + 1 */
+	struct strmap buyers;           /* "shop\037customer" -> 1 or 2 */
+	struct pl_req *reqs;
+	size_t nreqs, reqcap;
+	int pending;
+	int failed;
+	struct pl_out *outs;
+	size_t nouts, outcap;
+	int undelivered;
+	int backoff_ms;
+	int64_t took_mono;
+	struct event *kick_ev, *retry_ev, *timeout_ev, *commit_ev;
+	int draining;
+	void (*drained)(void *);
+	void *drained_arg;
+};
+
+static void pl_load(struct pipeline *pl);
+static void pl_emit(struct pipeline *pl);
+
+/* ---- helpers ------------------------------------------------------------ */
+
+/* Grow an array to hold one more element. */
+static void
+pl_grow(void **arr, size_t *cap, size_t n, size_t sz)
+{
+	void *na;
+
+	if (n < *cap)
+		return;
+	na = realloc(*arr, (*cap ? *cap * 2 : 16) * sz);
+	if (na == NULL)
+		fatalx("out of memory");
+	*arr = na;
+	*cap = *cap ? *cap * 2 : 16;
+}
+
+/* Append a copy of s to a string list. */
+static void
+pl_strlist_add(char ***list, size_t *n, size_t *cap, const char *s)
+{
+	pl_grow((void **)list, cap, *n, sizeof(**list));
+	if (((*list)[*n] = strdup(s)) == NULL)
+		fatalx("out of memory");
+	(*n)++;
+}
+
+/* Free a string list. */
+static void
+pl_strlist_free(char **list, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(list[i]);
+	free(list);
+}
+
+/* "shop\037customer" into buf. */
+static const char *
+pl_buyer_key(char *buf, size_t len, const char *shop, const char *customer)
+{
+	snprintf(buf, len, "%s\037%s", shop, customer);
+	return buf;
+}
+
+/* Run the retry step in ms milliseconds. */
+static void
+pl_retry_in(struct pipeline *pl, int ms)
+{
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	evtimer_add(pl->retry_ev, &tv);
+}
+
+/* (Re)arm the Redis timeout for a round. */
+static void
+pl_arm_timeout(struct pipeline *pl)
+{
+	int ms = pl->cfg->redis.timeout_ms;
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	evtimer_add(pl->timeout_ev, &tv);
+}
+
+/* A request slot for reply idx of the current round. */
+static struct pl_req *
+pl_req(struct pipeline *pl, size_t idx)
+{
+	pl_grow((void **)&pl->reqs, &pl->reqcap, pl->nreqs, sizeof(*pl->reqs));
+	pl->reqs[pl->nreqs] = (struct pl_req){ pl, idx, pl->gen };
+	return &pl->reqs[pl->nreqs++];
+}
+
+/* ---- batch state -------------------------------------------------------- */
+
+/* Forget everything derived from the messages (not the messages). */
+static void
+pl_reset_state(struct pipeline *pl)
+{
+	for (size_t i = 0; i < pl->nprods; i++) {
+		product_state_release(&pl->prods[i].ps);
+		effects_release(&pl->prods[i].fx);
+	}
+	for (size_t i = 0; i < pl->nshops; i++) {
+		pl_strlist_free(pl->shops[i].asked, pl->shops[i].nasked);
+		pl_strlist_free(pl->shops[i].bought, pl->shops[i].nbought);
+	}
+	pl->nprods = pl->nshops = 0;
+	strmap_release(&pl->prod_index);
+	strmap_release(&pl->shop_index);
+	strmap_release(&pl->buyers);
+	pl->failed = 0;
+	pl->pending = 0;
+}
+
+/* Free the outputs of the batch. */
+static void
+pl_reset_outs(struct pipeline *pl)
+{
+	for (size_t i = 0; i < pl->nouts; i++) {
+		free(pl->outs[i].key);
+		free(pl->outs[i].payload);
+	}
+	pl->nouts = 0;
+	pl->undelivered = 0;
+}
+
+/* The product entry for an id, created on first use. */
+static size_t
+pl_prod(struct pipeline *pl, const char *product_id)
+{
+	uintptr_t i = (uintptr_t)strmap_get(&pl->prod_index, product_id);
+	struct pl_prod *p;
+
+	if (i != 0)
+		return i - 1;
+	pl_grow((void **)&pl->prods, &pl->prodcap, pl->nprods,
+	    sizeof(*pl->prods));
+	p = &pl->prods[pl->nprods];
+	product_state_init(&p->ps, product_id);
+	effects_init(&p->fx);
+	p->kpos[0] = '\0';
+	if (strmap_put(&pl->prod_index, product_id,
+	    (void *)(uintptr_t)(pl->nprods + 1)) == -1)
+		fatalx("out of memory");
+	return pl->nprods++;
+}
+
+/* The shop entry for an id, created on first use. */
+static struct pl_shop *
+pl_shop(struct pipeline *pl, const char *shop_id)
+{
+	uintptr_t i = (uintptr_t)strmap_get(&pl->shop_index, shop_id);
+	struct pl_shop *s;
+
+	if (i != 0)
+		return &pl->shops[i - 1];
+	pl_grow((void **)&pl->shops, &pl->shopcap, pl->nshops,
+	    sizeof(*pl->shops));
+	s = &pl->shops[pl->nshops];
+	memset(s, 0, sizeof(*s));
+	snprintf(s->shop_id, sizeof(s->shop_id), "%s", shop_id);
+	if (strmap_put(&pl->shop_index, shop_id,
+	    (void *)(uintptr_t)(pl->nshops + 1)) == -1)
+		fatalx("out of memory");
+	pl->nshops++;
+	return s;
+}
+
+/* Ask whether this customer has bought from the shop (once per batch). */
+static void
+pl_ask_buyer(struct pipeline *pl, const char *shop, const char *customer)
+{
+	char key[2 * EVENT_ID_MAX + 2];
+	struct pl_shop *s;
+
+	pl_buyer_key(key, sizeof(key), shop, customer);
+	if (strmap_get(&pl->buyers, key) != NULL)
+		return;
+	if (strmap_put(&pl->buyers, key, (void *)(uintptr_t)2) == -1)
+		fatalx("out of memory");
+	s = pl_shop(pl, shop);
+	pl_strlist_add(&s->asked, &s->nasked, &s->askcap, customer);
+}
+
+/* Note what one event needs loaded. */
+static void
+pl_prepare_msg(struct pipeline *pl, struct pl_msg *pm)
+{
+	struct event *ev = &pm->ev;
+	struct product_state *ps;
+
+	pm->prod = -1;
+	if (!pm->ok || ev->product_id[0] == '\0')
+		return;
+	pm->prod = (int)pl_prod(pl, ev->product_id);
+	ps = &pl->prods[pm->prod].ps;
+	if (ev->type == EV_PAGE_VIEW) {
+		if (product_state_offer(ps, ev->u.page_view.customer_id) == NULL)
+			fatalx("out of memory");
+		pl_ask_buyer(pl, ev->shop_id, ev->u.page_view.customer_id);
+	} else if (ev->type == EV_ORDER) {
+		if (product_state_offer(ps, ev->u.order.customer_id) == NULL ||
+		    product_state_order(ps, ev->u.order.order_id) == NULL)
+			fatalx("out of memory");
+		pl_ask_buyer(pl, ev->shop_id, ev->u.order.customer_id);
+	} else if (ev->type == EV_ORDER_UPDATE) {
+		if (product_state_order(ps, ev->u.order_update.order_id) == NULL)
+			fatalx("out of memory");
+	}
+}
+
+/* Decode every message; bad ones get their reason. */
+static void
+pl_decode(struct pipeline *pl)
+{
+	for (size_t i = 0; i < pl->nmsgs; i++) {
+		struct pl_msg *pm = &pl->msgs[i];
+		rd_kafka_message_t *m = pm->m;
+
+		pm->ok = 0;
+		pm->reason[0] = '\0';
+		if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR)
+			continue;
+		if (event_decode(m->payload, m->len, &pm->ev, pm->reason,
+		    sizeof(pm->reason)) == 0) {
+			pm->ok = 1;
+			clock_date(pm->ev.ts, pm->date);
+		}
+	}
+}
+
+/* ---- load --------------------------------------------------------------- */
+
+/* Flat name/value arrays of an HGETALL reply (pointers into it). */
+static size_t
+pl_flat(const redisReply *r, const char ***names, const char ***values)
+{
+	size_t n = r->type == REDIS_REPLY_ARRAY ? r->elements / 2 : 0;
+
+	*names = calloc(n + 1, sizeof(**names));
+	*values = calloc(n + 1, sizeof(**values));
+	if (*names == NULL || *values == NULL)
+		fatalx("out of memory");
+	for (size_t i = 0; i < n; i++) {
+		(*names)[i] = r->element[2 * i]->str ? r->element[2 * i]->str :
+		    "";
+		(*values)[i] = r->element[2 * i + 1]->str ?
+		    r->element[2 * i + 1]->str : "";
+	}
+	return n;
+}
+
+/* Fill a product's state from its load reply. */
+static int
+pl_fill_prod(struct pl_prod *p, const redisReply *r)
+{
+	const char **names, **values;
+	char err[256];
+	size_t n;
+	int rc = 0;
+
+	if (r->type != REDIS_REPLY_ARRAY || r->elements != 4)
+		return -1;
+	n = pl_flat(r->element[0], &names, &values);
+	if (product_state_load(&p->ps, names, values, n, err,
+	    sizeof(err)) == -1)
+		rc = -1;
+	free(names);
+	free(values);
+	n = pl_flat(r->element[1], &names, &values);
+	if (rc == 0 && product_state_load_arms(&p->ps, names, values, n, err,
+	    sizeof(err)) == -1)
+		log_warnx("%s; learning restarts for this product", err);
+	free(names);
+	free(values);
+	if (rc == -1)
+		log_warnx("%s", err);
+	product_state_kpos(&p->ps, p->kpos, sizeof(p->kpos));
+	return rc;
+}
+
+/* Fill the offer and order records a product's load reply returned. */
+static void
+pl_fill_records(struct pl_prod *p, const redisReply *r)
+{
+	const redisReply *offers = r->element[2], *orders = r->element[3];
+
+	for (size_t i = 0; i < p->ps.noffers && i < offers->elements; i++) {
+		const redisReply *v = offers->element[i];
+
+		if (v->type == REDIS_REPLY_STRING &&
+		    offer_rec_parse(&p->ps.offers[i], v->str) == -1)
+			log_warnx("product \"%s\": bad offer record \"%s\"",
+			    p->ps.product_id, v->str);
+	}
+	for (size_t i = 0; i < p->ps.norders && i < orders->elements; i++) {
+		const redisReply *v = orders->element[i];
+
+		if (v->type == REDIS_REPLY_STRING &&
+		    order_rec_parse(&p->ps.orders[i], v->str) == -1)
+			log_warnx("product \"%s\": bad order record \"%s\"",
+			    p->ps.product_id, v->str);
+	}
+}
+
+/* One reply of the load round finished; the last one moves on. */
+static void
+pl_round_done(struct pipeline *pl, void (*next)(struct pipeline *))
+{
+	if (--pl->pending > 0)
+		return;
+	evtimer_del(pl->timeout_ev);
+	if (pl->failed) {
+		struct timeval tv = { pl->backoff_ms / 1000,
+		    (pl->backoff_ms % 1000) * 1000 };
+
+		pl->phase = PL_WAITING;
+		evtimer_add(pl->retry_ev, &tv);
+		pl->backoff_ms = pl->backoff_ms * 2 > 5000 ? 5000 :
+		    pl->backoff_ms * 2;
+		return;
+	}
+	next(pl);
+}
+
+/* Note a failed reply. */
+static void
+pl_reply_failed(struct pipeline *pl, const redisReply *r, const char *what)
+{
+	if (!pl->failed)
+		log_warnx("redis %s failed: %s", what,
+		    r == NULL ? "connection lost or timed out" :
+		    r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+	if (store_reply_is(r, "CONFLICT"))
+		stats.redis_conflicts++;
+	else
+		stats.redis_errors++;
+	pl->failed = 1;
+}
+
+static void pl_apply(struct pipeline *pl);
+
+/* Reply to a product's load script. */
+static void
+pl_load_cb(redisAsyncContext *ac, void *r, void *priv)
+{
+	struct pl_req *rq = priv;
+	struct pipeline *pl = rq->pl;
+	redisReply *reply = r;
+
+	(void)ac;
+	if (rq->gen != pl->gen)
+		return;
+	if (reply == NULL || reply->type != REDIS_REPLY_ARRAY ||
+	    reply->elements != 4)
+		pl_reply_failed(pl, reply, "load");
+	else if (pl_fill_prod(&pl->prods[rq->idx], reply) == 0)
+		pl_fill_records(&pl->prods[rq->idx], reply);
+	pl_round_done(pl, pl_apply);
+}
+
+/* Reply to a shop's SMISMEMBER. */
+static void
+pl_buyers_cb(redisAsyncContext *ac, void *r, void *priv)
+{
+	struct pl_req *rq = priv;
+	struct pipeline *pl = rq->pl;
+	redisReply *reply = r;
+	struct pl_shop *s;
+	char key[2 * EVENT_ID_MAX + 2];
+
+	(void)ac;
+	if (rq->gen != pl->gen)
+		return;
+	s = &pl->shops[rq->idx];
+	if (reply == NULL || reply->type != REDIS_REPLY_ARRAY ||
+	    reply->elements != s->nasked)
+		pl_reply_failed(pl, reply, "buyers lookup");
+	else
+		for (size_t i = 0; i < s->nasked; i++)
+			if (reply->element[i]->integer == 1)
+				strmap_put(&pl->buyers, pl_buyer_key(key,
+				    sizeof(key), s->shop_id, s->asked[i]),
+				    (void *)(uintptr_t)1);
+	pl_round_done(pl, pl_apply);
+}
+
+/* Send a command of the current round. */
+static void
+pl_send(struct pipeline *pl, redisCallbackFn *fn, size_t idx, int argc,
+    const char **argv, const size_t *lens)
+{
+	if (store_command(pl->st, fn, pl_req(pl, idx), argc, argv, lens) == 0)
+		pl->pending++;
+	else
+		pl->failed = 1;
+}
+
+/* EVALSHA load for one product. */
+static void
+pl_send_load(struct pipeline *pl, size_t idx)
+{
+	struct product_state *ps = &pl->prods[idx].ps;
+	size_t argc = 9 + ps->noffers + ps->norders, a = 0;
+	const char **argv = calloc(argc, sizeof(*argv));
+	char keys[4][300], nc[24];
+	const char *kinds[4] = { "product", "arms", "offers", "orders" };
+
+	if (argv == NULL)
+		fatalx("out of memory");
+	argv[a++] = "EVALSHA";
+	argv[a++] = store_sha_load(pl->st);
+	argv[a++] = "4";
+	for (int k = 0; k < 4; k++)
+		argv[a++] = store_key(pl->st, keys[k], sizeof(keys[k]),
+		    "{%s}:%s", ps->product_id, kinds[k]);
+	snprintf(nc, sizeof(nc), "%zu", ps->noffers);
+	argv[a++] = nc;
+	for (size_t i = 0; i < ps->noffers; i++)
+		argv[a++] = ps->offers[i].customer_id;
+	for (size_t i = 0; i < ps->norders; i++)
+		argv[a++] = ps->orders[i].order_id;
+	pl_send(pl, pl_load_cb, idx, (int)a, argv, NULL);
+	free(argv);
+}
+
+/* SMISMEMBER for one shop. */
+static void
+pl_send_buyers(struct pipeline *pl, size_t idx)
+{
+	struct pl_shop *s = &pl->shops[idx];
+	const char **argv = calloc(s->nasked + 2, sizeof(*argv));
+	char key[300];
+
+	if (argv == NULL)
+		fatalx("out of memory");
+	argv[0] = "SMISMEMBER";
+	argv[1] = store_key(pl->st, key, sizeof(key), "buyers:%s", s->shop_id);
+	for (size_t i = 0; i < s->nasked; i++)
+		argv[2 + i] = s->asked[i];
+	pl_send(pl, pl_buyers_cb, idx, (int)s->nasked + 2, argv, NULL);
+	free(argv);
+}
+
+/* Start (or restart) the load round of the batch. */
+static void
+pl_load(struct pipeline *pl)
+{
+	pl_reset_state(pl);
+	for (size_t i = 0; i < pl->nmsgs; i++)
+		pl_prepare_msg(pl, &pl->msgs[i]);
+	pl->phase = PL_LOADING;
+	pl->gen++;
+	pl->nreqs = 0;
+	pl->reqcap = 0;
+	free(pl->reqs);
+	pl->reqs = NULL;
+	/* reqs must not move while replies are pending: size it first */
+	pl->reqcap = pl->nprods + pl->nshops + 1;
+	if ((pl->reqs = calloc(pl->reqcap, sizeof(*pl->reqs))) == NULL)
+		fatalx("out of memory");
+	pl->pending = 1;
+	for (size_t i = 0; i < pl->nprods; i++)
+		pl_send_load(pl, i);
+	for (size_t i = 0; i < pl->nshops; i++)
+		if (pl->shops[i].nasked > 0)
+			pl_send_buyers(pl, i);
+	pl_arm_timeout(pl);
+	pl_round_done(pl, pl_apply);
+}
+
+/* ---- apply -------------------------------------------------------------- */
+
+/* Note an order's customer as a buyer of the shop from now on. */
+static void
+pl_note_buyer(struct pipeline *pl, const struct event *ev)
+{
+	char key[2 * EVENT_ID_MAX + 2];
+	struct pl_shop *s;
+
+	pl_buyer_key(key, sizeof(key), ev->shop_id, ev->u.order.customer_id);
+	if ((uintptr_t)strmap_get(&pl->buyers, key) == 1)
+		return;
+	strmap_put(&pl->buyers, key, (void *)(uintptr_t)1);
+	s = pl_shop(pl, ev->shop_id);
+	pl_strlist_add(&s->bought, &s->nbought, &s->boughtcap,
+	    ev->u.order.customer_id);
+}
+
+/* Whether the event's customer is a returning buyer of the shop. */
+static int
+pl_returning(struct pipeline *pl, const struct event *ev)
+{
+	char key[2 * EVENT_ID_MAX + 2];
+	const char *c = ev->type == EV_PAGE_VIEW ? ev->u.page_view.customer_id :
+	    ev->type == EV_ORDER ? ev->u.order.customer_id : NULL;
+
+	if (c == NULL)
+		return 0;
+	return (uintptr_t)strmap_get(&pl->buyers, pl_buyer_key(key,
+	    sizeof(key), ev->shop_id, c)) == 1;
+}
+
+/* Apply one decoded event to its product. */
+static void
+pl_apply_msg(struct pipeline *pl, struct pl_msg *pm)
+{
+	struct pl_prod *p = &pl->prods[pm->prod];
+	struct engine_input in = {
+		.ev = &pm->ev, .partition = pm->m->partition,
+		.offset = pm->m->offset, .date = pm->date,
+		.returning = pl_returning(pl, &pm->ev),
+		.plan = plans_for_product(pl->plans, pm->ev.product_id),
+	};
+
+	if (engine_apply(&pl->ep, &p->ps, &in, &p->fx) == -1)
+		fatalx("out of memory applying an event");
+	if (pm->ev.type == EV_ORDER)
+		pl_note_buyer(pl, &pm->ev);
+}
+
+static void pl_write(struct pipeline *pl);
+
+/* Run the engine over the batch in Kafka order. */
+static void
+pl_apply(struct pipeline *pl)
+{
+	for (size_t i = 0; i < pl->nmsgs; i++)
+		if (pl->msgs[i].prod >= 0)
+			pl_apply_msg(pl, &pl->msgs[i]);
+	for (size_t i = 0; i < pl->nprods; i++)
+		if (engine_flush(&pl->prods[i].ps, &pl->prods[i].fx) == -1)
+			fatalx("out of memory");
+	pl_write(pl);
+}
+
+/* ---- write -------------------------------------------------------------- */
+
+struct pl_keys {
+	const char **argv;      /* EVALSHA sha N key... */
+	size_t n;               /* keys so far */
+	char (*names)[320];
+	int ttl_idx[64];
+	int nttl;
+};
+
+/* The index (1-based) of a key in the script call, added when new. */
+static int
+pl_key_index(struct pipeline *pl, struct pl_keys *k, const char *pid,
+    const struct fx_write *w)
+{
+	char name[320];
+
+	if (w->key <= FX_ORDERS)
+		return (int)w->key + 1;
+	if (w->key == FX_DAY)
+		store_key(pl->st, name, sizeof(name), "{%s}:day:%s", pid,
+		    w->date);
+	else
+		store_key(pl->st, name, sizeof(name), "{%s}:uniq:%s:%s", pid,
+		    w->date, w->key == FX_UNIQ_T ? "t" : "c");
+	for (size_t i = 4; i < k->n; i++)
+		if (strcmp(k->names[i], name) == 0)
+			return (int)i + 1;
+	memcpy(k->names[k->n], name, sizeof(name));
+	if (k->nttl < (int)(sizeof(k->ttl_idx) / sizeof(k->ttl_idx[0])))
+		k->ttl_idx[k->nttl++] = (int)k->n + 1;
+	return (int)++k->n;
+}
+
+/* Reply to a write script or SADD: only failures matter. */
+static void
+pl_write_cb(redisAsyncContext *ac, void *r, void *priv)
+{
+	struct pl_req *rq = priv;
+	struct pipeline *pl = rq->pl;
+	redisReply *reply = r;
+
+	(void)ac;
+	if (rq->gen != pl->gen)
+		return;
+	if (reply == NULL || reply->type == REDIS_REPLY_ERROR)
+		pl_reply_failed(pl, reply, "write");
+	pl_round_done(pl, pl_emit);
+}
+
+/* Build and send the write script call of one product. */
+static void
+pl_send_write(struct pipeline *pl, size_t idx)
+{
+	struct pl_prod *p = &pl->prods[idx];
+	struct effects *fx = &p->fx;
+	size_t maxkeys = 4 + fx->nw, a = 0;
+	struct pl_keys k = { .n = 4 };
+	const char **ops = calloc(fx->nw * 4 + 1, sizeof(*ops));
+	char (*idxbuf)[12] = calloc(fx->nw + 1, sizeof(*idxbuf));
+	char newpos[48], ttl[24], ttlidx[64 * 8] = "", nkeys[24];
+	const char *kinds[4] = { "product", "arms", "offers", "orders" };
+	const char **argv;
+
+	k.names = calloc(maxkeys, sizeof(*k.names));
+	if (ops == NULL || idxbuf == NULL || k.names == NULL)
+		fatalx("out of memory");
+	for (int i = 0; i < 4; i++)
+		store_key(pl->st, k.names[i], sizeof(k.names[i]), "{%s}:%s",
+		    p->ps.product_id, kinds[i]);
+	for (size_t i = 0; i < fx->nw; i++) {
+		const struct fx_write *w = &fx->w[i];
+
+		snprintf(idxbuf[i], sizeof(idxbuf[i]), "%d",
+		    pl_key_index(pl, &k, p->ps.product_id, w));
+		ops[4 * i] = w->op == FX_HSET ? "S" : w->op == FX_HINCRBY ?
+		    "I" : "P";
+		ops[4 * i + 1] = idxbuf[i];
+		ops[4 * i + 2] = w->field;
+		ops[4 * i + 3] = w->value;
+	}
+	for (int i = 0; i < k.nttl; i++)
+		snprintf(ttlidx + strlen(ttlidx), sizeof(ttlidx) -
+		    strlen(ttlidx), "%s%d", i ? "," : "", k.ttl_idx[i]);
+	product_state_kpos(&p->ps, newpos, sizeof(newpos));
+	snprintf(ttl, sizeof(ttl), "%lld",
+	    (long long)pl->cfg->redis.day_ttl_days * 86400);
+	snprintf(nkeys, sizeof(nkeys), "%zu", k.n);
+	if ((argv = calloc(3 + k.n + 4 + fx->nw * 4, sizeof(*argv))) == NULL)
+		fatalx("out of memory");
+	argv[a++] = "EVALSHA";
+	argv[a++] = store_sha_write(pl->st);
+	argv[a++] = nkeys;
+	for (size_t i = 0; i < k.n; i++)
+		argv[a++] = k.names[i];
+	argv[a++] = p->kpos;
+	argv[a++] = newpos;
+	argv[a++] = ttl;
+	argv[a++] = ttlidx;
+	for (size_t i = 0; i < fx->nw * 4; i++)
+		argv[a++] = ops[i];
+	pl_send(pl, pl_write_cb, idx, (int)a, argv, NULL);
+	free(argv);
+	free(ops);
+	free(idxbuf);
+	free(k.names);
+}
+
+/* SADD the batch's ordering customers to their shop's buyers. */
+static void
+pl_send_sadd(struct pipeline *pl, size_t idx)
+{
+	struct pl_shop *s = &pl->shops[idx];
+	const char **argv = calloc(s->nbought + 2, sizeof(*argv));
+	char key[300];
+
+	if (argv == NULL)
+		fatalx("out of memory");
+	argv[0] = "SADD";
+	argv[1] = store_key(pl->st, key, sizeof(key), "buyers:%s", s->shop_id);
+	for (size_t i = 0; i < s->nbought; i++)
+		argv[2 + i] = s->bought[i];
+	pl_send(pl, pl_write_cb, idx, (int)s->nbought + 2, argv, NULL);
+	free(argv);
+}
+
+/* Nonzero if a product has anything to write. */
+static int
+pl_has_writes(const struct pl_prod *p)
+{
+	char pos[48];
+
+	product_state_kpos(&p->ps, pos, sizeof(pos));
+	return p->fx.nw > 0 || strcmp(pos, p->kpos) != 0;
+}
+
+/* Start the write round. */
+static void
+pl_write(struct pipeline *pl)
+{
+	pl->phase = PL_WRITING;
+	pl->gen++;
+	pl->nreqs = 0;
+	free(pl->reqs);
+	pl->reqcap = pl->nprods + pl->nshops + 1;
+	if ((pl->reqs = calloc(pl->reqcap, sizeof(*pl->reqs))) == NULL)
+		fatalx("out of memory");
+	pl->pending = 1;
+	for (size_t i = 0; i < pl->nprods; i++)
+		if (pl_has_writes(&pl->prods[i]))
+			pl_send_write(pl, i);
+	for (size_t i = 0; i < pl->nshops; i++)
+		if (pl->shops[i].nbought > 0)
+			pl_send_sadd(pl, i);
+	pl_arm_timeout(pl);
+	pl_round_done(pl, pl_emit);
+}
+
+/* ---- emit --------------------------------------------------------------- */
+
+/* Queue one output; payload and key are taken over. */
+static void
+pl_out(struct pipeline *pl, enum fx_topic topic, char *key, char *payload)
+{
+	pl_grow((void **)&pl->outs, &pl->outcap, pl->nouts, sizeof(*pl->outs));
+	pl->outs[pl->nouts++] = (struct pl_out){ topic, key, payload, 0 };
+}
+
+/* The dead letters of messages that did not decode. */
+static void
+pl_collect_dead(struct pipeline *pl)
+{
+	for (size_t i = 0; i < pl->nmsgs; i++) {
+		struct pl_msg *pm = &pl->msgs[i];
+		rd_kafka_message_t *m = pm->m;
+		char *key, *dl;
+
+		if (pm->ok || m->err != RD_KAFKA_RESP_ERR_NO_ERROR)
+			continue;
+		dl = engine_dead_letter(pm->reason, m->payload, m->len,
+		    rd_kafka_topic_name(m->rkt), m->partition, m->offset,
+		    clock_now_ms());
+		key = m->key != NULL ? strndup(m->key, m->key_len) :
+		    strdup("");
+		if (dl == NULL || key == NULL)
+			fatalx("out of memory");
+		log_info("dead letter at %s[%" PRId32 "]@%" PRId64 ": %s",
+		    rd_kafka_topic_name(m->rkt), m->partition, m->offset,
+		    pm->reason);
+		pl_out(pl, FX_TOPIC_DEAD_LETTER, key, dl);
+	}
+}
+
+/* Move every product's messages to the outputs. */
+static void
+pl_collect_fx(struct pipeline *pl)
+{
+	for (size_t i = 0; i < pl->nprods; i++) {
+		struct effects *fx = &pl->prods[i].fx;
+
+		for (size_t j = 0; j < fx->nm; j++) {
+			pl_out(pl, fx->m[j].topic, fx->m[j].key,
+			    fx->m[j].payload);
+			fx->m[j].key = fx->m[j].payload = NULL;
+		}
+	}
+}
+
+/* The topic name of an output kind. */
+static const char *
+pl_topic(const struct pipeline *pl, enum fx_topic t)
+{
+	switch (t) {
+	case FX_TOPIC_OFFERS:
+		return pl->cfg->kafka.offers_topic;
+	case FX_TOPIC_DEAD_LETTER:
+		return pl->cfg->kafka.dead_letter_topic;
+	default:
+		return pl->cfg->kafka.metrics_topic;
+	}
+}
+
+/* Produce every output not yet delivered. */
+static void
+pl_produce_pending(struct pipeline *pl)
+{
+	pl->undelivered = 0;
+	for (size_t i = 0; i < pl->nouts; i++) {
+		struct pl_out *o = &pl->outs[i];
+
+		if (o->delivered)
+			continue;
+		if (kafka_produce(pl->kafka, pl_topic(pl, o->topic), o->key,
+		    strlen(o->key), o->payload, strlen(o->payload),
+		    (void *)(uintptr_t)(i + 1)) == 0)
+			pl->undelivered++;
+		else
+			pl->failed = 1;
+	}
+}
+
+static void pl_finish(struct pipeline *pl);
+
+/* Emit the batch's messages now that its state is durable. */
+static void
+pl_emit(struct pipeline *pl)
+{
+	pl->phase = PL_EMITTING;
+	pl->backoff_ms = 100;
+	pl->failed = 0;
+	pl_collect_dead(pl);
+	pl_collect_fx(pl);
+	stats_observe_latency((clock_mono_ms() - pl->took_mono) / 1000.0);
+	pl_produce_pending(pl);
+	if (pl->undelivered == 0 && !pl->failed)
+		pl_finish(pl);
+	else if (pl->undelivered == 0)
+		pl_retry_in(pl, 1000);
+}
+
+/* A delivery report. */
+void
+pipeline_delivered(struct pipeline *pl, const rd_kafka_message_t *m,
+    void *opaque)
+{
+	size_t i = (uintptr_t)opaque;
+
+	if (pl->phase != PL_EMITTING || i == 0 || i > pl->nouts)
+		return;
+	if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+		log_warnx("kafka: delivery to \"%s\" failed: %s; retrying",
+		    rd_kafka_topic_name(m->rkt), rd_kafka_err2str(m->err));
+		stats.produce_retries++;
+		pl->failed = 1;
+	} else
+		pl->outs[i - 1].delivered = 1;
+	if (--pl->undelivered > 0)
+		return;
+	if (pl->failed) {
+		pl->failed = 0;
+		pl_retry_in(pl, 1000);
+		return;
+	}
+	pl_finish(pl);
+}
+
+/* ---- finish ------------------------------------------------------------- */
+
+/* Add the batch's counts to the daemon's. */
+static void
+pl_count(struct pipeline *pl)
+{
+	for (size_t i = 0; i < pl->nmsgs; i++) {
+		if (pl->msgs[i].ok)
+			stats.events[pl->msgs[i].ev.type]++;
+		else if (pl->msgs[i].m->err == RD_KAFKA_RESP_ERR_NO_ERROR)
+			stats.dead_letters++;
+	}
+	for (size_t i = 0; i < pl->nprods; i++) {
+		const struct fx_counts *c = &pl->prods[i].fx.counts;
+
+		stats.offers += c->offers;
+		stats.holdout_views += c->holdout;
+		stats.no_offer += c->no_offer;
+		stats.conversions += c->conversions;
+		stats.redeliveries += c->skipped;
+	}
+	stats.batches++;
+}
+
+/* Everything durable and delivered: store offsets, free, go again. */
+static void
+pl_finish(struct pipeline *pl)
+{
+	pl_count(pl);
+	kafka_store(pl->kafka, pl->raw, pl->nmsgs);
+	for (size_t i = 0; i < pl->nmsgs; i++)
+		rd_kafka_message_destroy(pl->raw[i]);
+	pl->nmsgs = 0;
+	pl_reset_state(pl);
+	pl_reset_outs(pl);
+	pl->phase = PL_IDLE;
+	if (pl->draining) {
+		if (pl->drained != NULL)
+			pl->drained(pl->drained_arg);
+		pl->drained = NULL;
+		return;
+	}
+	event_active(pl->kick_ev, EV_TIMEOUT, 0);
+}
+
+/* ---- take --------------------------------------------------------------- */
+
+/* Take a batch if idle and input is there. */
+static void
+pl_take(struct pipeline *pl)
+{
+	ssize_t n;
+
+	if (pl->phase != PL_IDLE || pl->draining || pl->kafka == NULL ||
+	    !store_up(pl->st))
+		return;
+	n = kafka_consume(pl->kafka, pl->raw, pl->maxmsgs);
+	if (n <= 0)
+		return;
+	pl->nmsgs = (size_t)n;
+	pl->took_mono = clock_mono_ms();
+	for (size_t i = 0; i < pl->nmsgs; i++) {
+		pl->msgs[i].m = pl->raw[i];
+		if (pl->raw[i]->err != RD_KAFKA_RESP_ERR_NO_ERROR &&
+		    pl->raw[i]->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+			log_warnx("kafka: consume: %s",
+			    rd_kafka_message_errstr(pl->raw[i]));
+			stats.kafka_errors++;
+		}
+	}
+	pl_decode(pl);
+	pl->backoff_ms = 100;
+	pl_load(pl);
+}
+
+/* Kick event: try to take. */
+static void
+pl_kick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	pl_take(arg);
+}
+
+/* Retry after a failure: produce again, or load again. */
+static void
+pl_retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct pipeline *pl = arg;
+
+	(void)fd;
+	(void)what;
+	if (pl->phase == PL_EMITTING) {
+		pl_produce_pending(pl);
+		if (pl->undelivered == 0 && !pl->failed)
+			pl_finish(pl);
+		else if (pl->undelivered == 0)
+			pl_retry_in(pl, 1000);
+		return;
+	}
+	if (pl->phase != PL_WAITING)
+		return;
+	if (!store_up(pl->st)) {
+		pl_retry_in(pl, 200);
+		return;
+	}
+	log_info("retrying a batch of %zu events", pl->nmsgs);
+	pl_load(pl);
+}
+
+/* A Redis round took too long: drop the connection, which fails it. */
+static void
+pl_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct pipeline *pl = arg;
+
+	(void)fd;
+	(void)what;
+	if (pl->pending > 0) {
+		log_warnx("redis: no reply within %d ms",
+		    pl->cfg->redis.timeout_ms);
+		store_reset(pl->st);
+	}
+}
+
+/* Commit stored offsets now and then. */
+static void
+pl_commit_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct pipeline *pl = arg;
+
+	(void)fd;
+	(void)what;
+	if (pl->kafka != NULL)
+		kafka_commit(pl->kafka, 1);
+}
+
+/* ---- lifecycle ---------------------------------------------------------- */
+
+/* Engine parameters from the config. */
+void
+pipeline_configure(struct pipeline *pl, const struct sp_config *cfg)
+{
+	const struct config_engine *e = &cfg->engine;
+	struct timeval tv = { cfg->kafka.commit_interval_ms / 1000,
+	    (cfg->kafka.commit_interval_ms % 1000) * 1000 };
+
+	pl->cfg = cfg;
+	pl->ep.default_roi_target = e->roi_target;
+	pl->ep.holdout_pct = e->holdout_pct;
+	pl->ep.offer_ttl_ms = (int64_t)e->offer_ttl_minutes * 60000;
+	pl->ep.attribution_ms = (int64_t)e->attribution_hours * 3600000;
+	pl->ep.bandit.levels = e->levels;
+	pl->ep.bandit.prior_conversion = e->prior_conversion;
+	pl->ep.bandit.prior_strength = e->prior_strength;
+	pl->ep.bandit.half_life_ms = e->decay_half_life_hours * 3600000.0;
+	pl->ep.offer_seed = rng_hash(cfg->kafka.input_topic,
+	    strlen(cfg->kafka.input_topic), 0);
+	if (pl->commit_ev != NULL)
+		evtimer_add(pl->commit_ev, &tv);
+}
+
+/* A pipeline; takes nothing until pipeline_set_kafka(). */
+struct pipeline *
+pipeline_new(struct event_base *base, const struct sp_config *cfg,
+    struct store *st, struct plans *plans)
+{
+	struct pipeline *pl = calloc(1, sizeof(*pl));
+
+	if (pl == NULL)
+		return NULL;
+	pl->base = base;
+	pl->st = st;
+	pl->plans = plans;
+	pl->maxmsgs = (size_t)cfg->kafka.batch_max;
+	pl->raw = calloc(pl->maxmsgs, sizeof(*pl->raw));
+	pl->msgs = calloc(pl->maxmsgs, sizeof(*pl->msgs));
+	pl->kick_ev = event_new(base, -1, 0, pl_kick_cb, pl);
+	pl->retry_ev = evtimer_new(base, pl_retry_cb, pl);
+	pl->timeout_ev = evtimer_new(base, pl_timeout_cb, pl);
+	pl->commit_ev = event_new(base, -1, EV_PERSIST, pl_commit_cb, pl);
+	if (pl->raw == NULL || pl->msgs == NULL || pl->kick_ev == NULL ||
+	    pl->retry_ev == NULL || pl->timeout_ev == NULL ||
+	    pl->commit_ev == NULL) {
+		pipeline_free(pl);
+		return NULL;
+	}
+	pl->backoff_ms = 100;
+	strmap_init(&pl->prod_index);
+	strmap_init(&pl->shop_index);
+	strmap_init(&pl->buyers);
+	pipeline_configure(pl, cfg);
+	return pl;
+}
+
+/* Free; messages still held are destroyed (their offsets not stored). */
+void
+pipeline_free(struct pipeline *pl)
+{
+	if (pl == NULL)
+		return;
+	for (size_t i = 0; i < pl->nmsgs; i++)
+		rd_kafka_message_destroy(pl->raw[i]);
+	pl_reset_state(pl);
+	pl_reset_outs(pl);
+	free(pl->prods);
+	free(pl->shops);
+	free(pl->outs);
+	free(pl->reqs);
+	free(pl->raw);
+	free(pl->msgs);
+	if (pl->kick_ev)
+		event_free(pl->kick_ev);
+	if (pl->retry_ev)
+		event_free(pl->retry_ev);
+	if (pl->timeout_ev)
+		event_free(pl->timeout_ev);
+	if (pl->commit_ev)
+		event_free(pl->commit_ev);
+	free(pl);
+}
+
+void
+pipeline_set_kafka(struct pipeline *pl, struct kafka *k)
+{
+	pl->kafka = k;
+}
+
+void
+pipeline_kick(struct pipeline *pl)
+{
+	pl_take(pl);
+}
+
+int
+pipeline_busy(const struct pipeline *pl)
+{
+	return pl->phase != PL_IDLE;
+}
+
+/* Stop taking; call done once idle. */
+void
+pipeline_drain(struct pipeline *pl, void (*done)(void *), void *arg)
+{
+	pl->draining = 1;
+	if (pl->phase == PL_IDLE) {
+		done(arg);
+		return;
+	}
+	pl->drained = done;
+	pl->drained_arg = arg;
+}

@@ -1,1 +1,284 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * store.c - hiredis async connection with reconnect and script loading.
+ */
+#include "store.h"
+#include "log.h"
+#include "stats.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <hiredis/adapters/libevent.h>
+
+/*
+ * Load a product's state for a batch.  KEYS: product, arms, offers, orders.
+ * ARGV: number of customers, the customers, then the order ids.
+ */
+static const char store_lua_load[] =
+"local nc = tonumber(ARGV[1])\n"
+"local offers, orders = {}, {}\n"
+"if nc > 0 then offers = redis.call('HMGET', KEYS[3], unpack(ARGV, 2, nc + 1)) end\n"
+"if #ARGV > nc + 1 then orders = redis.call('HMGET', KEYS[4], unpack(ARGV, nc + 2, #ARGV)) end\n"
+"return {redis.call('HGETALL', KEYS[1]), redis.call('HGETALL', KEYS[2]), offers, orders}\n";
+
+/*
+ * Apply a batch's writes to one product if nobody moved it meanwhile.
+ * KEYS[1] is the product hash.  ARGV: expected kpos, new kpos, TTL seconds
+ * for keys first created here, comma list of key indexes that get the TTL,
+ * then quads (op, key index, field, value) with op S (HSET), I (HINCRBY)
+ * or P (PFADD value).  Returns 1, or an error "CONFLICT <kpos>".
+ */
+static const char store_lua_write[] =
+"local cur = redis.call('HGET', KEYS[1], 'kpos') or ''\n"
+"if cur ~= ARGV[1] then return redis.error_reply('CONFLICT ' .. cur) end\n"
+"for i = 5, #ARGV, 4 do\n"
+"  local op, k = ARGV[i], KEYS[tonumber(ARGV[i + 1])]\n"
+"  if op == 'S' then redis.call('HSET', k, ARGV[i + 2], ARGV[i + 3])\n"
+"  elseif op == 'I' then redis.call('HINCRBY', k, ARGV[i + 2], ARGV[i + 3])\n"
+"  elseif op == 'P' then redis.call('PFADD', k, ARGV[i + 3]) end\n"
+"end\n"
+"local ttl = tonumber(ARGV[3])\n"
+"for idx in string.gmatch(ARGV[4], '%d+') do\n"
+"  local k = KEYS[tonumber(idx)]\n"
+"  if redis.call('TTL', k) == -1 then redis.call('EXPIRE', k, ttl) end\n"
+"end\n"
+"if ARGV[2] ~= '' then redis.call('HSET', KEYS[1], 'kpos', ARGV[2]) end\n"
+"return 1\n";
+
+struct store {
+	struct event_base *base;
+	const struct config_redis *cfg;
+	store_state_cb *cb;
+	void *arg;
+	redisAsyncContext *ac;
+	struct event *retry_ev;
+	int backoff_ms;
+	int up;
+	int pending_setup;
+	char sha_load[48], sha_write[48];
+};
+
+static void store_connect(struct store *st);
+
+/* Key name with the prefix. */
+const char *
+store_key(const struct store *st, char *buf, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+	int n = snprintf(buf, len, "%s", st->cfg->key_prefix);
+
+	va_start(ap, fmt);
+	if (n >= 0 && (size_t)n < len)
+		vsnprintf(buf + n, len - (size_t)n, fmt, ap);
+	va_end(ap);
+	return buf;
+}
+
+/* Error reply starting with word. */
+int
+store_reply_is(const redisReply *r, const char *word)
+{
+	return r != NULL && r->type == REDIS_REPLY_ERROR &&
+	    strncmp(r->str, word, strlen(word)) == 0;
+}
+
+/* Mark down and tell the owner once. */
+static void
+store_set_down(struct store *st)
+{
+	int was = st->up;
+
+	st->up = 0;
+	st->ac = NULL;
+	if (was && st->cb != NULL)
+		st->cb(0, st->arg);
+}
+
+/* Try again after the backoff, doubling it up to 5 s. */
+static void
+store_schedule_retry(struct store *st)
+{
+	struct timeval tv = { st->backoff_ms / 1000,
+	    (st->backoff_ms % 1000) * 1000 };
+
+	evtimer_add(st->retry_ev, &tv);
+	st->backoff_ms = st->backoff_ms * 2 > 5000 ? 5000 : st->backoff_ms * 2;
+}
+
+/* Reply to SELECT or SCRIPT LOAD during setup. */
+static void
+store_setup_cb(redisAsyncContext *ac, void *r, void *priv)
+{
+	struct store *st = ac->data;
+	redisReply *reply = r;
+	char *sha = priv;
+
+	if (reply == NULL)
+		return;
+	if (reply->type == REDIS_REPLY_ERROR) {
+		log_warnx("redis setup failed: %s", reply->str);
+		stats.redis_errors++;
+		redisAsyncDisconnect(ac);
+		return;
+	}
+	if (sha != NULL && reply->type == REDIS_REPLY_STRING)
+		snprintf(sha, 48, "%s", reply->str);
+	if (--st->pending_setup == 0) {
+		st->up = 1;
+		st->backoff_ms = 100;
+		log_info("redis %s:%d connected", st->cfg->host, st->cfg->port);
+		if (st->cb != NULL)
+			st->cb(1, st->arg);
+	}
+}
+
+/* Connected: select the database and load the scripts. */
+static void
+store_connect_cb(const redisAsyncContext *cac, int status)
+{
+	redisAsyncContext *ac = (redisAsyncContext *)cac;
+	struct store *st = ac->data;
+
+	if (status != REDIS_OK) {
+		log_warnx("redis %s:%d: %s", st->cfg->host, st->cfg->port,
+		    ac->errstr);
+		stats.redis_errors++;
+		st->ac = NULL;
+		store_schedule_retry(st);
+		return;
+	}
+	st->pending_setup = 3;
+	redisAsyncCommand(ac, store_setup_cb, NULL, "SELECT %d", st->cfg->db);
+	redisAsyncCommand(ac, store_setup_cb, st->sha_load, "SCRIPT LOAD %s",
+	    store_lua_load);
+	redisAsyncCommand(ac, store_setup_cb, st->sha_write, "SCRIPT LOAD %s",
+	    store_lua_write);
+}
+
+/* Lost: report and reconnect. */
+static void
+store_disconnect_cb(const redisAsyncContext *ac, int status)
+{
+	struct store *st = ac->data;
+
+	if (status != REDIS_OK) {
+		log_warnx("redis %s:%d disconnected: %s", st->cfg->host,
+		    st->cfg->port, ac->errstr);
+		stats.redis_errors++;
+	}
+	store_set_down(st);
+	if (st->retry_ev != NULL)
+		store_schedule_retry(st);
+}
+
+/* Reconnect timer. */
+static void
+store_retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	store_connect(arg);
+}
+
+/* Start one connection attempt. */
+static void
+store_connect(struct store *st)
+{
+	redisAsyncContext *ac = redisAsyncConnect(st->cfg->host, st->cfg->port);
+
+	if (ac == NULL || ac->err) {
+		log_warnx("redis %s:%d: %s", st->cfg->host, st->cfg->port,
+		    ac ? ac->errstr : "out of memory");
+		if (ac != NULL)
+			redisAsyncFree(ac);
+		store_schedule_retry(st);
+		return;
+	}
+	ac->data = st;
+	redisLibeventAttach(ac, st->base);
+	redisAsyncSetConnectCallback(ac, store_connect_cb);
+	redisAsyncSetDisconnectCallback(ac, store_disconnect_cb);
+	st->ac = ac;
+}
+
+/* A store that connects in the background. */
+struct store *
+store_new(struct event_base *base, const struct config_redis *cfg,
+    store_state_cb *cb, void *arg)
+{
+	struct store *st = calloc(1, sizeof(*st));
+
+	if (st == NULL)
+		return NULL;
+	st->base = base;
+	st->cfg = cfg;
+	st->cb = cb;
+	st->arg = arg;
+	st->backoff_ms = 100;
+	st->retry_ev = evtimer_new(base, store_retry_cb, st);
+	if (st->retry_ev == NULL) {
+		free(st);
+		return NULL;
+	}
+	store_connect(st);
+	return st;
+}
+
+/* Disconnect for good. */
+void
+store_free(struct store *st)
+{
+	if (st == NULL)
+		return;
+	event_free(st->retry_ev);
+	st->retry_ev = NULL;
+	st->cb = NULL;
+	if (st->ac != NULL)
+		redisAsyncFree(st->ac);
+	free(st);
+}
+
+/* Up? */
+int
+store_up(const struct store *st)
+{
+	return st->up && st->ac != NULL;
+}
+
+/* Queue one command. */
+int
+store_command(struct store *st, redisCallbackFn *fn, void *priv, int argc,
+    const char **argv, const size_t *lens)
+{
+	if (!store_up(st))
+		return -1;
+	return redisAsyncCommandArgv(st->ac, fn, priv, argc, argv, lens) ==
+	    REDIS_OK ? 0 : -1;
+}
+
+/* Drop the connection; pending callbacks get NULL, then it reconnects. */
+void
+store_reset(struct store *st)
+{
+	if (st->ac != NULL) {
+		log_warnx("redis %s:%d: resetting the connection",
+		    st->cfg->host, st->cfg->port);
+		stats.redis_errors++;
+		redisAsyncFree(st->ac);
+	}
+}
+
+const char *
+store_sha_load(const struct store *st)
+{
+	return st->sha_load;
+}
+
+const char *
+store_sha_write(const struct store *st)
+{
+	return st->sha_write;
+}

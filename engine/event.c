@@ -457,7 +457,7 @@ static int
 event_get_variants(const json_t *v, const char *name,
     struct event_product *p, char *why)
 {
-	char path[64];
+	char path[128];
 	size_t i;
 
 	if (!json_is_array(v))
@@ -466,11 +466,10 @@ event_get_variants(const json_t *v, const char *name,
 		return event_err(why, "field \"%s\" must have at most %d "
 		    "elements", name, EVENT_MAX_VARIANTS);
 	for (i = 0; i < json_array_size(v); i++) {
-		snprintf(path, sizeof(path), "%s[%zu]", name, i);
 		if (!json_is_object(json_array_get(v, i)))
-			return event_err(why, "field \"%s\" must be an object",
-			    path);
-		strncat(path, ".", sizeof(path) - strlen(path) - 1);
+			return event_err(why, "field \"%s[%zu]\" must be an "
+			    "object", name, i);
+		snprintf(path, sizeof(path), "%s[%zu].", name, i);
 		if (event_fields(json_array_get(v, i), event_variant_fields,
 		    &p->variants[i], path, why) == -1)
 			return -1;

@@ -7,6 +7,7 @@
  */
 #include "plan.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <math.h>
@@ -24,6 +25,7 @@
 #define PLAN_BPS_MAX 10000
 #define PLAN_TIME_MAX 253402300799999LL /* 9999-12-31T23:59:59.999Z */
 #define PLAN_WHAT_MAX 192
+#define PLAN_NFIELDS 19                 /* hash fields plan_to_fields() writes */
 
 static const char *const plan_segment_names[PLAN_NSEGMENTS] = {
 	"trending", "clearance", "best_selling", "non_competitive",
@@ -300,7 +302,10 @@ plan_range_pair(const json_t *val, const char *what, int bps_mode,
 	return 0;
 }
 
-/* Check and store one per-product range at r; 0 or -1 with err. */
+/*
+ * Check and store one per-product range at r: percentages capped at cap_pct
+ * in a request, basis points (cap_pct 0) in the hash; 0 or -1 with err.
+ */
 static int
 plan_read_range(struct plan *p, const char *key, const json_t *val,
     int cap_pct, struct plan_range *r, char *err, size_t errlen)
@@ -328,10 +333,7 @@ plan_read_range(struct plan *p, const char *key, const json_t *val,
 	return 0;
 }
 
-/*
- * Read a product_ranges object: percentages checked against cap_pct in a
- * request, or basis points (cap_pct 0) from the hash; 0 or -1 with err.
- */
+/* Read a product_ranges object (cap_pct as above); 0 or -1 with err. */
 static int
 plan_read_ranges(struct plan *p, const json_t *obj, int cap_pct, char *err,
     size_t errlen)
@@ -517,10 +519,9 @@ plan_req_parse(struct plan *p, const json_t *root,
 	    plan_req_days(p, root, err, errlen) == -1 ||
 	    plan_req_discount(p, root, lim, err, errlen) == -1)
 		return -1;
-	ranges = plan_opt(root, "product_ranges");
+	ranges = plan_opt(root, "product_ranges");     /* cap >= 1 here */
 	if (ranges != NULL && plan_read_ranges(p, ranges,
-	    lim->max_discount_pct > 0 ? lim->max_discount_pct : 1, err,
-	    errlen) == -1)
+	    lim->max_discount_pct, err, errlen) == -1)
 		return -1;
 	if (plan_req_money(p, root, lim, now_ms, err, errlen) == -1)
 		return -1;
@@ -542,9 +543,9 @@ plan_from_request(struct plan *p, const char *body, size_t len,
 	plan_blank(p);
 	root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
 	if (root == NULL)
-		return plan_fail(err, errlen, "body is not valid JSON: %s",
+		rc = plan_fail(err, errlen, "body is not valid JSON: %s",
 		    je.text);
-	if (!json_is_object(root))
+	else if (!json_is_object(root))
 		rc = plan_fail(err, errlen, "body must be a JSON object");
 	else
 		rc = plan_req_parse(p, root, lim, now_ms, err, errlen);
@@ -769,8 +770,6 @@ plan_fields_fill(const struct plan *p, char **nm, char **val, int *bad)
 	return n;
 }
 
-#define PLAN_NFIELDS 19
-
 /* The plan as flat hash fields; the count, or -1. */
 int
 plan_to_fields(const struct plan *p, char ***names, char ***values)
@@ -917,14 +916,12 @@ plan_f_segments(struct plan *p, const struct plan_fields *f, char *err,
 		return plan_fail(err, errlen, "field \"kind\" must be "
 		    "\"custom\" or \"segment\"");
 	custom = strcmp(kind, "custom") == 0;
-	if (s == NULL)
-		s = "";
-	while (*s != '\0') {
+	while (s != NULL && *s != '\0') {
 		comma = strchr(s, ',');
 		if (plan_add_segment(p, s, comma != NULL ? (size_t)(comma - s) :
 		    strlen(s), err, errlen) == -1)
 			return -1;
-		s = comma != NULL ? comma + 1 : s + strlen(s);
+		s = comma != NULL ? comma + 1 : NULL;
 	}
 	if (custom != (p->segments == 0))
 		return plan_fail(err, errlen, "field \"segments\" must be %s "
@@ -983,8 +980,11 @@ plan_f_terms(struct plan *p, const struct plan_fields *f, char *err,
 	p->days = (int)days;
 	p->min_bps = (int32_t)lo;
 	p->max_bps = (int32_t)hi;
-	if (roi == NULL || *roi == '\0' || (p->roi_target = strtod(roi,
-	    &end), *end != '\0') || !(p->roi_target >= PLAN_ROI_MIN &&
+	if (roi == NULL || *roi == '\0')
+		return plan_fail(err, errlen, "field \"roi_target\" is "
+		    "required");
+	p->roi_target = strtod(roi, &end);
+	if (*end != '\0' || !(p->roi_target >= PLAN_ROI_MIN &&
 	    p->roi_target <= PLAN_ROI_MAX))
 		return plan_fail(err, errlen, "field \"roi_target\" must be "
 		    "from 1 to 100");

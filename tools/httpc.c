@@ -61,6 +61,8 @@ httpc_wait(int fd, short events, int timeout_ms)
 	do
 		n = poll(&pfd, 1, timeout_ms);
 	while (n == -1 && errno == EINTR);
+	if (n == 0)
+		errno = ETIMEDOUT;      /* not a stale errno in messages */
 	return n > 0 ? 0 : -1;
 }
 

@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * plans.h - the registry of plans: all plans in memory, indexed by id and
+ * by enrolled product, persisted in Redis (sp:plan:<id>, sp:plans, and the
+ * plan_id field of each product's hash) so they survive a restart.
+ *
+ * Writes are asynchronous: the callback runs once Redis acknowledged (ok)
+ * or failed.  The registry owns every struct plan it holds.
+ */
+#ifndef SP_PLANS_H
+#define SP_PLANS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "plan.h"
+#include "store.h"
+
+struct plans;
+
+/* ok is 1 on success; err says why not. */
+typedef void plans_done_cb(int ok, const char *err, void *arg);
+
+struct plans *plans_new(struct store *st);
+void plans_free(struct plans *ps);
+
+/* Load every plan from Redis (replaces what is in memory); async. */
+int plans_load(struct plans *ps, plans_done_cb *cb, void *arg);
+
+/* The plan with this id, or NULL. */
+struct plan *plans_get(struct plans *ps, const char *id);
+
+/* The active plan that enrolls this product, or NULL. */
+struct plan *plans_for_product(struct plans *ps, const char *product_id);
+
+/* All plans, newest first; the array is the registry's. */
+size_t plans_all(struct plans *ps, struct plan *const **out);
+
+/* Number of active plans. */
+int plans_active(const struct plans *ps);
+
+/*
+ * Register a new plan (taken over on success) and persist it.  Returns 0
+ * (cb follows), or -1 with an HTTP status (409, 503) and a message; then p
+ * is still the caller's.
+ */
+int plans_create(struct plans *ps, struct plan *p, plans_done_cb *cb,
+    void *arg, int *status, char *err, size_t errlen);
+
+/* End a plan now; same conventions (404, 409, 503). */
+int plans_end(struct plans *ps, const char *id, const char *reason,
+    int64_t now_ms, plans_done_cb *cb, void *arg, int *status, char *err,
+    size_t errlen);
+
+/* End every active plan whose end time passed (wall clock). */
+void plans_expire(struct plans *ps, int64_t now_ms);
+
+/* A fresh random plan id "pl-" + 12 hex digits. */
+void plans_new_id(char *buf, size_t len);
+
+#endif

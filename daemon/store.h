@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * store.h - the Redis connection: hiredis async on the daemon's libevent
+ * loop, reconnect with backoff, the two Lua scripts of the product slot
+ * (load and conditional write), and the key names of docs/keyspace.md.
+ *
+ * store_command() queues a command; its callback gets NULL when the
+ * connection drops before the reply.  While the store is down,
+ * store_command() fails and the state callback has said so.
+ */
+#ifndef SP_STORE_H
+#define SP_STORE_H
+
+#include <stddef.h>
+
+#include <event2/event.h>
+#include <hiredis/async.h>
+
+#include "config.h"
+
+struct store;
+
+/* Called with up = 1 once connected and scripts loaded, 0 when lost. */
+typedef void store_state_cb(int up, void *arg);
+
+/* Connect (asynchronously); NULL only when out of memory. */
+struct store *store_new(struct event_base *base, const struct config_redis *cfg,
+    store_state_cb *cb, void *arg);
+void store_free(struct store *st);
+
+/* Nonzero when commands may be sent. */
+int store_up(const struct store *st);
+
+/* Queue a command; 0, or -1 when the store is down. */
+int store_command(struct store *st, redisCallbackFn *fn, void *priv,
+    int argc, const char **argv, const size_t *lens);
+
+/* Drop the connection (e.g. a command timed out); it reconnects. */
+void store_reset(struct store *st);
+
+/* The SHA1 of the load and write scripts (valid while up). */
+const char *store_sha_load(const struct store *st);
+const char *store_sha_write(const struct store *st);
+
+/* Key names: prefix + ... into buf; return buf. */
+const char *store_key(const struct store *st, char *buf, size_t len,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* Nonzero if the reply is an error whose text starts with word. */
+int store_reply_is(const redisReply *r, const char *word);
+
+#endif
