@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Install what is missing, build, and run every test twice: in a normal
+# build (warnings are errors) and in an AddressSanitizer + UBSan build.
+# Unit tests link only engine/ and config/; integration tests start the
+# real smartpromod, redis-server and smartpromo-devbroker on private ports.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+tools/deps.sh
+
+echo "== build (RelWithDebInfo, -Werror) and test"
+BUILD_DIR=build tools/build.sh
+ctest --test-dir build --output-on-failure -j2
+
+echo "== build (ASan + UBSan) and test"
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+BUILD_DIR=build-asan BUILD_TYPE=Debug tools/build.sh -DSP_SANITIZE=ON
+ctest --test-dir build-asan --output-on-failure -j2
+echo "== all tests passed"
