@@ -32,6 +32,7 @@ struct config_kafka {
 	int batch_max;          /* events taken from Kafka per batch */
 	int commit_interval_ms; /* how often stored offsets are committed */
 	int queue_max_kbytes;   /* librdkafka queued.max.messages.kbytes */
+	int session_timeout_ms; /* group session timeout */
 };
 
 struct config_redis {

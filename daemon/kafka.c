@@ -107,9 +107,11 @@ static rd_kafka_conf_t *
 kafka_consumer_conf(struct kafka *k, char *err, size_t errlen)
 {
 	rd_kafka_conf_t *conf = rd_kafka_conf_new();
-	char qk[32];
+	rd_kafka_topic_conf_t *tconf;
+	char qk[32], st[32];
 
 	snprintf(qk, sizeof(qk), "%d", k->cfg->queue_max_kbytes);
+	snprintf(st, sizeof(st), "%d", k->cfg->session_timeout_ms);
 	if (kafka_set(conf, "bootstrap.servers", k->cfg->brokers, err,
 	    errlen) == -1 ||
 	    kafka_set(conf, "group.id", k->cfg->group_id, err, errlen) == -1 ||
@@ -117,12 +119,20 @@ kafka_consumer_conf(struct kafka *k, char *err, size_t errlen)
 	    kafka_set(conf, "enable.auto.commit", "false", err, errlen) == -1 ||
 	    kafka_set(conf, "enable.auto.offset.store", "false", err,
 	    errlen) == -1 ||
-	    kafka_set(conf, "auto.offset.reset", "earliest", err, errlen) == -1 ||
 	    kafka_set(conf, "queued.max.messages.kbytes", qk, err,
-	    errlen) == -1) {
+	    errlen) == -1 ||
+	    kafka_set(conf, "session.timeout.ms", st, err, errlen) == -1) {
 		rd_kafka_conf_destroy(conf);
 		return NULL;
 	}
+	tconf = rd_kafka_topic_conf_new();
+	if (rd_kafka_topic_conf_set(tconf, "auto.offset.reset", "earliest",
+	    err, errlen) != RD_KAFKA_CONF_OK) {
+		rd_kafka_topic_conf_destroy(tconf);
+		rd_kafka_conf_destroy(conf);
+		return NULL;
+	}
+	rd_kafka_conf_set_default_topic_conf(conf, tconf);
 	rd_kafka_conf_set_opaque(conf, k);
 	rd_kafka_conf_set_error_cb(conf, kafka_error_cb);
 	rd_kafka_conf_set_log_cb(conf, kafka_log_cb);

@@ -662,7 +662,7 @@ devbroker_port_file(const char *path, const char *bootstrap, char *errstr,
 	}
 	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644)) == -1 ||
 	    (fp = fdopen(fd, "w")) == NULL) {
-		snprintf(errstr, errlen, "cannot create \"%s\": %s", tmp,
+		snprintf(errstr, errlen, "cannot create \"%.256s\": %s", tmp,
 		    strerror(errno));
 		if (fd != -1)
 			close(fd);
