@@ -130,7 +130,7 @@ static const struct config_option config_options[] = {
 	CONFIG_INT(engine, attribution_hours, "72", 1, 720),
 	CONFIG_INT(engine, levels, "5", 1, 8),
 	CONFIG_DBL(engine, prior_conversion, "0.05", 0.0001, 0.9),
-	CONFIG_DBL(engine, prior_strength, "20", 0, 10000),
+	CONFIG_DBL(engine, prior_strength, "20", 1, 10000),
 	CONFIG_DBL(engine, decay_half_life_hours, "168", 0, 87600),
 	CONFIG_INT(engine, max_discount_pct, "80", 1, 95),
 

@@ -46,6 +46,12 @@ struct pl_out {
 	int delivered;
 };
 
+struct pl_saved {
+	struct plan *plan;
+	char plan_id[PLAN_ID_MAX];      /* to check the plan still exists */
+	struct plan_runtime rt;
+};
+
 struct pl_req {
 	struct pipeline *pl;
 	size_t idx;
@@ -77,6 +83,8 @@ struct pipeline {
 	int failed;
 	struct pl_out *outs;
 	size_t nouts, outcap;
+	struct pl_saved *saved;         /* plan state before the apply step */
+	size_t nsaved, savedcap;
 	int undelivered;
 	int backoff_ms;
 	int64_t took_mono;
@@ -374,6 +382,42 @@ pl_fill_records(struct pl_prod *p, const redisReply *r)
 	}
 }
 
+/* Keep the learner state of every plan the batch touches. */
+static void
+pl_save_plans(struct pipeline *pl)
+{
+	pl->nsaved = 0;
+	for (size_t i = 0; i < pl->nmsgs; i++) {
+		struct plan *p;
+		size_t j;
+
+		if (pl->msgs[i].prod < 0 || (p = plans_for_product(pl->plans,
+		    pl->msgs[i].ev.product_id)) == NULL)
+			continue;
+		for (j = 0; j < pl->nsaved && pl->saved[j].plan != p; j++)
+			;
+		if (j < pl->nsaved)
+			continue;
+		pl_grow((void **)&pl->saved, &pl->savedcap, pl->nsaved,
+		    sizeof(*pl->saved));
+		pl->saved[pl->nsaved].plan = p;
+		memcpy(pl->saved[pl->nsaved].plan_id, p->plan_id,
+		    sizeof(p->plan_id));
+		pl->saved[pl->nsaved++].rt = p->rt;
+	}
+}
+
+/* A failed write: the retry must not count the batch in them twice. */
+static void
+pl_restore_plans(struct pipeline *pl)
+{
+	for (size_t i = 0; i < pl->nsaved; i++)
+		if (plans_get(pl->plans, pl->saved[i].plan_id) ==
+		    pl->saved[i].plan)
+			pl->saved[i].plan->rt = pl->saved[i].rt;
+	pl->nsaved = 0;
+}
+
 /* One reply of the load round finished; the last one moves on. */
 static void
 pl_round_done(struct pipeline *pl, void (*next)(struct pipeline *))
@@ -384,6 +428,9 @@ pl_round_done(struct pipeline *pl, void (*next)(struct pipeline *))
 	if (pl->failed) {
 		struct timeval tv = { pl->backoff_ms / 1000,
 		    (pl->backoff_ms % 1000) * 1000 };
+
+		if (pl->phase == PL_WRITING)
+			pl_restore_plans(pl);
 
 		pl->phase = PL_WAITING;
 		evtimer_add(pl->retry_ev, &tv);
@@ -596,6 +643,7 @@ static void pl_write(struct pipeline *pl);
 static void
 pl_apply(struct pipeline *pl)
 {
+	pl_save_plans(pl);
 	for (size_t i = 0; i < pl->nmsgs; i++)
 		if (pl->msgs[i].prod >= 0)
 			pl_apply_msg(pl, &pl->msgs[i]);
@@ -1099,6 +1147,7 @@ pipeline_free(struct pipeline *pl)
 	free(pl->prods);
 	free(pl->shops);
 	free(pl->outs);
+	free(pl->saved);
 	free(pl->reqs);
 	free(pl->raw);
 	free(pl->msgs);

@@ -205,6 +205,17 @@ server_restart_keys(const struct sp_config *old, const struct sp_config *nw)
 		log_warnx("reload: [admin] listen changes need a restart");
 }
 
+/* Nonzero if the running admin address is loopback. */
+static int
+server_loopback(const struct sp_config *cfg)
+{
+	char host[256];
+	int port;
+
+	return config_split_hostport(cfg->admin.listen, host, sizeof(host),
+	    &port) == 0 && config_is_loopback(host);
+}
+
 /* SIGHUP: parse anew, validate, swap what can change. */
 static void
 server_reload(struct server *s)
@@ -223,6 +234,13 @@ server_reload(struct server *s)
 			log_warnx("%s", errs.msg[i]);
 		log_warnx("reload: keeping the running configuration");
 		config_errors_release(&errs);
+		sd_notify(0, "READY=1");
+		return;
+	}
+	if (nw.admin.token_file[0] == '\0' && !server_loopback(s->cfg)) {
+		log_warnx("reload: refusing to drop the admin token while "
+		    "listening on \"%s\", which is not loopback (a restart "
+		    "applies a new listen address)", s->cfg->admin.listen);
 		sd_notify(0, "READY=1");
 		return;
 	}
