@@ -235,6 +235,8 @@ engine_parse_kpos(const char *s, int32_t *part, int64_t *off)
 	p = strtol(s, &end, 10);
 	if (*end != ':' || p < 0 || p > INT32_MAX)
 		return -1;
+	if (end[1] < '0' || end[1] > '9')
+		return -1;
 	o = strtoll(end + 1, &end, 10);
 	if (*end != '\0' || o < 0)
 		return -1;
@@ -393,15 +395,38 @@ offer_rec_parse(struct offer_rec *o, const char *s)
 	return 0;
 }
 
-/* plan_id|date|group|qty|gmv|cost|status */
+/* plan_id|date|group|lines|qty|gmv|lines_o|gmv_o|cost|status|keys */
 int
 order_rec_format(const struct order_rec *o, char *buf, size_t len)
 {
 	int n = snprintf(buf, len, "%s|%s|%d|%" PRId64 "|%" PRId64 "|%" PRId64
-	    "|%d", o->plan_id, o->date, o->group, o->qty, o->gmv, o->cost,
+	    "|%" PRId64 "|%" PRId64 "|%" PRId64 "|%d|", o->plan_id, o->date,
+	    o->group, o->lines, o->qty, o->gmv, o->lines_o, o->gmv_o, o->cost,
 	    o->status);
 
+	for (int i = 0; i < o->nline_keys && n >= 0 && (size_t)n < len; i++)
+		n += snprintf(buf + n, len - (size_t)n, "%s%08" PRIx32,
+		    i ? "," : "", o->line_keys[i]);
 	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+/* Parse the comma list of line keys. */
+static int
+order_rec_parse_keys(struct order_rec *o, const char *s)
+{
+	o->nline_keys = 0;
+	while (*s != '\0') {
+		char *end;
+		unsigned long v = strtoul(s, &end, 16);
+
+		if (end - s != 8 || o->nline_keys == ORDER_MAX_LINES)
+			return -1;
+		o->line_keys[o->nline_keys++] = (uint32_t)v;
+		s = *end == ',' ? end + 1 : end;
+		if (*end != ',' && *end != '\0')
+			return -1;
+	}
+	return 0;
 }
 
 /* Parse an order record. */
@@ -413,9 +438,13 @@ order_rec_parse(struct order_rec *o, const char *s)
 	if (engine_token(&s, o->plan_id, sizeof(o->plan_id)) == -1 ||
 	    engine_token(&s, o->date, sizeof(o->date)) == -1)
 		return -1;
-	if (sscanf(s, "%d|%" SCNd64 "|%" SCNd64 "|%" SCNd64 "|%d%n",
-	    &o->group, &o->qty, &o->gmv, &o->cost, &o->status, &n) != 5 ||
-	    s[n] != '\0')
+	if (sscanf(s, "%d|%" SCNd64 "|%" SCNd64 "|%" SCNd64 "|%" SCNd64 "|%"
+	    SCNd64 "|%" SCNd64 "|%d|%n", &o->group, &o->lines, &o->qty, &o->gmv,
+	    &o->lines_o, &o->gmv_o, &o->cost, &o->status, &n) != 8 ||
+	    o->group < 0 || o->group > 2 || o->status < 0 || o->status > 3 ||
+	    o->lines < 1 || o->qty < 1 || o->gmv < 0 || o->lines_o < 0 ||
+	    o->lines_o > o->lines || o->gmv_o < 0 || o->cost < 0 ||
+	    order_rec_parse_keys(o, s + n) == -1)
 		return -1;
 	o->loaded = 1;
 	return 0;
@@ -436,7 +465,7 @@ engine_put_offer(struct effects *fx, const struct offer_rec *o)
 static int
 engine_put_order(struct effects *fx, const struct order_rec *o)
 {
-	char buf[512];
+	char buf[1024];
 
 	if (order_rec_format(o, buf, sizeof(buf)) == -1)
 		return -1;
@@ -546,6 +575,8 @@ engine_decide(const struct engine_params *ep, struct product_state *ps,
 	o->bps = (int32_t)(off * 10000 / ps->price);
 	o->ts = in->ev->ts;
 	o->expires_at = in->ev->ts + ep->offer_ttl_ms;
+	if (o->expires_at > p->end_ms)
+		o->expires_at = p->end_ms;     /* no offer outlives its plan */
 	o->converted = 0;
 	o->loaded = 1;
 	/* The guarantee: never a price outside the seller's range. */
@@ -681,6 +712,8 @@ engine_attribute(const struct engine_params *ep, struct product_state *ps,
 	    in->ev->ts > o->ts + ep->attribution_ms)
 		return 0;
 	r->cost = engine_line_cost(o, e);
+	r->lines_o = 1;
+	r->gmv_o = r->gmv;
 	if (fx_incr(fx, r->date, "ord_o", 1) == -1 ||
 	    fx_incr(fx, r->date, "gmv_o", r->gmv) == -1 ||
 	    fx_incr(fx, r->date, "cost", r->cost) == -1)
@@ -728,6 +761,67 @@ engine_count_group(const struct engine_params *ep, struct product_state *ps,
 	return 0;
 }
 
+/* The key of an order line: a hash of its variant. */
+static uint32_t
+engine_line_key(const struct event_order *e)
+{
+	return (uint32_t)rng_hash(e->variant_id, strlen(e->variant_id), 0);
+}
+
+/* Nonzero if the order record already holds this line. */
+static int
+engine_has_line(const struct order_rec *r, uint32_t key)
+{
+	for (int i = 0; i < r->nline_keys; i++)
+		if (r->line_keys[i] == key)
+			return 1;
+	return 0;
+}
+
+/* Count one new line into ln (a record of that line alone). */
+static int
+engine_count_line(const struct engine_params *ep, struct product_state *ps,
+    const struct engine_input *in, struct order_rec *ln, struct effects *fx)
+{
+	const struct event_order *e = &in->ev->u.order;
+	struct engine_input pin = *in;
+
+	snprintf(ln->date, sizeof(ln->date), "%s", in->date);
+	ln->lines = 1;
+	ln->qty = e->qty;
+	ln->gmv = e->paid_unit_price * e->qty;
+	if (fx_incr(fx, ln->date, "ord", 1) == -1 ||
+	    fx_incr(fx, ln->date, "units", e->qty) == -1 ||
+	    fx_incr(fx, ln->date, "gmv", ln->gmv) == -1)
+		return -1;
+	if ((pin.plan = engine_plan(in, ps)) == NULL)
+		return 0;
+	snprintf(ln->plan_id, sizeof(ln->plan_id), "%s", pin.plan->plan_id);
+	ln->group = engine_in_holdout(e->customer_id, ep->holdout_pct) ? 2 : 1;
+	return engine_count_group(ep, ps, &pin, ln, fx);
+}
+
+/* Add a line's figures to the order's record. */
+static void
+engine_merge_line(struct order_rec *r, const struct order_rec *ln,
+    uint32_t key)
+{
+	if (!r->loaded) {
+		snprintf(r->plan_id, sizeof(r->plan_id), "%s", ln->plan_id);
+		snprintf(r->date, sizeof(r->date), "%s", ln->date);
+		r->group = ln->group;
+		r->loaded = 1;
+	}
+	r->lines += ln->lines;
+	r->qty += ln->qty;
+	r->gmv += ln->gmv;
+	r->lines_o += ln->lines_o;
+	r->gmv_o += ln->gmv_o;
+	r->cost += ln->cost;
+	if (r->nline_keys < ORDER_MAX_LINES)
+		r->line_keys[r->nline_keys++] = key;
+}
+
 /* Count an order line once; credit the learner if it used an offer. */
 static int
 engine_on_order(const struct engine_params *ep, struct product_state *ps,
@@ -735,60 +829,47 @@ engine_on_order(const struct engine_params *ep, struct product_state *ps,
 {
 	const struct event_order *e = &in->ev->u.order;
 	struct order_rec *r = product_state_order(ps, e->order_id);
-	struct engine_input pin = *in;
+	struct order_rec ln;
+	uint32_t key = engine_line_key(e);
 
 	if (r == NULL)
 		return -1;
-	if (r->loaded) {
+	if (r->loaded && (engine_has_line(r, key) ||
+	    r->nline_keys == ORDER_MAX_LINES)) {
 		fx->counts.skipped++;   /* the same line sent again */
 		return 0;
 	}
-	snprintf(r->date, sizeof(r->date), "%s", in->date);
-	r->qty = e->qty;
-	r->gmv = e->paid_unit_price * e->qty;
-	r->loaded = 1;
-	if (fx_incr(fx, r->date, "ord", 1) == -1 ||
-	    fx_incr(fx, r->date, "units", e->qty) == -1 ||
-	    fx_incr(fx, r->date, "gmv", r->gmv) == -1)
+	memset(&ln, 0, sizeof(ln));
+	if (engine_count_line(ep, ps, in, &ln, fx) == -1)
 		return -1;
-	if ((pin.plan = engine_plan(in, ps)) != NULL) {
-		snprintf(r->plan_id, sizeof(r->plan_id), "%s",
-		    pin.plan->plan_id);
-		r->group = engine_in_holdout(e->customer_id, ep->holdout_pct) ?
-		    2 : 1;
-		if (engine_count_group(ep, ps, &pin, r, fx) == -1)
-			return -1;
-	}
+	engine_merge_line(r, &ln, key);
 	return engine_put_order(fx, r);
 }
 
-/* Subtract a cancelled or refunded line from the day it counted in. */
+/* Subtract a cancelled or refunded order from the day it counted in. */
 static int
 engine_reverse(const struct order_rec *r, struct effects *fx)
 {
 	const char *sfx = r->group == 2 ? "_c" : "_t";
 	char f[16];
 
-	if (fx_incr(fx, r->date, "ord", -1) == -1 ||
+	if (fx_incr(fx, r->date, "ord", -r->lines) == -1 ||
 	    fx_incr(fx, r->date, "units", -r->qty) == -1 ||
 	    fx_incr(fx, r->date, "gmv", -r->gmv) == -1 ||
-	    fx_incr(fx, r->date, "cancelled", 1) == -1)
+	    fx_incr(fx, r->date, "cancelled", r->lines) == -1)
 		return -1;
 	if (r->group == 0)
 		return 0;
 	snprintf(f, sizeof(f), "ord%s", sfx);
-	if (fx_incr(fx, r->date, f, -1) == -1)
+	if (fx_incr(fx, r->date, f, -r->lines) == -1)
 		return -1;
 	snprintf(f, sizeof(f), "units%s", sfx);
 	if (fx_incr(fx, r->date, f, -r->qty) == -1)
 		return -1;
 	snprintf(f, sizeof(f), "gmv%s", sfx);
-	if (fx_incr(fx, r->date, f, -r->gmv) == -1)
-		return -1;
-	if (r->cost == 0)
-		return 0;
-	if (fx_incr(fx, r->date, "ord_o", -1) == -1 ||
-	    fx_incr(fx, r->date, "gmv_o", -r->gmv) == -1)
+	if (fx_incr(fx, r->date, f, -r->gmv) == -1 ||
+	    fx_incr(fx, r->date, "ord_o", -r->lines_o) == -1 ||
+	    fx_incr(fx, r->date, "gmv_o", -r->gmv_o) == -1)
 		return -1;
 	return fx_incr(fx, r->date, "cost", -r->cost);
 }

@@ -53,15 +53,27 @@ struct offer_rec {
 	int loaded;                     /* 0: none stored for this customer */
 };
 
-/* One order line already applied (sp:{P}:orders field). */
+#define ORDER_MAX_LINES 32
+
+/*
+ * The lines of one order for this product already applied (sp:{P}:orders
+ * field order_id).  Lines are told apart by variant: each line's key is a
+ * hash of its variant_id, so a re-sent line is recognised and a second
+ * variant of the same order is added.
+ */
 struct order_rec {
 	char order_id[EVENT_ID_MAX];
 	char plan_id[PLAN_ID_MAX];
 	char date[ENGINE_DATE_MAX];
 	int group;                      /* 0 none, 1 treatment, 2 control */
-	int64_t qty, gmv, cost;
+	int64_t lines;                  /* order lines counted */
+	int64_t qty, gmv;
+	int64_t lines_o, gmv_o;         /* lines that used an offer */
+	int64_t cost;                   /* seller-funded discount */
 	int status;                     /* 0 paid, 1 cancelled, 2 refunded,
 					   3 delivered */
+	uint32_t line_keys[ORDER_MAX_LINES];
+	int nline_keys;
 	int loaded;                     /* 0: none stored for this order */
 };
 

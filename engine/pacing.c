@@ -63,5 +63,8 @@ pacing_day(const char *date)
 	if (*end != '-')
 		return 0;
 	d = strtol(end + 1, &end, 10);
+	if (*end != '\0' || y < 1 || y > 9999 || m < 1 || m > 12 || d < 1 ||
+	    d > 31)
+		return 0;
 	return (int64_t)y * 10000 + m * 100 + d;
 }
