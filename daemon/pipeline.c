@@ -338,7 +338,7 @@ pl_fill_prod(struct pl_prod *p, const redisReply *r)
 	size_t n;
 	int rc = 0;
 
-	if (r->type != REDIS_REPLY_ARRAY || r->elements != 4)
+	if (r->type != REDIS_REPLY_ARRAY || r->elements != 5)
 		return -1;
 	n = pl_flat(r->element[0], &names, &values);
 	if (product_state_load(&p->ps, names, values, n, err,
@@ -363,6 +363,7 @@ static void
 pl_fill_records(struct pl_prod *p, const redisReply *r)
 {
 	const redisReply *offers = r->element[2], *orders = r->element[3];
+	const redisReply *views = r->element[4];
 
 	for (size_t i = 0; i < p->ps.noffers && i < offers->elements; i++) {
 		const redisReply *v = offers->element[i];
@@ -370,6 +371,14 @@ pl_fill_records(struct pl_prod *p, const redisReply *r)
 		if (v->type == REDIS_REPLY_STRING &&
 		    offer_rec_parse(&p->ps.offers[i], v->str) == -1)
 			log_warnx("product \"%s\": bad offer record \"%s\"",
+			    p->ps.product_id, v->str);
+	}
+	for (size_t i = 0; i < p->ps.noffers && i < views->elements; i++) {
+		const redisReply *v = views->element[i];
+
+		if (v->type == REDIS_REPLY_STRING &&
+		    offer_rec_parse_view(&p->ps.offers[i], v->str) == -1)
+			log_warnx("product \"%s\": bad view record \"%s\"",
 			    p->ps.product_id, v->str);
 	}
 	for (size_t i = 0; i < p->ps.norders && i < orders->elements; i++) {
@@ -470,7 +479,7 @@ pl_load_cb(redisAsyncContext *ac, void *r, void *priv)
 	if (rq->gen != pl->gen)
 		return;
 	if (reply == NULL || reply->type != REDIS_REPLY_ARRAY ||
-	    reply->elements != 4)
+	    reply->elements != 5)
 		pl_reply_failed(pl, reply, "load");
 	else if (pl_fill_prod(&pl->prods[rq->idx], reply) == 0)
 		pl_fill_records(&pl->prods[rq->idx], reply);
@@ -519,17 +528,18 @@ static void
 pl_send_load(struct pipeline *pl, size_t idx)
 {
 	struct product_state *ps = &pl->prods[idx].ps;
-	size_t argc = 9 + ps->noffers + ps->norders, a = 0;
+	size_t argc = 10 + ps->noffers + ps->norders, a = 0;
 	const char **argv = calloc(argc, sizeof(*argv));
-	char keys[4][300], nc[24];
-	const char *kinds[4] = { "product", "arms", "offers", "orders" };
+	char keys[5][300], nc[24];
+	const char *kinds[5] = { "product", "arms", "offers", "orders",
+	    "views" };
 
 	if (argv == NULL)
 		fatalx("out of memory");
 	argv[a++] = "EVALSHA";
 	argv[a++] = store_sha_load(pl->st);
-	argv[a++] = "4";
-	for (int k = 0; k < 4; k++)
+	argv[a++] = "5";
+	for (int k = 0; k < 5; k++)
 		argv[a++] = store_key(pl->st, keys[k], sizeof(keys[k]),
 		    "{%s}:%s", ps->product_id, kinds[k]);
 	snprintf(nc, sizeof(nc), "%zu", ps->noffers);
@@ -670,7 +680,7 @@ pl_key_index(struct pipeline *pl, struct pl_keys *k, const char *pid,
 {
 	char name[320];
 
-	if (w->key <= FX_ORDERS)
+	if (w->key <= FX_VIEWS)
 		return (int)w->key + 1;
 	if (w->key == FX_DAY)
 		store_key(pl->st, name, sizeof(name), "{%s}:day:%s", pid,
@@ -678,7 +688,7 @@ pl_key_index(struct pipeline *pl, struct pl_keys *k, const char *pid,
 	else
 		store_key(pl->st, name, sizeof(name), "{%s}:uniq:%s:%s", pid,
 		    w->date, w->key == FX_UNIQ_T ? "t" : "c");
-	for (size_t i = 4; i < k->n; i++)
+	for (size_t i = 5; i < k->n; i++)
 		if (strcmp(k->names[i], name) == 0)
 			return (int)i + 1;
 	memcpy(k->names[k->n], name, sizeof(name));
@@ -709,18 +719,19 @@ pl_send_write(struct pipeline *pl, size_t idx)
 {
 	struct pl_prod *p = &pl->prods[idx];
 	struct effects *fx = &p->fx;
-	size_t maxkeys = 4 + fx->nw, a = 0;
-	struct pl_keys k = { .n = 4 };
+	size_t maxkeys = 5 + fx->nw, a = 0;
+	struct pl_keys k = { .n = 5 };
 	const char **ops = calloc(fx->nw * 4 + 1, sizeof(*ops));
 	char (*idxbuf)[12] = calloc(fx->nw + 1, sizeof(*idxbuf));
 	char newpos[48], ttl[24], ttlidx[64 * 8] = "", nkeys[24];
-	const char *kinds[4] = { "product", "arms", "offers", "orders" };
+	const char *kinds[5] = { "product", "arms", "offers", "orders",
+	    "views" };
 	const char **argv;
 
 	k.names = calloc(maxkeys, sizeof(*k.names));
 	if (ops == NULL || idxbuf == NULL || k.names == NULL)
 		fatalx("out of memory");
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < 5; i++)
 		store_key(pl->st, k.names[i], sizeof(k.names[i]), "{%s}:%s",
 		    p->ps.product_id, kinds[i]);
 	for (size_t i = 0; i < fx->nw; i++) {

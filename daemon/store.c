@@ -14,15 +14,20 @@
 #include <hiredis/adapters/libevent.h>
 
 /*
- * Load a product's state for a batch.  KEYS: product, arms, offers, orders.
- * ARGV: number of customers, the customers, then the order ids.
+ * Load a product's state for a batch.  KEYS: product, arms, offers,
+ * orders, views.  ARGV: number of customers, the customers, then the order
+ * ids.  Returns product hash, arms hash, the customers' offers, the orders,
+ * the customers' last views.
  */
 static const char store_lua_load[] =
 "local nc = tonumber(ARGV[1])\n"
-"local offers, orders = {}, {}\n"
-"if nc > 0 then offers = redis.call('HMGET', KEYS[3], unpack(ARGV, 2, nc + 1)) end\n"
+"local offers, orders, views = {}, {}, {}\n"
+"if nc > 0 then\n"
+"  offers = redis.call('HMGET', KEYS[3], unpack(ARGV, 2, nc + 1))\n"
+"  views = redis.call('HMGET', KEYS[5], unpack(ARGV, 2, nc + 1))\n"
+"end\n"
 "if #ARGV > nc + 1 then orders = redis.call('HMGET', KEYS[4], unpack(ARGV, nc + 2, #ARGV)) end\n"
-"return {redis.call('HGETALL', KEYS[1]), redis.call('HGETALL', KEYS[2]), offers, orders}\n";
+"return {redis.call('HGETALL', KEYS[1]), redis.call('HGETALL', KEYS[2]), offers, orders, views}\n";
 
 /*
  * Apply a batch's writes to one product if nobody moved it meanwhile.

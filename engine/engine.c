@@ -395,6 +395,20 @@ offer_rec_parse(struct offer_rec *o, const char *s)
 	return 0;
 }
 
+/* The last view's event_id hash. */
+int
+offer_rec_parse_view(struct offer_rec *o, const char *s)
+{
+	char *end;
+	unsigned long v = strtoul(s, &end, 16);
+
+	if (end - s != 8 || *end != '\0')
+		return -1;
+	o->last_view = (uint32_t)v;
+	o->has_last_view = 1;
+	return 0;
+}
+
 /* plan_id|date|group|lines|qty|gmv|lines_o|gmv_o|cost|status|keys */
 int
 order_rec_format(const struct order_rec *o, char *buf, size_t len)
@@ -651,6 +665,8 @@ engine_offer(const struct engine_params *ep, struct product_state *ps,
 		fx->counts.no_offer++;
 		return 0;
 	}
+	nw.last_view = o->last_view;
+	nw.has_last_view = o->has_last_view;
 	*o = nw;
 	bandit_expose(&ps->arms, &in->plan->rt, o->ctx, o->level);
 	ps->arms_dirty = 1;
@@ -662,13 +678,40 @@ engine_offer(const struct engine_params *ep, struct product_state *ps,
 	    engine_offer_json(o, ps));
 }
 
+/* Nonzero if this view was already counted (re-sent with its event_id). */
+static int
+engine_seen_view(struct product_state *ps, const struct event *ev,
+    struct effects *fx)
+{
+	struct offer_rec *o = product_state_offer(ps,
+	    ev->u.page_view.customer_id);
+	uint32_t h = (uint32_t)rng_hash(ev->event_id, strlen(ev->event_id), 0);
+	char v[16];
+
+	if (o == NULL)
+		return -1;
+	if (o->has_last_view && o->last_view == h)
+		return 1;
+	o->last_view = h;
+	o->has_last_view = 1;
+	snprintf(v, sizeof(v), "%08" PRIx32, h);
+	return fx_write(fx, FX_HSET, FX_VIEWS, NULL, o->customer_id, v);
+}
+
 /* Count a view; treatment views may get an offer. */
 static int
 engine_on_page_view(const struct engine_params *ep, struct product_state *ps,
     const struct engine_input *in, struct effects *fx)
 {
 	struct engine_input pin = *in;
+	int seen = engine_seen_view(ps, in->ev, fx);
 
+	if (seen == -1)
+		return -1;
+	if (seen == 1) {
+		fx->counts.skipped++;
+		return 0;
+	}
 	if (fx_incr(fx, in->date, "pv", 1) == -1)
 		return -1;
 	if ((pin.plan = engine_plan(in, ps)) == NULL)

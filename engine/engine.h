@@ -40,7 +40,11 @@ struct engine_params {
 	uint64_t offer_seed;            /* mixes the topic into offer ids */
 };
 
-/* The last offer a customer got for a product (sp:{P}:offers field). */
+/*
+ * What the engine keeps per customer of a product: the last offer
+ * (sp:{P}:offers field) and the last page view (sp:{P}:views field), so a
+ * page view re-sent with its event_id is counted once.
+ */
 struct offer_rec {
 	char customer_id[EVENT_ID_MAX];
 	char offer_id[64];
@@ -51,6 +55,9 @@ struct offer_rec {
 	int64_t ts, expires_at;
 	int converted;                  /* an order used it */
 	int loaded;                     /* 0: none stored for this customer */
+	uint32_t last_view;             /* hash of the customer's last view's
+					   event_id (sp:{P}:views) */
+	int has_last_view;
 };
 
 #define ORDER_MAX_LINES 32
@@ -101,6 +108,7 @@ enum fx_key {
 	FX_ARMS,        /* sp:{P}:arms */
 	FX_OFFERS,      /* sp:{P}:offers */
 	FX_ORDERS,      /* sp:{P}:orders */
+	FX_VIEWS,       /* sp:{P}:views */
 	FX_DAY,         /* sp:{P}:day:<date> (date in the op) */
 	FX_UNIQ_T,      /* sp:{P}:uniq:<date>:t  (HyperLogLog) */
 	FX_UNIQ_C       /* sp:{P}:uniq:<date>:c */
@@ -163,7 +171,7 @@ void effects_release(struct effects *fx);
 void product_state_init(struct product_state *ps, const char *product_id);
 void product_state_release(struct product_state *ps);
 
-/* The loaded offer record slot of a customer (created empty if new). */
+/* The loaded customer record slot (created empty if new). */
 struct offer_rec *product_state_offer(struct product_state *ps,
     const char *customer_id);
 /* The loaded order record slot of an order line (created empty if new). */
@@ -187,6 +195,8 @@ void engine_offer_id(uint64_t seed, int32_t partition, int64_t offset,
 /* Serialise / parse the hash values of offers and orders. */
 int offer_rec_format(const struct offer_rec *o, char *buf, size_t len);
 int offer_rec_parse(struct offer_rec *o, const char *s);
+/* The sp:{P}:views value ("%08x" hash of the last view's event_id). */
+int offer_rec_parse_view(struct offer_rec *o, const char *s);
 int order_rec_format(const struct order_rec *o, char *buf, size_t len);
 int order_rec_parse(struct order_rec *o, const char *s);
 

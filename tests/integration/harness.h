@@ -28,6 +28,7 @@
 #include <jansson.h>
 #include <librdkafka/rdkafka.h>
 
+#define HARNESS_DIR_MAX 256
 #define HARNESS_PATH_MAX 512
 #define HARNESS_ERR_MAX 1024
 
@@ -55,7 +56,7 @@ struct harness_pos {
 };
 
 struct harness {
-	char dir[HARNESS_PATH_MAX];     /* the temporary directory */
+	char dir[HARNESS_DIR_MAX];      /* the temporary directory */
 	char conf[HARNESS_PATH_MAX];    /* the daemon config file */
 	char bootstrap[128];            /* HOST:PORT of the broker */
 	int redis_port;
@@ -150,7 +151,8 @@ typedef int (*harness_match_fn)(json_t *msg, void *arg);
 /*
  * Read topic from the beginning of every partition.  Each message becomes
  * {"partition", "offset", "key", "value"}; value is the parsed JSON, or
- * the raw text as a string (and "raw": true) when it is not JSON.  match
+ * the raw text as a string (and "raw": true) when it is not JSON; text
+ * that is not UTF-8 has its other bytes written as \xNN.  match
  * (NULL: all) picks the messages kept in *out (a new array).
  * want > 0: stop once want are kept, or after idle_ms without a message.
  * want == 0: stop once every partition is at its end (what is there now).
@@ -167,7 +169,7 @@ int harness_hget(struct harness *h, const char *key, const char *field,
 int harness_hget_ll(struct harness *h, const char *key, const char *field,
     long long *value);
 
-/* HGETALL as a JSON object of strings (new reference). */
+/* HGETALL as a JSON object of strings (new reference; non-UTF-8 as \xNN). */
 int harness_hgetall(struct harness *h, const char *key, json_t **out);
 
 /* EXISTS: 1 or 0, -1 on error. */

@@ -1,3 +1,1224 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-int main(void);
-int main(void) { return 1; }
+/*
+ * test_e2e.c - end-to-end tests: the real smartpromod against a real
+ * redis-server and smartpromo-devbroker (tests/integration/harness.h).
+ * Events go in through Kafka, offers and dead letters are read back from
+ * Kafka, state is read from Redis and plans are driven over the admin API.
+ * One set of processes serves the whole "e2e" group; each test uses its own
+ * shop and products so that the tests do not see each other's state.
+ * docs/testing.md says what each test proves.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "harness.h"
+
+#define HOLDOUT_PCT 10.0        /* [engine] holdout_pct in the config */
+#define WAIT_MS 30000           /* how long an expected effect may take */
+#define SETTLE_MS 1500          /* after a barrier, before "nothing came" */
+
+/* Fail the test with the harness's reason when call returns -1. */
+#define H_OK(h, call) do { \
+	if ((call) == -1) \
+		fail_msg("%s: %s", #call, (h)->err); \
+} while (0)
+
+/* Which offers a consume keeps: every non-NULL field must match. */
+struct offer_match {
+	const char *prefix;             /* product_id prefix */
+	const char *product;
+	const char *customer;
+};
+
+/* Which dead letters a consume keeps: these input positions. */
+struct dead_match {
+	int32_t partition;
+	const int64_t *offsets;
+	int n;
+};
+
+static int event_seq;
+
+/* Compact JSON text of o in one of four static buffers (for messages). */
+static const char *
+jtext(json_t *o)
+{
+	static char buf[4][8192];
+	static int next;
+	char *b = buf[next++ % 4];
+	size_t n = o != NULL ? json_dumpb(o, b, sizeof(buf[0]) - 1,
+	    JSON_COMPACT) : 0;
+
+	b[n < sizeof(buf[0]) ? n : 0] = '\0';
+	return b;
+}
+
+/* FNV-1a 64 of a string: the documented holdout hash. */
+static uint64_t
+fnv1a64(const char *s)
+{
+	uint64_t x = 0xcbf29ce484222325ULL;
+
+	for (; *s != '\0'; s++) {
+		x ^= (unsigned char)*s;
+		x *= 0x100000001b3ULL;
+	}
+	return x;
+}
+
+/* Nonzero if the documented rule puts customer_id in the holdout. */
+static int
+in_holdout(const char *customer_id)
+{
+	return (double)(fnv1a64(customer_id) % 10000) < HOLDOUT_PCT * 100;
+}
+
+/* The next customer id "<prefix>-<n>" in (holdout 1) or out of it. */
+static void
+next_customer(const char *prefix, int holdout, int *seq, char *buf,
+    size_t len)
+{
+	do
+		snprintf(buf, len, "%s-%d", prefix, (*seq)++);
+	while (in_holdout(buf) != holdout);
+}
+
+/* The common fields of an event (new reference). */
+static json_t *
+event_new(const char *type, const char *shop, const char *product,
+    int64_t ts)
+{
+	char id[64];
+
+	snprintf(id, sizeof(id), "ev-%d", ++event_seq);
+	return json_pack("{s:s, s:s, s:I, s:s, s:s}", "type", type,
+	    "event_id", id, "ts", (json_int_t)ts, "shop_id", shop,
+	    "product_id", product);
+}
+
+/* A product (catalog) event. */
+static json_t *
+product_event(const char *shop, const char *product, int64_t price,
+    int64_t ts)
+{
+	json_t *ev = event_new("product", shop, product, ts);
+
+	json_object_set_new(ev, "price", json_integer(price));
+	json_object_set_new(ev, "stock", json_integer(100));
+	json_object_set_new(ev, "listed_at", json_integer(ts - 86400000));
+	return ev;
+}
+
+/* A page_view event. */
+static json_t *
+view_event(const char *shop, const char *product, const char *customer,
+    int64_t ts)
+{
+	json_t *ev = event_new("page_view", shop, product, ts);
+
+	json_object_set_new(ev, "customer_id", json_string(customer));
+	return ev;
+}
+
+/* Queue an event keyed by its product and drop the reference. */
+static void
+send_event(struct harness *h, const char *product, json_t *ev)
+{
+	assert_non_null(ev);
+	H_OK(h, harness_send_event(h, product, ev));
+	json_decref(ev);
+}
+
+/* "sp:{P}:<what>" */
+static void
+pkey(char *buf, size_t len, const char *product, const char *what)
+{
+	snprintf(buf, len, "sp:{%s}:%s", product, what);
+}
+
+/* "sp:{P}:day:<date of ts>" */
+static void
+day_key(char *buf, size_t len, const char *product, int64_t ts)
+{
+	char date[16];
+
+	harness_date(ts, date, sizeof(date));
+	snprintf(buf, len, "sp:{%s}:day:%s", product, date);
+}
+
+/* Send the catalog rows and wait until the daemon stored each one. */
+static void
+catalog(struct harness *h, const char *shop, const char *const *products,
+    const int64_t *prices, int n)
+{
+	char key[256];
+	int i;
+
+	for (i = 0; i < n; i++)
+		send_event(h, products[i], product_event(shop, products[i],
+		    prices[i], harness_now_ms()));
+	H_OK(h, harness_flush(h));
+	for (i = 0; i < n; i++) {
+		pkey(key, sizeof(key), products[i], "product");
+		H_OK(h, harness_wait_exists(h, key, WAIT_MS));
+	}
+}
+
+/* A plan request body; ranges (may be NULL) is stolen. */
+static char *
+plan_body(const char *name, const char *shop, const char *const *products,
+    int n, double min_pct, double max_pct, json_t *ranges)
+{
+	json_t *list = json_array(), *body;
+	char *text;
+	int i;
+
+	for (i = 0; i < n; i++)
+		json_array_append_new(list, json_string(products[i]));
+	body = json_pack("{s:s, s:s, s:o, s:f, s:f}", "name", name,
+	    "shop_id", shop, "products", list, "discount_min_pct", min_pct,
+	    "discount_max_pct", max_pct);
+	if (ranges != NULL)
+		json_object_set_new(body, "product_ranges", ranges);
+	text = json_dumps(body, JSON_COMPACT);
+	json_decref(body);
+	return text;
+}
+
+/* POST /v1/plans, expect 201; returns the plan (new reference). */
+static json_t *
+create_plan(struct harness *h, const char *shop, const char *const *products,
+    int n, double min_pct, double max_pct, json_t *ranges)
+{
+	char *body = plan_body(shop, shop, products, n, min_pct, max_pct,
+	    ranges);
+	json_t *plan = NULL;
+	int status;
+
+	H_OK(h, harness_http(h, "POST", "/v1/plans", body, &status, &plan));
+	if (status != 201 || !json_is_string(json_object_get(plan,
+	    "plan_id")))
+		fail_msg("POST /v1/plans %s: status %d, body %s", body, status,
+		    plan != NULL ? jtext(plan) : "(not json)");
+	free(body);
+	print_message("plan %s for %s\n", json_string_value(
+	    json_object_get(plan, "plan_id")), shop);
+	return plan;
+}
+
+/* The plan_id of a plan object. */
+static const char *
+plan_id(json_t *plan)
+{
+	return json_string_value(json_object_get(plan, "plan_id"));
+}
+
+/* A string field of an object, "" when absent. */
+static const char *
+sfield(json_t *o, const char *name)
+{
+	const char *s = json_string_value(json_object_get(o, name));
+
+	return s != NULL ? s : "";
+}
+
+/* An integer field of an object, fails the test when absent. */
+static int64_t
+ifield(json_t *o, const char *name)
+{
+	json_t *v = json_object_get(o, name);
+
+	if (!json_is_integer(v))
+		fail_msg("field \"%s\" is not an integer in %s", name,
+		    jtext(o));
+	return json_integer_value(v);
+}
+
+/* Keep offers that match a struct offer_match. */
+static int
+match_offer(json_t *v, void *arg)
+{
+	const struct offer_match *m = arg;
+	const char *product = sfield(v, "product_id");
+
+	if (strcmp(sfield(v, "type"), "offer") != 0)
+		return 0;
+	if (m->prefix != NULL && strncmp(product, m->prefix,
+	    strlen(m->prefix)) != 0)
+		return 0;
+	if (m->product != NULL && strcmp(product, m->product) != 0)
+		return 0;
+	return m->customer == NULL ||
+	    strcmp(sfield(v, "customer_id"), m->customer) == 0;
+}
+
+/* Read offers of a product prefix / product / customer (want: see harness). */
+static json_t *
+read_offers(struct harness *h, const char *prefix, const char *product,
+    const char *customer, int want, int idle_ms)
+{
+	struct offer_match m = { prefix, product, customer };
+	json_t *out;
+
+	H_OK(h, harness_consume(h, HARNESS_TOPIC_OFFERS, match_offer, &m,
+	    want, idle_ms, &out));
+	return out;
+}
+
+/* Wait for the offer of one customer and product (new reference). */
+static json_t *
+wait_offer(struct harness *h, const char *product, const char *customer)
+{
+	json_t *msgs = read_offers(h, NULL, product, customer, 1, WAIT_MS);
+	json_t *offer;
+
+	if (json_array_size(msgs) == 0)
+		fail_msg("no offer for customer \"%s\" on \"%s\" within %d ms",
+		    customer, product, WAIT_MS);
+	offer = json_incref(json_object_get(json_array_get(msgs, 0),
+	    "value"));
+	json_decref(msgs);
+	return offer;
+}
+
+/* One day counter of a product. */
+static long long
+day_counter(struct harness *h, const char *product, int64_t ts,
+    const char *field)
+{
+	char key[256];
+	long long v;
+
+	day_key(key, sizeof(key), product, ts);
+	H_OK(h, harness_hget_ll(h, key, field, &v));
+	return v;
+}
+
+/* Wait until a day counter of a product reaches want. */
+static long long
+wait_day_counter(struct harness *h, const char *product, int64_t ts,
+    const char *field, long long want)
+{
+	char key[256];
+	long long v;
+
+	day_key(key, sizeof(key), product, ts);
+	H_OK(h, harness_wait_hash_ge(h, key, field, want, WAIT_MS, &v));
+	return v;
+}
+
+/* ---- test 7: configuration check ---- */
+
+/* Run smartpromod -c conf -n; returns its output, *code the exit code. */
+static char *
+check_config(struct harness *h, const char *conf, int *code)
+{
+	char *argv[] = { SP_BIN_DIR "/smartpromod", "-c", (char *)conf, "-n",
+	    NULL };
+	char out[HARNESS_PATH_MAX];
+	int status;
+
+	snprintf(out, sizeof(out), "%s/check.out", h->dir);
+	H_OK(h, harness_run(h, argv, out, 20000, &status));
+	if (!WIFEXITED(status))
+		fail_msg("smartpromod -n killed by signal %d", WTERMSIG(status));
+	*code = WEXITSTATUS(status);
+	return harness_read_file(out);
+}
+
+/* Fail unless text has a line starting with "<file>:<line>: ". */
+static void
+expect_error_line(const char *text, const char *file, int line)
+{
+	char want[HARNESS_PATH_MAX + 32];
+	const char *p;
+
+	snprintf(want, sizeof(want), "%s:%d: ", file, line);
+	for (p = text; p != NULL; p = strchr(p, '\n')) {
+		if (*p == '\n')
+			p++;
+		if (strncmp(p, want, strlen(want)) == 0)
+			return;
+	}
+	fail_msg("no line \"%s...\" in the output:\n%s", want, text);
+}
+
+static void
+test_config_check(void **state)
+{
+	struct harness *h = *state;
+	char path[HARNESS_PATH_MAX];
+	char *out;
+	int code;
+
+	H_OK(h, harness_write_file(h, "bad.conf", "[kafka]\n"
+	    "brokers = 127.0.0.1:9092\nno_such_key = 1\n[redis]\n"
+	    "host = 127.0.0.1\nport = 99999\n", path, sizeof(path)));
+	out = check_config(h, path, &code);
+	assert_non_null(out);
+	print_message("bad config: exit %d, output:\n%s", code, out);
+	assert_int_equal(code, 1);
+	expect_error_line(out, path, 3);
+	expect_error_line(out, path, 6);
+	free(out);
+	snprintf(h->bootstrap, sizeof(h->bootstrap), "127.0.0.1:9092");
+	h->redis_port = 6379;
+	H_OK(h, harness_write_config(h));
+	out = check_config(h, h->conf, &code);
+	assert_non_null(out);
+	print_message("good config: exit %d, output: %s", code, out);
+	assert_int_equal(code, 0);
+	assert_non_null(strstr(out, "configuration OK"));
+	free(out);
+	harness_pass(h);
+}
+
+/* ---- test 1: offers only for plan products, only inside the range ---- */
+
+#define T1_N 6
+#define T1_PLAN 4
+#define T1_VIEWS 200
+
+static const char *const t1_products[T1_N] = { "t1-p0", "t1-p1", "t1-p2",
+    "t1-p3", "t1-p4", "t1-p5" };
+static const int64_t t1_prices[T1_N] = { 1999, 4550, 12000, 99, 250000,
+    777 };
+
+/* Per product: the expected range and what the offers showed. */
+struct t1_stat {
+	int32_t min_bps, max_bps;
+	int offers, views;
+	int32_t lo, hi;                 /* discount_bps seen */
+};
+
+/* Index of a t1 product, fails if not one. */
+static int
+t1_index(const char *product)
+{
+	int i;
+
+	for (i = 0; i < T1_N; i++)
+		if (strcmp(product, t1_products[i]) == 0)
+			return i;
+	fail_msg("offer for unknown product \"%s\"", product);
+	return -1;
+}
+
+/* Check one offer against its product's list price and range. */
+static void
+check_offer_range(json_t *o, int64_t list, int32_t min_bps, int32_t max_bps)
+{
+	int64_t offer = ifield(o, "offer_price");
+	int64_t bps = ifield(o, "discount_bps");
+	int64_t paid = 10000 * (list - offer);
+
+	if (ifield(o, "list_price") != list || offer < 0 || offer > list ||
+	    bps < min_bps || bps > max_bps ||
+	    paid < (int64_t)min_bps * list || paid > (int64_t)max_bps * list ||
+	    llabs(paid - bps * list) >= 10000)
+		fail_msg("offer outside list %lld range %d-%d bps: %s",
+		    (long long)list, min_bps, max_bps,
+		    jtext(o));
+}
+
+/* Check one offer of test 1 and count it. */
+static void
+t1_check_offer(json_t *o, const char *pid, struct t1_stat *st)
+{
+	int i = t1_index(sfield(o, "product_id"));
+	int32_t bps = (int32_t)ifield(o, "discount_bps");
+
+	if (i >= T1_PLAN)
+		fail_msg("offer for \"%s\", which is in no plan: %s",
+		    t1_products[i], jtext(o));
+	assert_string_equal(sfield(o, "plan_id"), pid);
+	assert_string_equal(sfield(o, "shop_id"), "shop-t1");
+	assert_true(sfield(o, "offer_id")[0] != '\0');
+	assert_false(in_holdout(sfield(o, "customer_id")));
+	check_offer_range(o, t1_prices[i], st[i].min_bps, st[i].max_bps);
+	assert_true(ifield(o, "expires_at") > ifield(o, "ts"));
+	if (st[i].offers == 0 || bps < st[i].lo)
+		st[i].lo = bps;
+	if (st[i].offers == 0 || bps > st[i].hi)
+		st[i].hi = bps;
+	st[i].offers++;
+}
+
+/* Send the 200 views of test 1, counting them per product. */
+static void
+t1_send_views(struct harness *h, struct t1_stat *st, int64_t *ts)
+{
+	char cust[64];
+	int i, seq = 0;
+
+	*ts = harness_now_ms();
+	for (i = 0; i < T1_VIEWS; i++) {
+		next_customer("t1-c", 0, &seq, cust, sizeof(cust));
+		send_event(h, t1_products[i % T1_N], view_event("shop-t1",
+		    t1_products[i % T1_N], cust, *ts + i));
+		st[i % T1_N].views++;
+	}
+	H_OK(h, harness_flush(h));
+}
+
+/* Print and check the figures of test 1 per product. */
+static void
+t1_report(struct harness *h, const struct t1_stat *st, int64_t ts)
+{
+	long long pv;
+	int i;
+
+	for (i = 0; i < T1_N; i++) {
+		pv = wait_day_counter(h, t1_products[i], ts, "pv",
+		    st[i].views);
+		print_message("%s list %lld range %d-%d: views %d pv %lld "
+		    "offers %d bps seen %d-%d\n", t1_products[i],
+		    (long long)t1_prices[i], st[i].min_bps, st[i].max_bps,
+		    st[i].views, pv, st[i].offers, st[i].lo, st[i].hi);
+		assert_int_equal(pv, st[i].views);
+		if (i < T1_PLAN)
+			assert_true(st[i].offers >= 1);
+		else
+			assert_int_equal(st[i].offers, 0);
+	}
+}
+
+static void
+test_offers_in_plan_and_range(void **state)
+{
+	struct harness *h = *state;
+	struct t1_stat st[T1_N];
+	json_t *plan, *msgs, *late;
+	int64_t ts;
+	size_t i;
+	int want = 0;
+
+	memset(st, 0, sizeof(st));
+	catalog(h, "shop-t1", t1_products, t1_prices, T1_N);
+	plan = create_plan(h, "shop-t1", t1_products, T1_PLAN, 10, 30,
+	    json_pack("{s:[i,i]}", "t1-p1", 5, 15));
+	for (i = 0; i < T1_PLAN; i++) {
+		st[i].min_bps = i == 1 ? 500 : 1000;
+		st[i].max_bps = i == 1 ? 1500 : 3000;
+	}
+	t1_send_views(h, st, &ts);
+	for (i = 0; i < T1_PLAN; i++)
+		want += st[i].views;
+	msgs = read_offers(h, "t1-", NULL, NULL, want, 5000);
+	for (i = 0; i < json_array_size(msgs); i++)
+		t1_check_offer(json_object_get(json_array_get(msgs, i),
+		    "value"), plan_id(plan), st);
+	print_message("%zu offers for %d views of plan products\n",
+	    json_array_size(msgs), want);
+	t1_report(h, st, ts);
+	late = read_offers(h, "t1-p4", NULL, NULL, 0, 3000);
+	assert_int_equal(json_array_size(late), 0);
+	json_decref(late);
+	late = read_offers(h, "t1-p5", NULL, NULL, 0, 3000);
+	assert_int_equal(json_array_size(late), 0);
+	json_decref(late);
+	json_decref(msgs);
+	json_decref(plan);
+	harness_pass(h);
+}
+
+/* ---- test 2: no offers for holdout customers ---- */
+
+#define T2_VIEWS 100
+
+/* Count the offers whose customer is in the holdout. */
+static int
+count_holdout_offers(json_t *msgs)
+{
+	size_t i;
+	int n = 0;
+
+	for (i = 0; i < json_array_size(msgs); i++)
+		if (in_holdout(sfield(json_object_get(json_array_get(msgs, i),
+		    "value"), "customer_id")))
+			n++;
+	return n;
+}
+
+static void
+test_no_offers_in_holdout(void **state)
+{
+	struct harness *h = *state;
+	static const char *const prod[] = { "t2-p0" };
+	static const int64_t price[] = { 5000 };
+	char cust[64];
+	json_t *plan, *offer, *msgs;
+	int64_t ts;
+	int i, seq = 0;
+
+	catalog(h, "shop-t2", prod, price, 1);
+	plan = create_plan(h, "shop-t2", prod, 1, 10, 30, NULL);
+	ts = harness_now_ms();
+	for (i = 0; i < T2_VIEWS; i++) {
+		next_customer("t2-c", 1, &seq, cust, sizeof(cust));
+		send_event(h, prod[0], view_event("shop-t2", prod[0], cust,
+		    ts + i));
+	}
+	next_customer("t2-c", 0, &seq, cust, sizeof(cust));
+	send_event(h, prod[0], view_event("shop-t2", prod[0], cust,
+	    ts + T2_VIEWS));
+	H_OK(h, harness_flush(h));
+	offer = wait_offer(h, prod[0], cust);
+	wait_day_counter(h, prod[0], ts, "pv", T2_VIEWS + 1);
+	msgs = read_offers(h, NULL, prod[0], NULL, 0, 3000);
+	print_message("holdout views %d: pv %lld pv_c %lld pv_t %lld, "
+	    "offers %zu of which to holdout customers %d\n", T2_VIEWS,
+	    day_counter(h, prod[0], ts, "pv"),
+	    day_counter(h, prod[0], ts, "pv_c"),
+	    day_counter(h, prod[0], ts, "pv_t"), json_array_size(msgs),
+	    count_holdout_offers(msgs));
+	assert_int_equal(count_holdout_offers(msgs), 0);
+	assert_int_equal(json_array_size(msgs), 1);
+	assert_int_equal(day_counter(h, prod[0], ts, "pv_c"), T2_VIEWS);
+	assert_int_equal(day_counter(h, prod[0], ts, "pv_t"), 1);
+	json_decref(msgs);
+	json_decref(offer);
+	json_decref(plan);
+	harness_pass(h);
+}
+
+/* ---- test 3: an order with offer_id feeds the learner ---- */
+
+/* The arm field "<ctx>:<level>" of a customer's stored offer record. */
+static void
+offer_arm(struct harness *h, const char *product, const char *customer,
+    char *arm, size_t len)
+{
+	char key[256], ctx[32], level[32];
+	char *rec;
+
+	pkey(key, sizeof(key), product, "offers");
+	H_OK(h, harness_hget(h, key, customer, &rec));
+	if (rec == NULL)
+		fail_msg("no field \"%s\" in \"%s\"", customer, key);
+	print_message("offer record %s\n", rec);
+	if (sscanf(rec, "%*[^|]|%*[^|]|%31[^|]|%31[^|]|", ctx, level) != 2)
+		fail_msg("bad offer record \"%s\"", rec);
+	snprintf(arm, len, "%s:%s", strcmp(ctx, "0") == 0 ? "new" :
+	    strcmp(ctx, "1") == 0 ? "ret" : ctx, level);
+	free(rec);
+}
+
+/* The conversions s of an arm "<n> <s>" (0 when absent). */
+static double
+arm_successes(struct harness *h, const char *product, const char *arm)
+{
+	char key[256];
+	char *v;
+	double n = 0, s = 0;
+
+	pkey(key, sizeof(key), product, "arms");
+	H_OK(h, harness_hget(h, key, arm, &v));
+	if (v != NULL && sscanf(v, "%lf %lf", &n, &s) != 2)
+		fail_msg("bad arm \"%s\" = \"%s\" in \"%s\"", arm, v, key);
+	print_message("arm %s = \"%s\"\n", arm, v != NULL ? v : "(none)");
+	free(v);
+	return s;
+}
+
+/* An order line event that pays price per unit with offer_id. */
+static json_t *
+order_event(const char *shop, const char *product, const char *order_id,
+    const char *customer, json_t *offer, int64_t qty, int64_t ts)
+{
+	json_t *ev = event_new("order", shop, product, ts);
+
+	json_object_set_new(ev, "order_id", json_string(order_id));
+	json_object_set_new(ev, "customer_id", json_string(customer));
+	json_object_set_new(ev, "qty", json_integer(qty));
+	json_object_set_new(ev, "unit_price", json_integer(ifield(offer,
+	    "list_price")));
+	json_object_set_new(ev, "paid_unit_price", json_integer(ifield(offer,
+	    "offer_price")));
+	json_object_set_new(ev, "offer_id", json_string(sfield(offer,
+	    "offer_id")));
+	return ev;
+}
+
+/* Check the day counters after one order line of qty using offer. */
+static void
+check_order_day(struct harness *h, const char *product, int64_t ts,
+    json_t *offer, int64_t qty)
+{
+	int64_t list = ifield(offer, "list_price");
+	int64_t paid = ifield(offer, "offer_price");
+	long long ord_o = wait_day_counter(h, product, ts, "ord_o", 1);
+	long long cost = day_counter(h, product, ts, "cost");
+	long long gmv_t = day_counter(h, product, ts, "gmv_t");
+
+	print_message("order qty %lld list %lld paid %lld: ord_o %lld "
+	    "cost %lld (want %lld) gmv_t %lld (want %lld)\n", (long long)qty,
+	    (long long)list, (long long)paid, ord_o, cost,
+	    (long long)((list - paid) * qty), gmv_t,
+	    (long long)(paid * qty));
+	assert_int_equal(ord_o, 1);
+	assert_int_equal(cost, (list - paid) * qty);
+	assert_int_equal(gmv_t, paid * qty);
+}
+
+static void
+test_order_updates_learning(void **state)
+{
+	struct harness *h = *state;
+	static const char *const prod[] = { "t3-p0" };
+	static const int64_t price[] = { 8000 };
+	char cust[64], arm[80];
+	json_t *plan, *offer;
+	double s0, s1;
+	int64_t ts;
+	int seq = 0;
+
+	catalog(h, "shop-t3", prod, price, 1);
+	plan = create_plan(h, "shop-t3", prod, 1, 10, 30, NULL);
+	next_customer("t3-c", 0, &seq, cust, sizeof(cust));
+	send_event(h, prod[0], view_event("shop-t3", prod[0], cust,
+	    harness_now_ms()));
+	H_OK(h, harness_flush(h));
+	offer = wait_offer(h, prod[0], cust);
+	offer_arm(h, prod[0], cust, arm, sizeof(arm));
+	s0 = arm_successes(h, prod[0], arm);
+	ts = harness_now_ms();
+	send_event(h, prod[0], order_event("shop-t3", prod[0], "t3-o1", cust,
+	    offer, 2, ts));
+	H_OK(h, harness_flush(h));
+	check_order_day(h, prod[0], ts, offer, 2);
+	s1 = arm_successes(h, prod[0], arm);
+	print_message("arm %s conversions %.4f -> %.4f\n", arm, s0, s1);
+	assert_true(s1 > s0 + 0.9);
+	json_decref(offer);
+	json_decref(plan);
+	harness_pass(h);
+}
+
+/* ---- test 4: malformed events go to the dead-letter topic ---- */
+
+#define T4_BAD 4
+
+/* Keep the dead letters of the given input positions. */
+static int
+match_dead(json_t *v, void *arg)
+{
+	const struct dead_match *m = arg;
+	json_t *off = json_object_get(v, "offset");
+	int i;
+
+	if (strcmp(sfield(v, "type"), "dead_letter") != 0 ||
+	    strcmp(sfield(v, "topic"), HARNESS_TOPIC_EVENTS) != 0 ||
+	    json_integer_value(json_object_get(v, "partition")) !=
+	    m->partition || !json_is_integer(off))
+		return 0;
+	for (i = 0; i < m->n; i++)
+		if (json_integer_value(off) == m->offsets[i])
+			return 1;
+	return 0;
+}
+
+/* The four bad messages of test 4 (texts in bad[], malloc'd). */
+static void
+t4_bad_messages(char **bad, int64_t ts)
+{
+	char buf[512];
+
+	bad[0] = strdup("{\"type\":\"page_view\"");
+	snprintf(buf, sizeof(buf), "{\"type\":\"page_view\",\"event_id\":"
+	    "\"t4-e2\",\"ts\":%lld,\"shop_id\":\"shop-t4\",\"product_id\":"
+	    "\"t4-p0\"}", (long long)ts);
+	bad[1] = strdup(buf);
+	snprintf(buf, sizeof(buf), "{\"type\":\"product\",\"event_id\":"
+	    "\"t4-e3\",\"ts\":%lld,\"shop_id\":\"shop-t4\",\"product_id\":"
+	    "\"t4-p0\",\"price\":-5,\"stock\":1,\"listed_at\":%lld}",
+	    (long long)ts, (long long)ts);
+	bad[2] = strdup(buf);
+	snprintf(buf, sizeof(buf), "{\"type\":\"page_view\",\"event_id\":"
+	    "\"t4-e4\",\"ts\":%lld,\"shop_id\":\"shop-t4\",\"product_id\":"
+	    "\"t4-p0\",\"customer_id\":\"bad\xff\xfe\"}", (long long)ts);
+	bad[3] = strdup(buf);
+}
+
+/* Decode base64 into out (at least 3/4 of strlen(in)); the length. */
+static size_t
+base64_decode(const char *in, unsigned char *out)
+{
+	static const char digits[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789+/";
+	uint32_t acc = 0;
+	size_t n = 0;
+	int bits = 0;
+	const char *d;
+
+	for (; *in != '\0' && *in != '='; in++) {
+		if ((d = strchr(digits, *in)) == NULL)
+			fail_msg("bad base64 character '%c'", *in);
+		acc = acc << 6 | (uint32_t)(d - digits);
+		if ((bits += 6) >= 8) {
+			bits -= 8;
+			out[n++] = (unsigned char)(acc >> bits);
+		}
+	}
+	return n;
+}
+
+/* When the dead letter carries payload_base64, it must be the exact bytes. */
+static void
+t4_check_base64(json_t *v, const char *sent)
+{
+	const char *b64 = json_string_value(json_object_get(v,
+	    "payload_base64"));
+	unsigned char buf[1024];
+
+	if (b64 == NULL || strlen(b64) >= sizeof(buf))
+		return;
+	assert_int_equal(base64_decode(b64, buf), strlen(sent));
+	assert_memory_equal(buf, sent, strlen(sent));
+}
+
+/* Check the dead letter of bad message i. */
+static void
+t4_check_dead(json_t *v, const char *sent, int64_t offset)
+{
+	const char *payload = sfield(v, "payload");
+	const char *bad = strstr(sent, "\xff");
+
+	print_message("offset %lld: reason \"%s\" payload %s\n",
+	    (long long)offset, sfield(v, "reason"), payload);
+	assert_true(sfield(v, "reason")[0] != '\0');
+	if (bad == NULL)
+		assert_string_equal(payload, sent);
+	else
+		assert_memory_equal(payload, sent, (size_t)(bad - sent));
+	t4_check_base64(v, sent);
+}
+
+/* Find the dead letter of one input offset among msgs, or fail. */
+static json_t *
+t4_find_dead(json_t *msgs, int64_t offset)
+{
+	size_t i;
+	json_t *v;
+
+	for (i = 0; i < json_array_size(msgs); i++) {
+		v = json_object_get(json_array_get(msgs, i), "value");
+		if (json_integer_value(json_object_get(v, "offset")) == offset)
+			return v;
+	}
+	fail_msg("no dead letter for input offset %lld", (long long)offset);
+	return NULL;
+}
+
+/* Read the dead letters of the bad messages and check each. */
+static void
+t4_check_dead_letters(struct harness *h, char **bad,
+    const struct harness_pos *pos)
+{
+	int64_t offs[T4_BAD];
+	struct dead_match m = { pos[0].partition, offs, T4_BAD };
+	json_t *msgs;
+	int i;
+
+	for (i = 0; i < T4_BAD; i++) {
+		assert_int_equal(pos[i].partition, pos[0].partition);
+		offs[i] = pos[i].offset;
+	}
+	H_OK(h, harness_consume(h, HARNESS_TOPIC_DEAD, match_dead, &m,
+	    T4_BAD, WAIT_MS, &msgs));
+	print_message("%zu dead letters for %d bad messages\n",
+	    json_array_size(msgs), T4_BAD);
+	for (i = 0; i < T4_BAD; i++)
+		t4_check_dead(t4_find_dead(msgs, offs[i]), bad[i], offs[i]);
+	json_decref(msgs);
+}
+
+static void
+test_dead_letters(void **state)
+{
+	struct harness *h = *state;
+	static const char *const prod[] = { "t4-p0" };
+	static const int64_t price[] = { 3000 };
+	struct harness_pos pos[T4_BAD];
+	char *bad[T4_BAD], cust[64];
+	json_t *plan, *offer;
+	long long price_after;
+	int i, seq = 0;
+
+	catalog(h, "shop-t4", prod, price, 1);
+	plan = create_plan(h, "shop-t4", prod, 1, 10, 30, NULL);
+	t4_bad_messages(bad, harness_now_ms());
+	for (i = 0; i < T4_BAD; i++)
+		H_OK(h, harness_send(h, HARNESS_TOPIC_EVENTS, prod[0], bad[i],
+		    strlen(bad[i]), &pos[i]));
+	next_customer("t4-c", 0, &seq, cust, sizeof(cust));
+	send_event(h, prod[0], view_event("shop-t4", prod[0], cust,
+	    harness_now_ms()));
+	H_OK(h, harness_flush(h));
+	offer = wait_offer(h, prod[0], cust);
+	print_message("valid view after the bad ones: offer %s\n",
+	    sfield(offer, "offer_id"));
+	t4_check_dead_letters(h, bad, pos);
+	H_OK(h, harness_hget_ll(h, "sp:{t4-p0}:product", "price",
+	    &price_after));
+	assert_int_equal(price_after, 3000);
+	for (i = 0; i < T4_BAD; i++)
+		free(bad[i]);
+	json_decref(offer);
+	json_decref(plan);
+	harness_pass(h);
+}
+
+/* ---- test 5: a duplicated event changes state once ---- */
+
+/* Produce the same text twice under key. */
+static void
+send_twice(struct harness *h, const char *key, json_t *ev)
+{
+	char *text = json_dumps(ev, JSON_COMPACT);
+
+	assert_non_null(text);
+	H_OK(h, harness_send(h, HARNESS_TOPIC_EVENTS, key, text,
+	    strlen(text), NULL));
+	H_OK(h, harness_send(h, HARNESS_TOPIC_EVENTS, key, text,
+	    strlen(text), NULL));
+	free(text);
+	json_decref(ev);
+}
+
+/* A fresh non-holdout view of product, flushed; waits for its offer. */
+static json_t *
+barrier_view(struct harness *h, const char *shop, const char *product,
+    const char *prefix, int *seq)
+{
+	char cust[64];
+
+	next_customer(prefix, 0, seq, cust, sizeof(cust));
+	send_event(h, product, view_event(shop, product, cust,
+	    harness_now_ms()));
+	H_OK(h, harness_flush(h));
+	return wait_offer(h, product, cust);
+}
+
+/* The number of distinct offer_ids among msgs. */
+static int
+distinct_offer_ids(json_t *msgs)
+{
+	json_t *seen = json_object();
+	size_t i;
+	int n;
+
+	for (i = 0; i < json_array_size(msgs); i++)
+		json_object_set_new(seen, sfield(json_object_get(
+		    json_array_get(msgs, i), "value"), "offer_id"), json_true());
+	n = (int)json_object_size(seen);
+	json_decref(seen);
+	return n;
+}
+
+/* The view half of test 5: *pv and the customer's offers (new ref). */
+static json_t *
+t5_views(struct harness *h, const char *prod, const char *cust, int *seq,
+    int64_t ts, long long *pv)
+{
+	json_t *msgs;
+
+	send_twice(h, prod, view_event("shop-t5", prod, cust, ts));
+	json_decref(barrier_view(h, "shop-t5", prod, "t5-b", seq));
+	*pv = wait_day_counter(h, prod, ts, "pv", 2);
+	msgs = read_offers(h, NULL, prod, cust, 0, 3000);
+	print_message("same view twice + 1 other view: pv %lld (want 2), "
+	    "offers to the customer %zu, distinct ids %d (want 1)\n", *pv,
+	    json_array_size(msgs), distinct_offer_ids(msgs));
+	if (json_array_size(msgs) == 0)
+		fail_msg("no offer for \"%s\"", cust);
+	return msgs;
+}
+
+/* The order half of test 5: the same order line twice, then a barrier. */
+static void
+t5_orders(struct harness *h, const char *prod, const char *cust, int *seq,
+    json_t *offer, int64_t ts)
+{
+	send_twice(h, prod, order_event("shop-t5", prod, "t5-o1", cust,
+	    offer, 1, harness_now_ms()));
+	json_decref(barrier_view(h, "shop-t5", prod, "t5-b", seq));
+	print_message("same order line twice: ord %lld ord_o %lld gmv_t %lld "
+	    "(want 1, 1, %lld)\n", day_counter(h, prod, ts, "ord"),
+	    day_counter(h, prod, ts, "ord_o"), day_counter(h, prod, ts,
+	    "gmv_t"), (long long)ifield(offer, "offer_price"));
+}
+
+static void
+test_duplicates_apply_once(void **state)
+{
+	struct harness *h = *state;
+	static const char *const prod[] = { "t5-p0" };
+	static const int64_t price[] = { 6000 };
+	char cust[64];
+	json_t *plan, *msgs, *offer;
+	long long pv;
+	int64_t ts;
+	int seq = 0;
+
+	catalog(h, "shop-t5", prod, price, 1);
+	plan = create_plan(h, "shop-t5", prod, 1, 10, 30, NULL);
+	next_customer("t5-c", 0, &seq, cust, sizeof(cust));
+	ts = harness_now_ms();
+	msgs = t5_views(h, prod[0], cust, &seq, ts, &pv);
+	offer = json_object_get(json_array_get(msgs, 0), "value");
+	t5_orders(h, prod[0], cust, &seq, offer, ts);
+	assert_int_equal(day_counter(h, prod[0], ts, "ord_o"), 1);
+	assert_int_equal(day_counter(h, prod[0], ts, "ord"), 1);
+	assert_int_equal(day_counter(h, prod[0], ts, "gmv_t"),
+	    ifield(offer, "offer_price"));
+	assert_int_equal(distinct_offer_ids(msgs), 1);
+	assert_int_equal(pv, 2);
+	json_decref(msgs);
+	json_decref(plan);
+	harness_pass(h);
+}
+
+/* ---- test 8: an ended plan makes no more offers ---- */
+
+#define T8_BEFORE 10
+#define T8_AFTER 20
+
+/* Send n views from fresh non-holdout customers; ids go to list. */
+static void
+t8_views(struct harness *h, const char *prod, int n, int *seq, json_t *list)
+{
+	char cust[64];
+	int i;
+
+	for (i = 0; i < n; i++) {
+		next_customer("t8-c", 0, seq, cust, sizeof(cust));
+		json_array_append_new(list, json_string(cust));
+		send_event(h, prod, view_event("shop-t8", prod, cust,
+		    harness_now_ms()));
+	}
+	H_OK(h, harness_flush(h));
+}
+
+/* Count the offers to customers in list. */
+static int
+count_offers_to(json_t *msgs, json_t *list)
+{
+	size_t i, j;
+	int n = 0;
+	const char *c;
+
+	for (i = 0; i < json_array_size(msgs); i++) {
+		c = sfield(json_object_get(json_array_get(msgs, i), "value"),
+		    "customer_id");
+		for (j = 0; j < json_array_size(list); j++)
+			if (strcmp(c, json_string_value(json_array_get(list,
+			    j))) == 0)
+				n++;
+	}
+	return n;
+}
+
+/* POST /v1/plans/{id}/end and check the answer. */
+static void
+end_plan(struct harness *h, const char *id)
+{
+	char path[128];
+	json_t *plan = NULL;
+	int status;
+
+	snprintf(path, sizeof(path), "/v1/plans/%s/end", id);
+	H_OK(h, harness_http(h, "POST", path, NULL, &status, &plan));
+	print_message("POST %s: %d status \"%s\" end_reason \"%s\"\n", path,
+	    status, sfield(plan, "status"), sfield(plan, "end_reason"));
+	assert_int_equal(status, 200);
+	assert_string_equal(sfield(plan, "status"), "ended");
+	json_decref(plan);
+	H_OK(h, harness_http(h, "POST", path, NULL, &status, NULL));
+	assert_int_equal(status, 409);
+}
+
+static void
+test_end_plan(void **state)
+{
+	struct harness *h = *state;
+	static const char *const prod[] = { "t8-p0" };
+	static const int64_t price[] = { 2500 };
+	json_t *plan, *before = json_array(), *after = json_array(), *msgs;
+	int64_t ts;
+	int seq = 0;
+
+	catalog(h, "shop-t8", prod, price, 1);
+	plan = create_plan(h, "shop-t8", prod, 1, 10, 30, NULL);
+	ts = harness_now_ms();
+	t8_views(h, prod[0], T8_BEFORE, &seq, before);
+	json_decref(read_offers(h, NULL, prod[0], NULL, T8_BEFORE, 5000));
+	end_plan(h, plan_id(plan));
+	t8_views(h, prod[0], T8_AFTER, &seq, after);
+	wait_day_counter(h, prod[0], ts, "pv", T8_BEFORE + T8_AFTER);
+	harness_sleep_ms(SETTLE_MS);
+	msgs = read_offers(h, NULL, prod[0], NULL, 0, 3000);
+	print_message("views before end %d, after %d: offers before %d, "
+	    "after %d\n", T8_BEFORE, T8_AFTER, count_offers_to(msgs, before),
+	    count_offers_to(msgs, after));
+	assert_true(count_offers_to(msgs, before) >= 1);
+	assert_int_equal(count_offers_to(msgs, after), 0);
+	json_decref(msgs);
+	json_decref(before);
+	json_decref(after);
+	json_decref(plan);
+	harness_pass(h);
+}
+
+/* ---- test 6: plans survive a restart ---- */
+
+/* GET /v1/plans/{id} without its live "totals" (new reference). */
+static json_t *
+get_plan(struct harness *h, const char *id)
+{
+	char path[128];
+	json_t *plan = NULL;
+	int status;
+
+	snprintf(path, sizeof(path), "/v1/plans/%s", id);
+	H_OK(h, harness_http(h, "GET", path, NULL, &status, &plan));
+	if (status != 200 || plan == NULL)
+		fail_msg("GET %s: status %d", path, status);
+	json_object_del(plan, "totals");
+	return plan;
+}
+
+static void
+test_plans_survive_restart(void **state)
+{
+	struct harness *h = *state;
+	static const char *const prod[] = { "t6-p0", "t6-p1" };
+	static const int64_t price[] = { 4000, 900 };
+	json_t *plan, *before, *after, *offer;
+	int seq = 0;
+
+	catalog(h, "shop-t6", prod, price, 2);
+	plan = create_plan(h, "shop-t6", prod, 2, 5, 25,
+	    json_pack("{s:[f,f]}", "t6-p1", 7.5, 12.25));
+	before = get_plan(h, plan_id(plan));
+	H_OK(h, harness_restart_daemon(h));
+	after = get_plan(h, plan_id(plan));
+	print_message("before restart: %s\nafter restart:  %s\n",
+	    jtext(before), jtext(after));
+	assert_string_equal(sfield(after, "status"), "active");
+	assert_true(json_equal(before, after));
+	offer = barrier_view(h, "shop-t6", prod[1], "t6-c", &seq);
+	print_message("offer after restart: %s\n",
+	    jtext(offer));
+	check_offer_range(offer, 900, 750, 1225);
+	json_decref(offer);
+	json_decref(before);
+	json_decref(after);
+	json_decref(plan);
+	harness_pass(h);
+}
+
+/* ---- fixtures ---- */
+
+static struct harness harness_e2e, harness_cfg;
+
+/* Start redis, the broker and the daemon for the e2e group. */
+static int
+setup_e2e(void **state)
+{
+	*state = &harness_e2e;
+	if (harness_init(&harness_e2e) == -1 ||
+	    harness_start_all(&harness_e2e) == -1) {
+		fprintf(stderr, "harness: %s\n", harness_e2e.err);
+		harness_release(&harness_e2e);
+		return -1;
+	}
+	return 0;
+}
+
+/* Only a temporary directory, for the config check group. */
+static int
+setup_cfg(void **state)
+{
+	*state = &harness_cfg;
+	if (harness_init(&harness_cfg) == -1) {
+		fprintf(stderr, "harness: %s\n", harness_cfg.err);
+		return -1;
+	}
+	return 0;
+}
+
+/* Tear a group down. */
+static int
+teardown_group(void **state)
+{
+	harness_release(*state);
+	return 0;
+}
+
+/* Before each test: not passed yet; a dead daemon fails it at once. */
+static int
+setup_test(void **state)
+{
+	struct harness *h = *state;
+
+	h->test_ok = 0;
+	if (h->redis.pid > 0 && !harness_proc_alive(&h->daemon)) {
+		fprintf(stderr, "smartpromod is not running (wait status "
+		    "0x%x)\n", (unsigned)h->daemon.status);
+		harness_log_tail(&h->daemon, 80);
+		return -1;
+	}
+	return 0;
+}
+
+/* After each test: show what the daemon said if the test failed. */
+static int
+teardown_test(void **state)
+{
+	struct harness *h = *state;
+
+	if (!h->test_ok) {
+		h->any_failed = 1;
+		fprintf(stderr, "test failed; temporary directory %s\n",
+		    h->dir);
+		if (access(h->daemon.log, F_OK) == 0)
+			harness_log_tail(&h->daemon, 80);
+	}
+	return 0;
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, setup_test, teardown_test)
+
+int
+main(void)
+{
+	const struct CMUnitTest cfg[] = {
+		T(test_config_check),
+	};
+	const struct CMUnitTest e2e[] = {
+		T(test_offers_in_plan_and_range),
+		T(test_no_offers_in_holdout),
+		T(test_order_updates_learning),
+		T(test_dead_letters),
+		T(test_duplicates_apply_once),
+		T(test_end_plan),
+		T(test_plans_survive_restart),
+	};
+	int failed;
+
+	failed = cmocka_run_group_tests_name("config", cfg, setup_cfg,
+	    teardown_group);
+	failed += cmocka_run_group_tests_name("e2e", e2e, setup_e2e,
+	    teardown_group);
+	return failed != 0;
+}

@@ -176,9 +176,11 @@ ev_product(char *buf, size_t len, int64_t ts, const char *pid,
 static const char *
 ev_view(char *buf, size_t len, int64_t ts, const char *pid, const char *cust)
 {
-	snprintf(buf, len, "{\"type\":\"page_view\",\"event_id\":\"e-v\","
-	    "\"ts\":%" PRId64 ",\"shop_id\":\"s-1\",\"product_id\":\"%s\","
-	    "\"customer_id\":\"%s\"}", ts, pid, cust);
+	/* each distinct view has its own event_id, as producers send them */
+	snprintf(buf, len, "{\"type\":\"page_view\",\"event_id\":"
+	    "\"e-v-%s-%s-%" PRId64 "\",\"ts\":%" PRId64 ",\"shop_id\":\"s-1\","
+	    "\"product_id\":\"%s\",\"customer_id\":\"%s\"}", pid, cust, ts,
+	    ts, pid, cust);
 	return buf;
 }
 
@@ -754,7 +756,7 @@ test_inactive_plans(void **state)
 	f.plan.ended_ms = T0 + DAY_MS;
 	no_offer_view(&f, T0 + 2 * DAY_MS, "p-1");
 	f.pp = NULL;                            /* no plan at all */
-	no_offer_view(&f, T0 + 2 * DAY_MS, "p-1");
+	no_offer_view(&f, T0 + 2 * DAY_MS + 1, "p-1");
 	fix_release(&f);
 }
 
