@@ -97,7 +97,7 @@ static const struct test_dbound {
 	{ "engine", "holdout_pct", "0", "50", "50.5", "-0.1", 0, 50 },
 	{ "engine", "prior_conversion", "0.0001", "0.9", "0.90001",
 	    "0.00009", 0.0001, 0.9 },
-	{ "engine", "prior_strength", "0", "10000", "10000.1", "-1", 0,
+	{ "engine", "prior_strength", "1", "10000", "10000.1", "0.99", 1,
 	    10000 },
 	{ "engine", "decay_half_life_hours", "0", "87600", "87601", "-0.5", 0,
 	    87600 },
@@ -382,7 +382,7 @@ test_value_errors(void **state)
 	    "t.conf:2: \"holdout_pct\" must be a number from 0 to 50, "
 	    "got \"nan\"");
 	expect_error("[engine]\nprior_strength = 1e999\n",
-	    "t.conf:2: \"prior_strength\" must be a number from 0 to 10000, "
+	    "t.conf:2: \"prior_strength\" must be a number from 1 to 10000, "
 	    "got \"1e999\"");
 }
 
