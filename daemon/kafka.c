@@ -121,7 +121,8 @@ kafka_consumer_conf(struct kafka *k, char *err, size_t errlen)
 	    errlen) == -1 ||
 	    kafka_set(conf, "queued.max.messages.kbytes", qk, err,
 	    errlen) == -1 ||
-	    kafka_set(conf, "session.timeout.ms", st, err, errlen) == -1) {
+	    kafka_set(conf, "session.timeout.ms", st, err, errlen) == -1 ||
+	    kafka_set(conf, "fetch.wait.max.ms", "20", err, errlen) == -1) {
 		rd_kafka_conf_destroy(conf);
 		return NULL;
 	}

@@ -11,7 +11,7 @@
 #include <time.h>
 
 static enum log_level log_threshold = LOG_L_INFO;
-static char log_last[512];
+static char log_last[1024];
 static time_t log_last_time;
 static unsigned log_repeats;
 
