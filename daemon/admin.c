@@ -474,13 +474,11 @@ static void
 admin_created_cb(int ok, const char *err, void *arg)
 {
 	struct admin_wait *w = arg;
-	struct admin_figures *f = w->data;
 
 	if (!ok) {
 		w->failed = 1;
-		log_warnx("plan creation failed: %s", err);
+		log_warnx("plan write failed: %s", err);
 	}
-	(void)f;
 	admin_wait_unref(w);
 }
 
@@ -495,6 +493,30 @@ admin_plan_finish(struct admin_wait *w)
 	else
 		admin_reply_json(w->req, w->pending == 0 &&
 		    p->ended_ms == 0 ? 201 : 200, plan_to_json(p));
+}
+
+/* A wait that answers with the plan id once a plan write is acknowledged. */
+static struct admin_wait *
+admin_wait_plan(struct admin *ad, struct evhttp_request *req, const char *id)
+{
+	struct admin_wait *w = admin_wait_new(ad, req, admin_plan_finish);
+
+	if ((w->data = strdup(id)) == NULL)
+		fatalx("out of memory");
+	w->free_data = free;
+	w->pending++;           /* the write's callback */
+	return w;
+}
+
+/* The write was refused before it started: answer now, drop the wait. */
+static void
+admin_wait_refused(struct admin_wait *w, int status, const char *err)
+{
+	evhttp_connection_set_closecb(evhttp_request_get_connection(w->req),
+	    NULL, NULL);
+	admin_error(w->req, status, err);
+	w->req = NULL;
+	w->pending = 1;
 }
 
 /* POST /v1/plans */
@@ -520,20 +542,12 @@ admin_plan_create(struct admin *ad, struct evhttp_request *req)
 	}
 	free(body);
 	plans_new_id(p->plan_id, sizeof(p->plan_id));
-	w = admin_wait_new(ad, req, admin_plan_finish);
-	if ((w->data = strdup(p->plan_id)) == NULL)
-		fatalx("out of memory");
-	w->free_data = free;
-	w->pending++;
+	w = admin_wait_plan(ad, req, p->plan_id);
 	if (plans_create(ad->deps.plans, p, admin_created_cb, w, &status, err,
 	    sizeof(err)) == -1) {
 		plan_release(p);
 		free(p);
-		evhttp_connection_set_closecb(evhttp_request_get_connection(req),
-		    NULL, NULL);
-		admin_error(req, status, err);
-		w->req = NULL;
-		w->pending = 1;
+		admin_wait_refused(w, status, err);
 	}
 	admin_wait_unref(w);
 }
@@ -544,20 +558,11 @@ admin_plan_end(struct admin *ad, struct evhttp_request *req, const char *id)
 {
 	char err[256];
 	int status;
-	struct admin_wait *w = admin_wait_new(ad, req, admin_plan_finish);
+	struct admin_wait *w = admin_wait_plan(ad, req, id);
 
-	if ((w->data = strdup(id)) == NULL)
-		fatalx("out of memory");
-	w->free_data = free;
-	w->pending++;
 	if (plans_end(ad->deps.plans, id, "ended by request", clock_now_ms(),
-	    admin_created_cb, w, &status, err, sizeof(err)) == -1) {
-		evhttp_connection_set_closecb(evhttp_request_get_connection(req),
-		    NULL, NULL);
-		admin_error(req, status, err);
-		w->req = NULL;
-		w->pending = 1;
-	}
+	    admin_created_cb, w, &status, err, sizeof(err)) == -1)
+		admin_wait_refused(w, status, err);
 	admin_wait_unref(w);
 }
 

@@ -552,22 +552,38 @@ pl_send_load(struct pipeline *pl, size_t idx)
 	free(argv);
 }
 
-/* SMISMEMBER for one shop. */
+/* cmd (SMISMEMBER or SADD) on a shop's buyers set with customers. */
 static void
-pl_send_buyers(struct pipeline *pl, size_t idx)
+pl_send_buyers(struct pipeline *pl, size_t idx, const char *cmd,
+    char **customers, size_t n, redisCallbackFn *cb)
 {
-	struct pl_shop *s = &pl->shops[idx];
-	const char **argv = calloc(s->nasked + 2, sizeof(*argv));
+	const char **argv = calloc(n + 2, sizeof(*argv));
 	char key[300];
 
 	if (argv == NULL)
 		fatalx("out of memory");
-	argv[0] = "SMISMEMBER";
-	argv[1] = store_key(pl->st, key, sizeof(key), "buyers:%s", s->shop_id);
-	for (size_t i = 0; i < s->nasked; i++)
-		argv[2 + i] = s->asked[i];
-	pl_send(pl, pl_buyers_cb, idx, (int)s->nasked + 2, argv, NULL);
+	argv[0] = cmd;
+	argv[1] = store_key(pl->st, key, sizeof(key), "buyers:%s",
+	    pl->shops[idx].shop_id);
+	for (size_t i = 0; i < n; i++)
+		argv[2 + i] = customers[i];
+	pl_send(pl, cb, idx, (int)n + 2, argv, NULL);
 	free(argv);
+}
+
+/* Start a round of Redis commands: a new generation of requests. */
+static void
+pl_round_begin(struct pipeline *pl, enum pl_phase phase)
+{
+	pl->phase = phase;
+	pl->gen++;
+	pl->nreqs = 0;
+	free(pl->reqs);
+	/* reqs must not move while replies are pending: size it first */
+	pl->reqcap = pl->nprods + pl->nshops + 1;
+	if ((pl->reqs = calloc(pl->reqcap, sizeof(*pl->reqs))) == NULL)
+		fatalx("out of memory");
+	pl->pending = 1;        /* released by the round's own call below */
 }
 
 /* Start (or restart) the load round of the batch. */
@@ -577,22 +593,13 @@ pl_load(struct pipeline *pl)
 	pl_reset_state(pl);
 	for (size_t i = 0; i < pl->nmsgs; i++)
 		pl_prepare_msg(pl, &pl->msgs[i]);
-	pl->phase = PL_LOADING;
-	pl->gen++;
-	pl->nreqs = 0;
-	pl->reqcap = 0;
-	free(pl->reqs);
-	pl->reqs = NULL;
-	/* reqs must not move while replies are pending: size it first */
-	pl->reqcap = pl->nprods + pl->nshops + 1;
-	if ((pl->reqs = calloc(pl->reqcap, sizeof(*pl->reqs))) == NULL)
-		fatalx("out of memory");
-	pl->pending = 1;
+	pl_round_begin(pl, PL_LOADING);
 	for (size_t i = 0; i < pl->nprods; i++)
 		pl_send_load(pl, i);
 	for (size_t i = 0; i < pl->nshops; i++)
 		if (pl->shops[i].nasked > 0)
-			pl_send_buyers(pl, i);
+			pl_send_buyers(pl, i, "SMISMEMBER", pl->shops[i].asked,
+			    pl->shops[i].nasked, pl_buyers_cb);
 	pl_arm_timeout(pl);
 	pl_round_done(pl, pl_apply);
 }
@@ -772,24 +779,6 @@ pl_send_write(struct pipeline *pl, size_t idx)
 	free(k.names);
 }
 
-/* SADD the batch's ordering customers to their shop's buyers. */
-static void
-pl_send_sadd(struct pipeline *pl, size_t idx)
-{
-	struct pl_shop *s = &pl->shops[idx];
-	const char **argv = calloc(s->nbought + 2, sizeof(*argv));
-	char key[300];
-
-	if (argv == NULL)
-		fatalx("out of memory");
-	argv[0] = "SADD";
-	argv[1] = store_key(pl->st, key, sizeof(key), "buyers:%s", s->shop_id);
-	for (size_t i = 0; i < s->nbought; i++)
-		argv[2 + i] = s->bought[i];
-	pl_send(pl, pl_write_cb, idx, (int)s->nbought + 2, argv, NULL);
-	free(argv);
-}
-
 /* Nonzero if a product has anything to write. */
 static int
 pl_has_writes(const struct pl_prod *p)
@@ -804,20 +793,14 @@ pl_has_writes(const struct pl_prod *p)
 static void
 pl_write(struct pipeline *pl)
 {
-	pl->phase = PL_WRITING;
-	pl->gen++;
-	pl->nreqs = 0;
-	free(pl->reqs);
-	pl->reqcap = pl->nprods + pl->nshops + 1;
-	if ((pl->reqs = calloc(pl->reqcap, sizeof(*pl->reqs))) == NULL)
-		fatalx("out of memory");
-	pl->pending = 1;
+	pl_round_begin(pl, PL_WRITING);
 	for (size_t i = 0; i < pl->nprods; i++)
 		if (pl_has_writes(&pl->prods[i]))
 			pl_send_write(pl, i);
 	for (size_t i = 0; i < pl->nshops; i++)
 		if (pl->shops[i].nbought > 0)
-			pl_send_sadd(pl, i);
+			pl_send_buyers(pl, i, "SADD", pl->shops[i].bought,
+			    pl->shops[i].nbought, pl_write_cb);
 	pl_arm_timeout(pl);
 	pl_round_done(pl, pl_emit);
 }
