@@ -105,7 +105,7 @@ static const struct config_option config_options[] = {
 	    config_check_topic),
 	CONFIG_STR(kafka, dead_letter_topic, "smartpromo.dead-letter", 1,
 	    config_check_topic),
-	CONFIG_INT(kafka, batch_max, "2000", 1, 100000),
+	CONFIG_INT(kafka, batch_max, "10000", 1, 100000),
 	CONFIG_INT(kafka, commit_interval_ms, "500", 10, 60000),
 	CONFIG_INT(kafka, queue_max_kbytes, "65536", 1024, 2097151),
 	CONFIG_INT(kafka, session_timeout_ms, "45000", 6000, 300000),

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum pl_phase { PL_IDLE, PL_LOADING, PL_WRITING, PL_EMITTING, PL_WAITING };
+enum pl_phase { PL_IDLE, PL_LOADING, PL_WRITING, PL_WAITING };
 
 struct pl_msg {
 	rd_kafka_message_t *m;
@@ -40,10 +40,13 @@ struct pl_shop {
 	size_t nbought, boughtcap;
 };
 
+struct pl_flight;
+
 struct pl_out {
 	enum fx_topic topic;
 	char *key, *payload;
 	int delivered;
+	struct pl_flight *fl;   /* set when produced */
 };
 
 struct pl_saved {
@@ -81,14 +84,16 @@ struct pipeline {
 	size_t nreqs, reqcap;
 	int pending;
 	int failed;
-	struct pl_out *outs;
+	struct pl_out *outs;            /* the batch's, until it flies */
 	size_t nouts, outcap;
+	struct pl_flight *flights, *flights_tail;
+	int nflights;
 	struct pl_saved *saved;         /* plan state before the apply step */
 	size_t nsaved, savedcap;
-	int undelivered;
 	int backoff_ms;
 	int64_t took_mono;
-	struct event *kick_ev, *retry_ev, *timeout_ev, *commit_ev;
+	int64_t t_loaded, t_applied;    /* for the debug log of a batch */
+	struct event *kick_ev, *retry_ev, *timeout_ev, *commit_ev, *flight_ev;
 	int draining;
 	void (*drained)(void *);
 	void *drained_arg;
@@ -200,7 +205,6 @@ pl_reset_outs(struct pipeline *pl)
 		free(pl->outs[i].payload);
 	}
 	pl->nouts = 0;
-	pl->undelivered = 0;
 }
 
 /* The product entry for an id, created on first use. */
@@ -660,6 +664,7 @@ static void pl_write(struct pipeline *pl);
 static void
 pl_apply(struct pipeline *pl)
 {
+	pl->t_loaded = clock_mono_ms();
 	pl_save_plans(pl);
 	for (size_t i = 0; i < pl->nmsgs; i++)
 		if (pl->msgs[i].prod >= 0)
@@ -667,6 +672,7 @@ pl_apply(struct pipeline *pl)
 	for (size_t i = 0; i < pl->nprods; i++)
 		if (engine_flush(&pl->prods[i].ps, &pl->prods[i].fx) == -1)
 			fatalx("out of memory");
+	pl->t_applied = clock_mono_ms();
 	pl_write(pl);
 }
 
@@ -720,38 +726,166 @@ pl_write_cb(redisAsyncContext *ac, void *r, void *priv)
 	pl_round_done(pl, pl_emit);
 }
 
+/*
+ * The writes of one product grouped per (operation, key): one multi-field
+ * HSET per hash (a field written twice keeps its last value), one HINCRBY
+ * per counter with the deltas summed, one PFADD per HyperLogLog.
+ */
+struct pl_group {
+	char op;                /* 'H', 'I' or 'P' */
+	int key;                /* 1-based index in KEYS */
+	const char **item;      /* H: field, value pairs; I: fields; P: elems */
+	int64_t *sum;           /* I: the summed deltas */
+	char (*num)[24];        /* I: the sums as text */
+	size_t n, cap;
+	struct strmap pos;      /* field -> index + 1 (H and I) */
+};
+
+struct pl_groups {
+	struct pl_group *g;
+	size_t n, cap;
+};
+
+/* The group of (op, key), created on first use. */
+static struct pl_group *
+pl_group(struct pl_groups *gs, char op, int key)
+{
+	struct pl_group *g;
+
+	for (size_t i = 0; i < gs->n; i++)
+		if (gs->g[i].op == op && gs->g[i].key == key)
+			return &gs->g[i];
+	pl_grow((void **)&gs->g, &gs->cap, gs->n, sizeof(*gs->g));
+	g = &gs->g[gs->n++];
+	memset(g, 0, sizeof(*g));
+	g->op = op;
+	g->key = key;
+	strmap_init(&g->pos);
+	return g;
+}
+
+/* Room for one more item (two pointers for H). */
+static void
+pl_group_room(struct pl_group *g)
+{
+	size_t need = g->op == 'H' ? 2 * g->n + 2 : g->n + 1;
+
+	if (need <= g->cap)
+		return;
+	g->cap = need * 2;
+	g->item = realloc(g->item, g->cap * sizeof(*g->item));
+	g->sum = realloc(g->sum, g->cap * sizeof(*g->sum));
+	if (g->item == NULL || g->sum == NULL)
+		fatalx("out of memory");
+}
+
+/* Add one write to its group. */
+static void
+pl_group_add(struct pl_groups *gs, const struct fx_write *w, int key)
+{
+	char op = w->op == FX_HSET ? 'H' : w->op == FX_HINCRBY ? 'I' : 'P';
+	struct pl_group *g = pl_group(gs, op, key);
+	uintptr_t at = op == 'P' ? 0 : (uintptr_t)strmap_get(&g->pos, w->field);
+
+	if (at != 0) {
+		if (op == 'H')
+			g->item[2 * (at - 1) + 1] = w->value;
+		else
+			g->sum[at - 1] += strtoll(w->value, NULL, 10);
+		return;
+	}
+	pl_group_room(g);
+	if (op == 'H') {
+		g->item[2 * g->n] = w->field;
+		g->item[2 * g->n + 1] = w->value;
+	} else if (op == 'I') {
+		g->item[g->n] = w->field;
+		g->sum[g->n] = strtoll(w->value, NULL, 10);
+	} else
+		g->item[g->n] = w->value;
+	if (op != 'P' && strmap_put(&g->pos, w->field,
+	    (void *)(uintptr_t)(g->n + 1)) == -1)
+		fatalx("out of memory");
+	g->n++;
+}
+
+/* Free the groups. */
+static void
+pl_groups_free(struct pl_groups *gs)
+{
+	for (size_t i = 0; i < gs->n; i++) {
+		free(gs->g[i].item);
+		free(gs->g[i].sum);
+		free(gs->g[i].num);
+		strmap_release(&gs->g[i].pos);
+	}
+	free(gs->g);
+}
+
+#define PL_CHUNK 1000   /* items per HSET/PFADD call (Lua unpack limit) */
+
+/* Append the ops of one group to argv; returns the new argc. */
+static size_t
+pl_group_args(struct pl_group *g, const char **argv, size_t a,
+    char (*idx)[12], char (*cnt)[12], size_t *ci)
+{
+	snprintf(idx[0], sizeof(idx[0]), "%d", g->key);
+	if (g->op == 'I') {
+		if ((g->num = calloc(g->n + 1, sizeof(*g->num))) == NULL)
+			fatalx("out of memory");
+		for (size_t i = 0; i < g->n; i++) {
+			if (g->sum[i] == 0)
+				continue;
+			snprintf(g->num[i], sizeof(g->num[i]), "%" PRId64,
+			    g->sum[i]);
+			argv[a++] = "I";
+			argv[a++] = idx[0];
+			argv[a++] = g->item[i];
+			argv[a++] = g->num[i];
+		}
+		return a;
+	}
+	for (size_t from = 0; from < g->n; from += PL_CHUNK) {
+		size_t n = g->n - from < PL_CHUNK ? g->n - from : PL_CHUNK;
+		size_t per = g->op == 'H' ? 2 : 1;
+
+		snprintf(cnt[*ci], sizeof(cnt[*ci]), "%zu", n);
+		argv[a++] = g->op == 'H' ? "H" : "P";
+		argv[a++] = idx[0];
+		argv[a++] = cnt[(*ci)++];
+		memcpy(&argv[a], &g->item[from * per], n * per *
+		    sizeof(*argv));
+		a += n * per;
+	}
+	return a;
+}
+
 /* Build and send the write script call of one product. */
 static void
 pl_send_write(struct pipeline *pl, size_t idx)
 {
 	struct pl_prod *p = &pl->prods[idx];
 	struct effects *fx = &p->fx;
-	size_t maxkeys = 5 + fx->nw, a = 0;
 	struct pl_keys k = { .n = 5 };
-	const char **ops = calloc(fx->nw * 4 + 1, sizeof(*ops));
-	char (*idxbuf)[12] = calloc(fx->nw + 1, sizeof(*idxbuf));
+	struct pl_groups gs = { 0 };
 	char newpos[48], ttl[24], ttlidx[64 * 8] = "", nkeys[24];
 	const char *kinds[5] = { "product", "arms", "offers", "orders",
 	    "views" };
+	char (*idxs)[12], (*cnts)[12];
+	size_t a = 0, ci = 0, nchunks = 0;
 	const char **argv;
 
-	k.names = calloc(maxkeys, sizeof(*k.names));
-	if (ops == NULL || idxbuf == NULL || k.names == NULL)
+	k.names = calloc(5 + fx->nw, sizeof(*k.names));
+	if (k.names == NULL)
 		fatalx("out of memory");
 	for (int i = 0; i < 5; i++)
 		store_key(pl->st, k.names[i], sizeof(k.names[i]), "{%s}:%s",
 		    p->ps.product_id, kinds[i]);
-	for (size_t i = 0; i < fx->nw; i++) {
-		const struct fx_write *w = &fx->w[i];
-
-		snprintf(idxbuf[i], sizeof(idxbuf[i]), "%d",
-		    pl_key_index(pl, &k, p->ps.product_id, w));
-		ops[4 * i] = w->op == FX_HSET ? "S" : w->op == FX_HINCRBY ?
-		    "I" : "P";
-		ops[4 * i + 1] = idxbuf[i];
-		ops[4 * i + 2] = w->field;
-		ops[4 * i + 3] = w->value;
-	}
+	for (size_t i = 0; i < fx->nw; i++)
+		pl_group_add(&gs, &fx->w[i], pl_key_index(pl, &k,
+		    p->ps.product_id, &fx->w[i]));
+	for (size_t i = 0; i < gs.n; i++)
+		nchunks += gs.g[i].n / PL_CHUNK + 1;
 	for (int i = 0; i < k.nttl; i++)
 		snprintf(ttlidx + strlen(ttlidx), sizeof(ttlidx) -
 		    strlen(ttlidx), "%s%d", i ? "," : "", k.ttl_idx[i]);
@@ -759,7 +893,10 @@ pl_send_write(struct pipeline *pl, size_t idx)
 	snprintf(ttl, sizeof(ttl), "%lld",
 	    (long long)pl->cfg->redis.day_ttl_days * 86400);
 	snprintf(nkeys, sizeof(nkeys), "%zu", k.n);
-	if ((argv = calloc(3 + k.n + 4 + fx->nw * 4, sizeof(*argv))) == NULL)
+	argv = calloc(7 + k.n + 4 * fx->nw + 3 * nchunks, sizeof(*argv));
+	idxs = calloc(gs.n + 1, sizeof(*idxs));
+	cnts = calloc(nchunks + 1, sizeof(*cnts));
+	if (argv == NULL || idxs == NULL || cnts == NULL)
 		fatalx("out of memory");
 	argv[a++] = "EVALSHA";
 	argv[a++] = store_sha_write(pl->st);
@@ -770,13 +907,14 @@ pl_send_write(struct pipeline *pl, size_t idx)
 	argv[a++] = newpos;
 	argv[a++] = ttl;
 	argv[a++] = ttlidx;
-	for (size_t i = 0; i < fx->nw * 4; i++)
-		argv[a++] = ops[i];
+	for (size_t i = 0; i < gs.n; i++)
+		a = pl_group_args(&gs.g[i], argv, a, &idxs[i], cnts, &ci);
 	pl_send(pl, pl_write_cb, idx, (int)a, argv, NULL);
 	free(argv);
-	free(ops);
-	free(idxbuf);
+	free(idxs);
+	free(cnts);
 	free(k.names);
+	pl_groups_free(&gs);
 }
 
 /* Nonzero if a product has anything to write. */
@@ -807,12 +945,48 @@ pl_write(struct pipeline *pl)
 
 /* ---- emit --------------------------------------------------------------- */
 
+/*
+ * Once a batch's writes are acknowledged its messages are produced and the
+ * batch becomes a flight: the pipeline takes the next batch while the
+ * flights wait for their delivery reports.  Flights finish in the order
+ * they were taken, so offsets are stored in order: a message's offset is
+ * stored only when it and every message before it had all its outputs
+ * delivered.
+ */
+#define PL_MAX_FLIGHTS 4
+
+struct pl_counts {
+	uint64_t events[EV__COUNT];
+	uint64_t dead_letters;
+	struct fx_counts fx;
+};
+
+struct pl_flight {
+	rd_kafka_message_t **raw;
+	size_t nmsgs;
+	struct pl_out *outs;
+	size_t nouts;
+	int undelivered;
+	int failed;
+	struct pl_counts counts;
+	struct pl_flight *next;
+};
+
+/* Produce failed outputs again in a second. */
+static void
+pl_flight_retry_in(struct pipeline *pl)
+{
+	struct timeval tv = { 1, 0 };
+
+	evtimer_add(pl->flight_ev, &tv);
+}
+
 /* Queue one output; payload and key are taken over. */
 static void
 pl_out(struct pipeline *pl, enum fx_topic topic, char *key, char *payload)
 {
 	pl_grow((void **)&pl->outs, &pl->outcap, pl->nouts, sizeof(*pl->outs));
-	pl->outs[pl->nouts++] = (struct pl_out){ topic, key, payload, 0 };
+	pl->outs[pl->nouts++] = (struct pl_out){ topic, key, payload, 0, NULL };
 }
 
 /* The dead letters of messages that did not decode. */
@@ -855,6 +1029,28 @@ pl_collect_fx(struct pipeline *pl)
 	}
 }
 
+/* The batch's counts, added to the daemon's when its flight lands. */
+static void
+pl_collect_counts(struct pipeline *pl, struct pl_counts *c)
+{
+	memset(c, 0, sizeof(*c));
+	for (size_t i = 0; i < pl->nmsgs; i++) {
+		if (pl->msgs[i].ok)
+			c->events[pl->msgs[i].ev.type]++;
+		else if (pl->msgs[i].m->err == RD_KAFKA_RESP_ERR_NO_ERROR)
+			c->dead_letters++;
+	}
+	for (size_t i = 0; i < pl->nprods; i++) {
+		const struct fx_counts *f = &pl->prods[i].fx.counts;
+
+		c->fx.offers += f->offers;
+		c->fx.holdout += f->holdout;
+		c->fx.no_offer += f->no_offer;
+		c->fx.conversions += f->conversions;
+		c->fx.skipped += f->skipped;
+	}
+}
+
 /* The topic name of an output kind. */
 static const char *
 pl_topic(const struct pipeline *pl, enum fx_topic t)
@@ -869,42 +1065,129 @@ pl_topic(const struct pipeline *pl, enum fx_topic t)
 	}
 }
 
-/* Produce every output not yet delivered. */
+/* Produce every output of a flight not yet delivered. */
 static void
-pl_produce_pending(struct pipeline *pl)
+pl_produce_flight(struct pipeline *pl, struct pl_flight *fl)
 {
-	pl->undelivered = 0;
-	for (size_t i = 0; i < pl->nouts; i++) {
-		struct pl_out *o = &pl->outs[i];
+	fl->undelivered = 0;
+	fl->failed = 0;
+	for (size_t i = 0; i < fl->nouts; i++) {
+		struct pl_out *o = &fl->outs[i];
 
 		if (o->delivered)
 			continue;
+		o->fl = fl;
 		if (kafka_produce(pl->kafka, pl_topic(pl, o->topic), o->key,
-		    strlen(o->key), o->payload, strlen(o->payload),
-		    (void *)(uintptr_t)(i + 1)) == 0)
-			pl->undelivered++;
+		    strlen(o->key), o->payload, strlen(o->payload), o) == 0)
+			fl->undelivered++;
 		else
-			pl->failed = 1;
+			fl->failed = 1;
 	}
 }
 
-static void pl_finish(struct pipeline *pl);
+/* Free a landed flight. */
+static void
+pl_flight_free(struct pl_flight *fl)
+{
+	for (size_t i = 0; i < fl->nouts; i++) {
+		free(fl->outs[i].key);
+		free(fl->outs[i].payload);
+	}
+	for (size_t i = 0; i < fl->nmsgs; i++)
+		rd_kafka_message_destroy(fl->raw[i]);
+	free(fl->outs);
+	free(fl->raw);
+	free(fl);
+}
+
+/* Add a landed flight's counts to the daemon's. */
+static void
+pl_count(const struct pl_counts *c)
+{
+	for (int t = 0; t < EV__COUNT; t++)
+		stats.events[t] += c->events[t];
+	stats.dead_letters += c->dead_letters;
+	stats.offers += c->fx.offers;
+	stats.holdout_views += c->fx.holdout;
+	stats.no_offer += c->fx.no_offer;
+	stats.conversions += c->fx.conversions;
+	stats.redeliveries += c->fx.skipped;
+	stats.batches++;
+}
+
+/* Land every delivered flight at the head: store offsets, count, free. */
+static void
+pl_land(struct pipeline *pl)
+{
+	struct pl_flight *fl;
+
+	while ((fl = pl->flights) != NULL && fl->undelivered == 0 &&
+	    !fl->failed) {
+		kafka_store(pl->kafka, fl->raw, fl->nmsgs);
+		pl_count(&fl->counts);
+		pl->flights = fl->next;
+		if (pl->flights == NULL)
+			pl->flights_tail = NULL;
+		pl->nflights--;
+		pl_flight_free(fl);
+	}
+	if (pl->draining && pl->phase == PL_IDLE && pl->flights == NULL) {
+		if (pl->drained != NULL)
+			pl->drained(pl->drained_arg);
+		pl->drained = NULL;
+		return;
+	}
+	event_active(pl->kick_ev, EV_TIMEOUT, 0);
+}
+
+/* Turn the batch into a flight; the batch slot is free again. */
+static struct pl_flight *
+pl_launch(struct pipeline *pl)
+{
+	struct pl_flight *fl = calloc(1, sizeof(*fl));
+
+	if (fl == NULL || (fl->raw = calloc(pl->nmsgs + 1,
+	    sizeof(*fl->raw))) == NULL)
+		fatalx("out of memory");
+	memcpy(fl->raw, pl->raw, pl->nmsgs * sizeof(*fl->raw));
+	fl->nmsgs = pl->nmsgs;
+	fl->outs = pl->outs;
+	fl->nouts = pl->nouts;
+	pl_collect_counts(pl, &fl->counts);
+	pl->outs = NULL;
+	pl->nouts = pl->outcap = 0;
+	pl->nmsgs = 0;
+	if (pl->flights_tail != NULL)
+		pl->flights_tail->next = fl;
+	else
+		pl->flights = fl;
+	pl->flights_tail = fl;
+	pl->nflights++;
+	return fl;
+}
 
 /* Emit the batch's messages now that its state is durable. */
 static void
 pl_emit(struct pipeline *pl)
 {
-	pl->phase = PL_EMITTING;
+	struct pl_flight *fl;
+
 	pl->backoff_ms = 100;
 	pl->failed = 0;
 	pl_collect_dead(pl);
 	pl_collect_fx(pl);
 	stats_observe_latency((clock_mono_ms() - pl->took_mono) / 1000.0);
-	pl_produce_pending(pl);
-	if (pl->undelivered == 0 && !pl->failed)
-		pl_finish(pl);
-	else if (pl->undelivered == 0)
-		pl_retry_in(pl, 1000);
+	log_debug("batch of %zu events, %zu products: load %" PRId64
+	    " ms, apply %" PRId64 " ms, write %" PRId64 " ms", pl->nmsgs,
+	    pl->nprods, pl->t_loaded - pl->took_mono,
+	    pl->t_applied - pl->t_loaded, clock_mono_ms() - pl->t_applied);
+	fl = pl_launch(pl);
+	pl_reset_state(pl);
+	pl->phase = PL_IDLE;
+	pl_produce_flight(pl, fl);
+	if (fl->failed && fl->undelivered == 0)
+		pl_flight_retry_in(pl);
+	pl_land(pl);
 }
 
 /* A delivery report. */
@@ -912,70 +1195,44 @@ void
 pipeline_delivered(struct pipeline *pl, const rd_kafka_message_t *m,
     void *opaque)
 {
-	size_t i = (uintptr_t)opaque;
+	struct pl_out *o = opaque;
+	struct pl_flight *fl;
 
-	if (pl->phase != PL_EMITTING || i == 0 || i > pl->nouts)
+	if (o == NULL || (fl = o->fl) == NULL)
 		return;
 	if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
 		log_warnx("kafka: delivery to \"%s\" failed: %s; retrying",
 		    rd_kafka_topic_name(m->rkt), rd_kafka_err2str(m->err));
 		stats.produce_retries++;
-		pl->failed = 1;
+		fl->failed = 1;
 	} else
-		pl->outs[i - 1].delivered = 1;
-	if (--pl->undelivered > 0)
+		o->delivered = 1;
+	if (--fl->undelivered > 0)
 		return;
-	if (pl->failed) {
-		pl->failed = 0;
-		pl_retry_in(pl, 1000);
+	if (fl->failed) {
+		pl_flight_retry_in(pl);
 		return;
 	}
-	pl_finish(pl);
+	pl_land(pl);
 }
 
-/* ---- finish ------------------------------------------------------------- */
-
-/* Add the batch's counts to the daemon's. */
+/* Produce again what failed to be delivered. */
 static void
-pl_count(struct pipeline *pl)
+pl_flight_retry_cb(evutil_socket_t fd, short what, void *arg)
 {
-	for (size_t i = 0; i < pl->nmsgs; i++) {
-		if (pl->msgs[i].ok)
-			stats.events[pl->msgs[i].ev.type]++;
-		else if (pl->msgs[i].m->err == RD_KAFKA_RESP_ERR_NO_ERROR)
-			stats.dead_letters++;
-	}
-	for (size_t i = 0; i < pl->nprods; i++) {
-		const struct fx_counts *c = &pl->prods[i].fx.counts;
+	struct pipeline *pl = arg;
 
-		stats.offers += c->offers;
-		stats.holdout_views += c->holdout;
-		stats.no_offer += c->no_offer;
-		stats.conversions += c->conversions;
-		stats.redeliveries += c->skipped;
-	}
-	stats.batches++;
-}
-
-/* Everything durable and delivered: store offsets, free, go again. */
-static void
-pl_finish(struct pipeline *pl)
-{
-	pl_count(pl);
-	kafka_store(pl->kafka, pl->raw, pl->nmsgs);
-	for (size_t i = 0; i < pl->nmsgs; i++)
-		rd_kafka_message_destroy(pl->raw[i]);
-	pl->nmsgs = 0;
-	pl_reset_state(pl);
-	pl_reset_outs(pl);
-	pl->phase = PL_IDLE;
-	if (pl->draining) {
-		if (pl->drained != NULL)
-			pl->drained(pl->drained_arg);
-		pl->drained = NULL;
-		return;
-	}
-	event_active(pl->kick_ev, EV_TIMEOUT, 0);
+	(void)fd;
+	(void)what;
+	for (struct pl_flight *fl = pl->flights; fl != NULL; fl = fl->next)
+		if (fl->failed && fl->undelivered == 0)
+			pl_produce_flight(pl, fl);
+	for (struct pl_flight *fl = pl->flights; fl != NULL; fl = fl->next)
+		if (fl->failed && fl->undelivered == 0) {
+			pl_flight_retry_in(pl);
+			break;
+		}
+	pl_land(pl);
 }
 
 /* ---- take --------------------------------------------------------------- */
@@ -987,7 +1244,7 @@ pl_take(struct pipeline *pl)
 	ssize_t n;
 
 	if (pl->phase != PL_IDLE || pl->draining || pl->kafka == NULL ||
-	    !store_up(pl->st))
+	    !store_up(pl->st) || pl->nflights >= PL_MAX_FLIGHTS)
 		return;
 	n = kafka_consume(pl->kafka, pl->raw, pl->maxmsgs);
 	if (n <= 0)
@@ -1017,7 +1274,7 @@ pl_kick_cb(evutil_socket_t fd, short what, void *arg)
 	pl_take(arg);
 }
 
-/* Retry after a failure: produce again, or load again. */
+/* Retry a batch whose Redis round failed. */
 static void
 pl_retry_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -1025,14 +1282,6 @@ pl_retry_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (pl->phase == PL_EMITTING) {
-		pl_produce_pending(pl);
-		if (pl->undelivered == 0 && !pl->failed)
-			pl_finish(pl);
-		else if (pl->undelivered == 0)
-			pl_retry_in(pl, 1000);
-		return;
-	}
 	if (pl->phase != PL_WAITING)
 		return;
 	if (!store_up(pl->st)) {
@@ -1114,7 +1363,9 @@ pipeline_new(struct event_base *base, const struct sp_config *cfg,
 	pl->retry_ev = evtimer_new(base, pl_retry_cb, pl);
 	pl->timeout_ev = evtimer_new(base, pl_timeout_cb, pl);
 	pl->commit_ev = event_new(base, -1, EV_PERSIST, pl_commit_cb, pl);
+	pl->flight_ev = evtimer_new(base, pl_flight_retry_cb, pl);
 	if (pl->raw == NULL || pl->msgs == NULL || pl->kick_ev == NULL ||
+	    pl->flight_ev == NULL ||
 	    pl->retry_ev == NULL || pl->timeout_ev == NULL ||
 	    pl->commit_ev == NULL) {
 		pipeline_free(pl);
@@ -1151,6 +1402,14 @@ pipeline_free(struct pipeline *pl)
 		event_free(pl->retry_ev);
 	if (pl->timeout_ev)
 		event_free(pl->timeout_ev);
+	if (pl->flight_ev)
+		event_free(pl->flight_ev);
+	while (pl->flights != NULL) {
+		struct pl_flight *fl = pl->flights;
+
+		pl->flights = fl->next;
+		pl_flight_free(fl);
+	}
 	if (pl->commit_ev)
 		event_free(pl->commit_ev);
 	free(pl);
@@ -1171,7 +1430,7 @@ pipeline_kick(struct pipeline *pl)
 int
 pipeline_busy(const struct pipeline *pl)
 {
-	return pl->phase != PL_IDLE;
+	return pl->phase != PL_IDLE || pl->flights != NULL;
 }
 
 /* Stop taking; call done once idle. */
@@ -1179,7 +1438,7 @@ void
 pipeline_drain(struct pipeline *pl, void (*done)(void *), void *arg)
 {
 	pl->draining = 1;
-	if (pl->phase == PL_IDLE) {
+	if (pl->phase == PL_IDLE && pl->flights == NULL) {
 		done(arg);
 		return;
 	}

@@ -33,17 +33,29 @@ static const char store_lua_load[] =
  * Apply a batch's writes to one product if nobody moved it meanwhile.
  * KEYS[1] is the product hash.  ARGV: expected kpos, new kpos, TTL seconds
  * for keys first created here, comma list of key indexes that get the TTL,
- * then quads (op, key index, field, value) with op S (HSET), I (HINCRBY)
- * or P (PFADD value).  Returns 1, or an error "CONFLICT <kpos>".
+ * then operations: "H" key n f1 v1 ... fn vn (HSET), "I" key field delta
+ * (HINCRBY), "P" key n e1 ... en (PFADD), keys as indexes into KEYS.
+ * Returns 1, or an error "CONFLICT <kpos>".
  */
 static const char store_lua_write[] =
 "local cur = redis.call('HGET', KEYS[1], 'kpos') or ''\n"
 "if cur ~= ARGV[1] then return redis.error_reply('CONFLICT ' .. cur) end\n"
-"for i = 5, #ARGV, 4 do\n"
+"local i = 5\n"
+"while i <= #ARGV do\n"
 "  local op, k = ARGV[i], KEYS[tonumber(ARGV[i + 1])]\n"
-"  if op == 'S' then redis.call('HSET', k, ARGV[i + 2], ARGV[i + 3])\n"
-"  elseif op == 'I' then redis.call('HINCRBY', k, ARGV[i + 2], ARGV[i + 3])\n"
-"  elseif op == 'P' then redis.call('PFADD', k, ARGV[i + 3]) end\n"
+"  if op == 'I' then\n"
+"    redis.call('HINCRBY', k, ARGV[i + 2], ARGV[i + 3])\n"
+"    i = i + 4\n"
+"  else\n"
+"    local n = tonumber(ARGV[i + 2])\n"
+"    if op == 'H' then\n"
+"      redis.call('HSET', k, unpack(ARGV, i + 3, i + 2 + 2 * n))\n"
+"      i = i + 3 + 2 * n\n"
+"    else\n"
+"      redis.call('PFADD', k, unpack(ARGV, i + 3, i + 2 + n))\n"
+"      i = i + 3 + n\n"
+"    end\n"
+"  end\n"
 "end\n"
 "local ttl = tonumber(ARGV[3])\n"
 "for idx in string.gmatch(ARGV[4], '%d+') do\n"

@@ -42,12 +42,13 @@ cat >"$tmp/sp.conf" <<CONF
 [kafka]
 brokers = $brokers
 session_timeout_ms = 6000
+batch_max = ${BATCH_MAX:-10000}
 [redis]
 port = $rport
 [admin]
 listen = 127.0.0.1:$aport
 [log]
-level = notice
+level = ${LOGLEVEL:-notice}
 CONF
 "$bin/smartpromod" -c "$tmp/sp.conf" 2>"$tmp/daemon.log" & pids+=($!)
 ctl=("$bin/smartpromoctl" --url "http://127.0.0.1:$aport")
@@ -94,5 +95,7 @@ for l in sys.stdin:
     if not (500*o["list_price"] <= 10000*d <= 3000*o["list_price"]): bad+=1
 print(bad)')
 echo "bench: $offers offers, $bad outside the plan range"
+cpu() { awk -v t="$(getconf CLK_TCK)" '{printf "%.1f", ($14 + $15) / t}' "/proc/$1/stat"; }
+echo "bench: CPU seconds: smartpromod $(cpu "${pids[2]}"), redis-server $(cpu "${pids[0]}"), devbroker $(cpu "${pids[1]}")"
 echo "bench: daemon RSS $(ps -o rss= -p "${pids[2]}") KiB, redis used_memory $(redis-cli -p "$rport" info memory | sed -n 's/^used_memory:\([0-9]*\).*/\1/p') bytes"
 [ "$bad" -eq 0 ]

@@ -38,7 +38,7 @@ static const struct test_key {
 	{ "kafka", "offers_topic", "smartpromo.offers" },
 	{ "kafka", "metrics_topic", "smartpromo.metrics" },
 	{ "kafka", "dead_letter_topic", "smartpromo.dead-letter" },
-	{ "kafka", "batch_max", "2000" },
+	{ "kafka", "batch_max", "10000" },
 	{ "kafka", "commit_interval_ms", "500" },
 	{ "kafka", "queue_max_kbytes", "65536" },
 	{ "redis", "host", "127.0.0.1" },
@@ -177,7 +177,7 @@ test_defaults(void **state)
 	assert_string_equal(c.kafka.metrics_topic, "smartpromo.metrics");
 	assert_string_equal(c.kafka.dead_letter_topic,
 	    "smartpromo.dead-letter");
-	assert_int_equal(c.kafka.batch_max, 2000);
+	assert_int_equal(c.kafka.batch_max, 10000);
 	assert_int_equal(c.kafka.commit_interval_ms, 500);
 	assert_int_equal(c.kafka.queue_max_kbytes, 65536);
 	assert_string_equal(c.redis.host, "127.0.0.1");
