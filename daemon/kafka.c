@@ -25,6 +25,7 @@ struct kafka {
 	struct event *cev, *pev, *tick;
 	int assigned;
 	int stored;             /* offsets stored since the last commit */
+	int paused;
 };
 
 /* Set one property or fail with the reason. */
@@ -75,6 +76,8 @@ kafka_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 
 	if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
 		rd_kafka_assign(rk, parts);
+		if (k->paused)
+			rd_kafka_pause_partitions(rk, parts);
 		k->assigned = parts->cnt;
 		log_info("kafka: %d partitions of \"%s\" assigned", parts->cnt,
 		    k->cfg->input_topic);
@@ -366,6 +369,32 @@ kafka_commit(struct kafka *k, int async)
 	    e != RD_KAFKA_RESP_ERR__NO_OFFSET)
 		log_warnx("kafka: commit failed: %s", rd_kafka_err2str(e));
 	k->stored = 0;
+}
+
+/* Pause or resume the whole assignment. */
+void
+kafka_pause(struct kafka *k, int paused)
+{
+	rd_kafka_topic_partition_list_t *a = NULL;
+
+	if (k->paused == paused)
+		return;
+	k->paused = paused;
+	if (rd_kafka_assignment(k->consumer, &a) != RD_KAFKA_RESP_ERR_NO_ERROR)
+		return;
+	if (paused)
+		rd_kafka_pause_partitions(k->consumer, a);
+	else
+		rd_kafka_resume_partitions(k->consumer, a);
+	rd_kafka_topic_partition_list_destroy(a);
+	log_info("kafka: input %s", paused ? "paused while the store is "
+	    "unavailable" : "resumed");
+}
+
+int
+kafka_paused(const struct kafka *k)
+{
+	return k->paused;
 }
 
 /* Assigned partitions. */

@@ -52,6 +52,14 @@ void kafka_store(struct kafka *k, rd_kafka_message_t **msgs, size_t n);
 /* Commit stored offsets (async, or sync when async is 0). */
 void kafka_commit(struct kafka *k, int async);
 
+/*
+ * Pause or resume fetching on the whole assignment (also on partitions
+ * assigned while paused).  Pausing drops what was prefetched; fetching
+ * resumes after the last message kafka_consume() returned.
+ */
+void kafka_pause(struct kafka *k, int paused);
+int kafka_paused(const struct kafka *k);
+
 /* Partitions assigned now. */
 int kafka_assigned(const struct kafka *k);
 

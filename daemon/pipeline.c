@@ -94,6 +94,10 @@ struct pipeline {
 	int64_t took_mono;
 	int64_t t_loaded, t_applied;    /* for the debug log of a batch */
 	struct event *kick_ev, *retry_ev, *timeout_ev, *commit_ev, *flight_ev;
+	struct event *alive_ev;
+	rd_kafka_message_t **held;      /* taken while paused, not yet in a
+					   batch */
+	size_t nheld, heldcap;
 	int draining;
 	void (*drained)(void *);
 	void *drained_arg;
@@ -665,6 +669,8 @@ static void
 pl_apply(struct pipeline *pl)
 {
 	pl->t_loaded = clock_mono_ms();
+	if (kafka_paused(pl->kafka))
+		kafka_pause(pl->kafka, 0);
 	pl_save_plans(pl);
 	for (size_t i = 0; i < pl->nmsgs; i++)
 		if (pl->msgs[i].prod >= 0)
@@ -1237,6 +1243,43 @@ pl_flight_retry_cb(evutil_socket_t fd, short what, void *arg)
 
 /* ---- take --------------------------------------------------------------- */
 
+/* Move held messages (oldest first) into the batch slot. */
+static size_t
+pl_take_held(struct pipeline *pl)
+{
+	size_t n = pl->nheld < pl->maxmsgs ? pl->nheld : pl->maxmsgs;
+
+	memcpy(pl->raw, pl->held, n * sizeof(*pl->raw));
+	memmove(pl->held, pl->held + n, (pl->nheld - n) * sizeof(*pl->held));
+	pl->nheld -= n;
+	return n;
+}
+
+/*
+ * While the store is away, pause the input and keep polling the consumer,
+ * so the group keeps the partitions (max.poll.interval.ms) and rebalances
+ * are served; what the poll still returns is held, in order, for later.
+ */
+static void
+pl_alive_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct pipeline *pl = arg;
+	rd_kafka_message_t *m[256];
+	ssize_t n;
+
+	(void)fd;
+	(void)what;
+	if (pl->kafka == NULL || (store_up(pl->st) && pl->phase != PL_WAITING))
+		return;
+	kafka_pause(pl->kafka, 1);
+	while ((n = kafka_consume(pl->kafka, m, 256)) > 0)
+		for (ssize_t i = 0; i < n; i++) {
+			pl_grow((void **)&pl->held, &pl->heldcap, pl->nheld,
+			    sizeof(*pl->held));
+			pl->held[pl->nheld++] = m[i];
+		}
+}
+
 /* Take a batch if idle and input is there. */
 static void
 pl_take(struct pipeline *pl)
@@ -1246,7 +1289,16 @@ pl_take(struct pipeline *pl)
 	if (pl->phase != PL_IDLE || pl->draining || pl->kafka == NULL ||
 	    !store_up(pl->st) || pl->nflights >= PL_MAX_FLIGHTS)
 		return;
-	n = kafka_consume(pl->kafka, pl->raw, pl->maxmsgs);
+	if (kafka_paused(pl->kafka))
+		kafka_pause(pl->kafka, 0);
+	n = (ssize_t)pl_take_held(pl);
+	if ((size_t)n < pl->maxmsgs) {
+		ssize_t more = kafka_consume(pl->kafka, pl->raw + n,
+		    pl->maxmsgs - (size_t)n);
+
+		if (more > 0)
+			n += more;
+	}
 	if (n <= 0)
 		return;
 	pl->nmsgs = (size_t)n;
@@ -1364,8 +1416,10 @@ pipeline_new(struct event_base *base, const struct sp_config *cfg,
 	pl->timeout_ev = evtimer_new(base, pl_timeout_cb, pl);
 	pl->commit_ev = event_new(base, -1, EV_PERSIST, pl_commit_cb, pl);
 	pl->flight_ev = evtimer_new(base, pl_flight_retry_cb, pl);
+	pl->alive_ev = event_new(base, -1, EV_PERSIST, pl_alive_cb, pl);
 	if (pl->raw == NULL || pl->msgs == NULL || pl->kick_ev == NULL ||
-	    pl->flight_ev == NULL ||
+	    pl->flight_ev == NULL || pl->alive_ev == NULL ||
+	    event_add(pl->alive_ev, &(const struct timeval){ 1, 0 }) == -1 ||
 	    pl->retry_ev == NULL || pl->timeout_ev == NULL ||
 	    pl->commit_ev == NULL) {
 		pipeline_free(pl);
@@ -1404,6 +1458,11 @@ pipeline_free(struct pipeline *pl)
 		event_free(pl->timeout_ev);
 	if (pl->flight_ev)
 		event_free(pl->flight_ev);
+	if (pl->alive_ev)
+		event_free(pl->alive_ev);
+	for (size_t i = 0; i < pl->nheld; i++)
+		rd_kafka_message_destroy(pl->held[i]);
+	free(pl->held);
 	while (pl->flights != NULL) {
 		struct pl_flight *fl = pl->flights;
 
