@@ -3,8 +3,9 @@
 """derive-sample.py - derive the demo's small sample from UCI Online Retail.
 
 Reads the full "Online Retail" file (UCI ML Repository dataset 352; Chen,
-Sain & Guo, 2012; CC BY 4.0), as CSV or gzipped CSV, and writes two small
-files that smartpromo-replay reads:
+Sain & Guo, 2012; CC BY 4.0), as CSV or gzipped CSV, and writes three small
+files: the first two are read by smartpromo-replay, the third by the
+segment test (tests/unit/test_segment.c):
 
   online-retail-products.csv   the 200 products with the most order lines in
                                the last 90 days of the data, with their real
@@ -12,9 +13,14 @@ files that smartpromo-replay reads:
   online-retail-customers.csv  how often the customers of that window
                                ordered, and whether they had ordered before
                                it (a histogram, no customer ids)
+  online-retail-daily.csv      units, order lines and revenue per product
+                               per day over the last 120 days of the data,
+                               for those 200 products and a fixed 1-in-7
+                               share of the others sold in those days
 
 Usage: tools/derive-sample.py ONLINE_RETAIL.csv[.gz] OUTDIR [--top N]
-                              [--window-days D]
+                              [--window-days D] [--daily-days D]
+                              [--daily-one-in K]
 
 Python 3 standard library only; the output is the same on every run.
 """
@@ -29,6 +35,7 @@ import io
 import os
 import re
 import sys
+import zlib
 
 # A real product's StockCode is five digits, optionally followed by letters
 # (e.g. 85123A).  This excludes every non-product code in the data: POST,
@@ -162,6 +169,48 @@ def write_customers(st, start, path):
             w.writerow([past, n, count])
 
 
+# Revenue of a sale line in pence: Quantity x UnitPrice, rounded once.
+def line_pence(row):
+    return int((decimal.Decimal(row["Quantity"]) *
+                decimal.Decimal(row["UnitPrice"]) * 100).to_integral_value(
+        rounding=decimal.ROUND_HALF_UP))
+
+
+# The daily file's products: the sample's, and every other product sold
+# from start on whose CRC-32 of its StockCode is a multiple of one_in.
+def daily_products(st, sample, start, one_in):
+    sold = set(code for day, code, _, _ in st.rows if day >= start)
+    others = set(c for c in sold
+                 if zlib.crc32(c.encode("ascii")) % one_in == 0)
+    return set(sample) | others
+
+
+# (code, day) -> [units, order lines, revenue]: every sale day from start
+# on, and the product's first sale day when it is earlier.
+def daily_rows(st, codes, start):
+    agg = collections.defaultdict(lambda: [0, 0, 0])
+    for day, code, row, _ in st.rows:
+        if code not in codes:
+            continue
+        if day < start and day != st.first_sold[code]:
+            continue
+        a = agg[(code, day)]
+        a[0] += int(row["Quantity"])
+        a[1] += 1
+        a[2] += line_pence(row)
+    return agg
+
+
+# Write the daily file, sorted by product then date.
+def write_daily(agg, path):
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(["product_id", "date", "units", "order_lines",
+                    "revenue"])
+        for (code, day), (units, lines, rev) in sorted(agg.items()):
+            w.writerow([code, day.isoformat(), units, lines, rev])
+
+
 # Parse the command line.
 def parse_args(argv):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -169,6 +218,8 @@ def parse_args(argv):
     p.add_argument("outdir", help="directory for the two sample files")
     p.add_argument("--top", type=int, default=200)
     p.add_argument("--window-days", type=int, default=90)
+    p.add_argument("--daily-days", type=int, default=120)
+    p.add_argument("--daily-one-in", type=int, default=7)
     return p.parse_args(argv)
 
 
@@ -191,6 +242,13 @@ def main(argv):
     print("window %s..%s (%d days), %d products, %d customers"
           % (start, end, args.window_days, len(codes),
              len(st.cust_invoices)), file=sys.stderr)
+    dstart = end - datetime.timedelta(days=args.daily_days - 1)
+    dcodes = daily_products(st, codes, dstart, args.daily_one_in)
+    agg = daily_rows(st, dcodes, dstart)
+    write_daily(agg, os.path.join(args.outdir, "online-retail-daily.csv"))
+    print("daily %s..%s (%d days), %d products, %d rows"
+          % (dstart, end, args.daily_days, len(dcodes), len(agg)),
+          file=sys.stderr)
 
 
 if __name__ == "__main__":
