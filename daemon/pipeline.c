@@ -1054,6 +1054,9 @@ pl_collect_counts(struct pipeline *pl, struct pl_counts *c)
 		c->fx.no_offer += f->no_offer;
 		c->fx.conversions += f->conversions;
 		c->fx.skipped += f->skipped;
+		c->fx.campaign += f->campaign;
+		c->fx.deactivated += f->deactivated;
+		c->fx.refused += f->refused;
 	}
 }
 
@@ -1118,6 +1121,9 @@ pl_count(const struct pl_counts *c)
 	stats.no_offer += c->fx.no_offer;
 	stats.conversions += c->fx.conversions;
 	stats.redeliveries += c->fx.skipped;
+	stats.campaign_holds += c->fx.campaign;
+	stats.promotions_deactivated += c->fx.deactivated;
+	stats.promotions_refused += c->fx.refused;
 	stats.batches++;
 }
 

@@ -128,6 +128,16 @@ stats_prometheus(int redis_up, int assigned, int plans_active)
 	    "views in a plan where no price fitted the range", stats.no_offer);
 	stats_counter(&b, "smartpromo_conversions_total",
 	    "orders that used an offer", stats.conversions);
+	stats_counter(&b, "smartpromo_campaign_holds_total",
+	    "views with no offer because a campaign price held",
+	    stats.campaign_holds);
+	stats_printf(&b, "# HELP smartpromo_seller_promotions_total seller "
+	    "promotions deactivated (replaced) or refused by a plan\n"
+	    "# TYPE smartpromo_seller_promotions_total counter\n"
+	    "smartpromo_seller_promotions_total{outcome=\"replaced\"} %llu\n"
+	    "smartpromo_seller_promotions_total{outcome=\"refused\"} %llu\n",
+	    (unsigned long long)stats.promotions_deactivated,
+	    (unsigned long long)stats.promotions_refused);
 	stats_counter(&b, "smartpromo_redeliveries_total",
 	    "events skipped because already applied", stats.redeliveries);
 	stats_counter(&b, "smartpromo_batches_total", "batches committed",

@@ -20,6 +20,9 @@ struct stats {
 	uint64_t holdout_views;
 	uint64_t no_offer;
 	uint64_t conversions;
+	uint64_t campaign_holds;
+	uint64_t promotions_deactivated;
+	uint64_t promotions_refused;
 	uint64_t redeliveries;
 	uint64_t batches;
 	uint64_t redis_errors;

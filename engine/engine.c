@@ -143,6 +143,8 @@ product_state_init(struct product_state *ps, const char *product_id)
 	memset(ps, 0, sizeof(*ps));
 	snprintf(ps->product_id, sizeof(ps->product_id), "%s", product_id);
 	ps->campaign_price = ps->campaign_start = ps->campaign_end = -1;
+	ps->promo_bps = -1;
+	ps->promo_start = ps->promo_end = -1;
 	ps->kpart = -1;
 }
 
@@ -259,6 +261,8 @@ product_state_field(struct product_state *ps, const char *name,
 		{ "campaign_start",
 		    offsetof(struct product_state, campaign_start) },
 		{ "campaign_end", offsetof(struct product_state, campaign_end) },
+		{ "promo_start", offsetof(struct product_state, promo_start) },
+		{ "promo_end", offsetof(struct product_state, promo_end) },
 	};
 
 	for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++)
@@ -271,6 +275,17 @@ product_state_field(struct product_state *ps, const char *name,
 		snprintf(ps->category, sizeof(ps->category), "%s", value);
 	else if (strcmp(name, "campaign_id") == 0)
 		snprintf(ps->campaign_id, sizeof(ps->campaign_id), "%s", value);
+	else if (strcmp(name, "promo_id") == 0)
+		snprintf(ps->promo_id, sizeof(ps->promo_id), "%s", value);
+	else if (strcmp(name, "promo_tool") == 0)
+		snprintf(ps->promo_tool, sizeof(ps->promo_tool), "%s", value);
+	else if (strcmp(name, "promo_bps") == 0) {
+		int64_t v;
+
+		if (engine_parse_i64(value, &v) == -1 || v < -1 || v > 10000)
+			return -1;
+		ps->promo_bps = (int32_t)v;
+	}
 	else if (strcmp(name, "kpos") == 0)
 		return engine_parse_kpos(value, &ps->kpart, &ps->koff);
 	else if (strcmp(name, "known") == 0)
@@ -633,6 +648,58 @@ engine_on_campaign(struct product_state *ps, const struct event *ev)
 	return 0;
 }
 
+/* A promotion_deactivated message. */
+static int
+engine_deactivated(struct effects *fx, const struct product_state *ps,
+    const char *promotion_id, const struct plan *p, const char *reason,
+    int64_t ts)
+{
+	json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I}", "type",
+	    "promotion_deactivated", "promotion_id", promotion_id, "product_id",
+	    ps->product_id, "shop_id", ps->shop_id, "plan_id", p->plan_id,
+	    "reason", reason, "ts", (json_int_t)ts);
+	char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+
+	json_decref(j);
+	return fx_msg(fx, FX_TOPIC_OFFERS, ps->product_id, s);
+}
+
+/* Forget the seller's promotion. */
+static void
+engine_clear_promo(struct product_state *ps)
+{
+	ps->promo_id[0] = ps->promo_tool[0] = '\0';
+	ps->promo_bps = -1;
+	ps->promo_start = ps->promo_end = -1;
+	ps->product_dirty = 1;
+}
+
+/* An enrolled product's own seller promotion is replaced by the plan. */
+static int
+engine_replace_promo(struct product_state *ps, const struct plan *p,
+    int64_t ts, struct effects *fx)
+{
+	char reason[PLAN_ID_MAX + 64];
+
+	if (ps->promo_id[0] == '\0' || ps->promo_end <= ts)
+		return 0;
+	snprintf(reason, sizeof(reason), "replaced by smart promotion plan "
+	    "\"%s\"", p->plan_id);
+	if (engine_deactivated(fx, ps, ps->promo_id, p, reason, ts) == -1)
+		return -1;
+	fx->counts.deactivated++;
+	engine_clear_promo(ps);
+	return 0;
+}
+
+/* Nonzero while a platform campaign price holds at ts. */
+static int
+engine_in_campaign(const struct product_state *ps, int64_t ts)
+{
+	return ps->campaign_price >= 0 && ps->campaign_start <= ts &&
+	    ts < ps->campaign_end;
+}
+
 /* The plan of this event when it is active and enrolls the product. */
 static struct plan *
 engine_plan(const struct engine_input *in, const struct product_state *ps)
@@ -724,8 +791,13 @@ engine_on_page_view(const struct engine_params *ep, struct product_state *ps,
 		fx->counts.holdout++;
 		return fx_incr(fx, in->date, "pv_c", 1);
 	}
-	if (fx_incr(fx, in->date, "pv_t", 1) == -1)
+	if (fx_incr(fx, in->date, "pv_t", 1) == -1 ||
+	    engine_replace_promo(ps, pin.plan, in->ev->ts, fx) == -1)
 		return -1;
+	if (engine_in_campaign(ps, in->ev->ts)) {
+		fx->counts.campaign++;
+		return 0;
+	}
 	return engine_offer(ep, ps, &pin, fx);
 }
 
@@ -945,6 +1017,34 @@ engine_on_order_update(struct product_state *ps, const struct engine_input *in,
 	return engine_put_order(fx, r);
 }
 
+/* A seller's own promotion: refused on an enrolled product, else kept. */
+static int
+engine_on_seller_promotion(struct product_state *ps,
+    const struct engine_input *in, struct effects *fx)
+{
+	const struct event_seller_promotion *e = &in->ev->u.seller_promotion;
+	const struct plan *p = engine_plan(in, ps);
+	char reason[PLAN_ID_MAX + 64];
+
+	if (ps->shop_id[0] == '\0')
+		snprintf(ps->shop_id, sizeof(ps->shop_id), "%s",
+		    in->ev->shop_id);
+	if (p != NULL && e->end > in->ev->ts) {
+		snprintf(reason, sizeof(reason), "refused: the product is in "
+		    "smart promotion plan \"%s\"", p->plan_id);
+		fx->counts.refused++;
+		return engine_deactivated(fx, ps, e->promotion_id, p, reason,
+		    in->ev->ts);
+	}
+	snprintf(ps->promo_id, sizeof(ps->promo_id), "%s", e->promotion_id);
+	snprintf(ps->promo_tool, sizeof(ps->promo_tool), "%s", e->tool);
+	ps->promo_bps = e->discount_bps;
+	ps->promo_start = e->start;
+	ps->promo_end = e->end;
+	ps->product_dirty = 1;
+	return 0;
+}
+
 /* Re-emit the offer a re-delivered page view made, if it made one. */
 static int
 engine_replay(const struct engine_params *ep, struct product_state *ps,
@@ -989,6 +1089,8 @@ engine_apply(const struct engine_params *ep, struct product_state *ps,
 		return engine_on_order_update(ps, in, fx);
 	case EV_CAMPAIGN:
 		return engine_on_campaign(ps, ev);
+	case EV_SELLER_PROMOTION:
+		return engine_on_seller_promotion(ps, in, fx);
 	default:
 		return 0;       /* recorded position only, for now */
 	}
@@ -1027,7 +1129,16 @@ engine_flush_product(const struct product_state *ps, struct effects *fx)
 	    engine_put_num(fx, FX_PRODUCT, "campaign_start",
 	    ps->campaign_start) == -1 ||
 	    engine_put_num(fx, FX_PRODUCT, "campaign_end",
-	    ps->campaign_end) == -1 ? -1 : 0;
+	    ps->campaign_end) == -1 ||
+	    fx_write(fx, FX_HSET, FX_PRODUCT, NULL, "promo_id",
+	    ps->promo_id) == -1 ||
+	    fx_write(fx, FX_HSET, FX_PRODUCT, NULL, "promo_tool",
+	    ps->promo_tool) == -1 ||
+	    engine_put_num(fx, FX_PRODUCT, "promo_bps", ps->promo_bps) == -1 ||
+	    engine_put_num(fx, FX_PRODUCT, "promo_start",
+	    ps->promo_start) == -1 ||
+	    engine_put_num(fx, FX_PRODUCT, "promo_end", ps->promo_end) == -1 ?
+	    -1 : 0;
 }
 
 /* The arms hash writes. */

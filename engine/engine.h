@@ -92,6 +92,11 @@ struct product_state {
 	char category[EVENT_ID_MAX];
 	int64_t campaign_price, campaign_start, campaign_end; /* -1: none */
 	char campaign_id[EVENT_ID_MAX];
+	/* The seller's own promotion on the product, if any (-1: none). */
+	char promo_id[EVENT_ID_MAX];
+	char promo_tool[EVENT_ID_MAX];
+	int32_t promo_bps;
+	int64_t promo_start, promo_end;
 	int32_t kpart;                  /* last applied position, -1: none */
 	int64_t koff;
 	struct bandit_arms arms;
@@ -126,6 +131,15 @@ struct fx_write {
 
 enum fx_topic { FX_TOPIC_OFFERS, FX_TOPIC_DEAD_LETTER, FX_TOPIC_METRICS };
 
+/*
+ * Conflicts with other promotions (docs/plans.md): while a platform
+ * campaign's window is open the product keeps its campaign price and gets
+ * no offer; a seller promotion found on an enrolled product is deactivated
+ * and replaced (a promotion_deactivated message) at the product's first
+ * event in the plan; one arriving for an enrolled product is refused the
+ * same way, so promotions never stack.
+ */
+
 struct fx_msg {
 	enum fx_topic topic;
 	char *key;                      /* owned */
@@ -139,6 +153,9 @@ struct fx_counts {
 	uint64_t holdout;
 	uint64_t no_offer;              /* in a plan but no price in range */
 	uint64_t conversions;
+	uint64_t campaign;              /* no offer: a campaign price holds */
+	uint64_t deactivated;           /* seller promotions deactivated */
+	uint64_t refused;               /* seller promotions refused */
 };
 
 struct effects {

@@ -1428,7 +1428,8 @@ build_state(struct fix *f)
 	apply(f, "{\"type\":\"campaign\",\"event_id\":\"e-c\",\"ts\":"
 	    "1764000000000,\"shop_id\":\"s-1\",\"product_id\":\"p-1\","
 	    "\"campaign_id\":\"cmp-1\",\"campaign_price\":99900,\"start\":"
-	    "1764000000000,\"end\":1764086400000}", 0, DATE);
+	    "1764172800000,\"end\":1764259200000}", 0, DATE);
+	/* the campaign opens after the views: while open it holds the price */
 	for (int k = 0; k < 60; k++) {
 		customer(cust, sizeof(cust), 0, k);
 		apply(f, ev_view(j, sizeof(j), T0 + k * HOUR_MS / 7, "p-1",
@@ -1440,6 +1441,116 @@ build_state(struct fix *f)
 		apply(f, ev_order(j, sizeof(j), T0 + k * HOUR_MS / 7 + 99, oid,
 		    cust, 1, PRICE, om.offer, om.offer_id), 0, DATE);
 	}
+}
+
+
+/* The type and reason of a message, asserting it is JSON. */
+static void
+msg_kind(const struct fx_msg *m, char *type, char *reason, size_t len)
+{
+	json_error_t je;
+	json_t *j = json_loads(m->payload, 0, &je);
+	const char *t, *r = "";
+
+	assert_non_null(j);
+	assert_int_equal(json_unpack(j, "{s:s, s?s}", "type", &t, "reason", &r),
+	    0);
+	snprintf(type, len, "%s", t);
+	snprintf(reason, len, "%s", r);
+	json_decref(j);
+}
+
+/*
+ * Campaign: list 200000, campaign price 150000 from T0 + 1 h to T0 + 2 h.
+ * A view inside the window gets no offer (the campaign price holds, never
+ * stacked); a view after it gets one.
+ */
+static void
+test_campaign_holds_its_price(void **state)
+{
+	struct fix *f = *state;
+	char j[512], cust[32];
+
+	(void)state;
+	apply(f, ev_product(j, sizeof(j), T0, "p-1", PRICE), 0, DATE);
+	snprintf(j, sizeof(j), "{\"type\":\"campaign\",\"event_id\":\"e-c\","
+	    "\"ts\":%lld,\"shop_id\":\"s-1\",\"product_id\":\"p-1\","
+	    "\"campaign_id\":\"cmp-9\",\"campaign_price\":150000,"
+	    "\"start\":%lld,\"end\":%lld}", (long long)T0,
+	    (long long)(T0 + HOUR_MS), (long long)(T0 + 2 * HOUR_MS));
+	apply(f, j, 0, DATE);
+	customer(cust, sizeof(cust), 0, 0);
+	apply(f, ev_view(j, sizeof(j), T0 + HOUR_MS + 5, "p-1", cust), 0,
+	    DATE);
+	assert_int_equal(f->fx.nm, 0);
+	assert_int_equal(f->fx.counts.campaign, 1);
+	apply(f, ev_view(j, sizeof(j), T0 + 2 * HOUR_MS, "p-1", cust), 0,
+	    DATE);
+	assert_int_equal(f->fx.nm, 1);
+	assert_int_equal(f->fx.counts.offers, 1);
+}
+
+/*
+ * A seller promotion set before enrollment is deactivated and replaced at
+ * the product's first view in the plan: one promotion_deactivated, then
+ * the offer; a later view sends no second deactivation.
+ */
+static void
+test_seller_promotion_replaced(void **state)
+{
+	struct fix *f = *state;
+	char j[512], cust[32], type[64], reason[128];
+
+	(void)state;
+	apply(f, ev_product(j, sizeof(j), T0, "p-1", PRICE), 0, DATE);
+	f->pp = NULL;                   /* not enrolled yet */
+	snprintf(j, sizeof(j), "{\"type\":\"seller_promotion\",\"event_id\":"
+	    "\"e-s\",\"ts\":%lld,\"shop_id\":\"s-1\",\"product_id\":\"p-1\","
+	    "\"promotion_id\":\"sp-7\",\"tool\":\"product_discount\","
+	    "\"discount_bps\":1500,\"start\":%lld,\"end\":%lld}",
+	    (long long)T0, (long long)T0, (long long)(T0 + 5 * DAY_MS));
+	apply(f, j, 0, DATE);
+	assert_int_equal(f->fx.nm, 0);
+	assert_string_equal(f->ps.promo_id, "sp-7");
+	f->pp = &f->plan;               /* now the plan enrolls it */
+	customer(cust, sizeof(cust), 0, 0);
+	apply(f, ev_view(j, sizeof(j), T0 + HOUR_MS, "p-1", cust), 0, DATE);
+	assert_int_equal(f->fx.nm, 2);
+	msg_kind(&f->fx.m[0], type, reason, sizeof(reason));
+	assert_string_equal(type, "promotion_deactivated");
+	assert_non_null(strstr(reason, "replaced by smart promotion plan"));
+	msg_kind(&f->fx.m[1], type, reason, sizeof(reason));
+	assert_string_equal(type, "offer");
+	assert_int_equal(f->fx.counts.deactivated, 1);
+	assert_string_equal(f->ps.promo_id, "");
+	customer(cust, sizeof(cust), 0, 1);
+	apply(f, ev_view(j, sizeof(j), T0 + 2 * HOUR_MS, "p-1", cust), 0,
+	    DATE);
+	assert_int_equal(f->fx.counts.deactivated, 0);
+}
+
+/* A seller promotion arriving for an enrolled product is refused. */
+static void
+test_seller_promotion_refused(void **state)
+{
+	struct fix *f = *state;
+	char j[512], type[64], reason[128];
+
+	(void)state;
+	apply(f, ev_product(j, sizeof(j), T0, "p-1", PRICE), 0, DATE);
+	snprintf(j, sizeof(j), "{\"type\":\"seller_promotion\",\"event_id\":"
+	    "\"e-s\",\"ts\":%lld,\"shop_id\":\"s-1\",\"product_id\":\"p-1\","
+	    "\"promotion_id\":\"sp-8\",\"tool\":\"flash_sale\","
+	    "\"discount_bps\":4000,\"start\":%lld,\"end\":%lld}",
+	    (long long)(T0 + HOUR_MS), (long long)(T0 + HOUR_MS),
+	    (long long)(T0 + DAY_MS));
+	apply(f, j, 0, DATE);
+	assert_int_equal(f->fx.nm, 1);
+	msg_kind(&f->fx.m[0], type, reason, sizeof(reason));
+	assert_string_equal(type, "promotion_deactivated");
+	assert_non_null(strstr(reason, "refused"));
+	assert_int_equal(f->fx.counts.refused, 1);
+	assert_string_equal(f->ps.promo_id, "");
 }
 
 /* Flush outputs load back into an equal state. */
@@ -1475,8 +1586,8 @@ test_state_roundtrip(void **state)
 	assert_string_equal(ld.campaign_id, "cmp-1");
 	assert_true(ld.known == 1 && ld.price == f.ps.price &&
 	    ld.stock == f.ps.stock && ld.listed_at == f.ps.listed_at &&
-	    ld.campaign_price == 99900 && ld.campaign_start == T0 &&
-	    ld.campaign_end == T0 + DAY_MS);
+	    ld.campaign_price == 99900 && ld.campaign_start == T0 + 2 * DAY_MS &&
+	    ld.campaign_end == T0 + 3 * DAY_MS);
 	assert_true(ld.kpart == f.ps.kpart && ld.koff == f.ps.koff);
 	assert_true(ld.arms.min_bps == 500 && ld.arms.max_bps == 3000 &&
 	    ld.arms.nlevels == f.ps.arms.nlevels &&
@@ -1699,6 +1810,12 @@ main(void)
 		cmocka_unit_test(test_records_roundtrip),
 		cmocka_unit_test(test_records_garbage),
 		cmocka_unit_test(test_order_rec_parse_rejects_out_of_range),
+		cmocka_unit_test_setup_teardown(test_campaign_holds_its_price,
+		    fix_setup, fix_teardown),
+		cmocka_unit_test_setup_teardown(test_seller_promotion_replaced,
+		    fix_setup, fix_teardown),
+		cmocka_unit_test_setup_teardown(test_seller_promotion_refused,
+		    fix_setup, fix_teardown),
 		cmocka_unit_test(test_state_roundtrip),
 		cmocka_unit_test(test_state_load_bad),
 		cmocka_unit_test(test_dead_letter),
