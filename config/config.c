@@ -80,6 +80,9 @@ static int config_check_prefix(const struct config_option *, const char *,
 static int config_check_timezone(const struct config_option *, const char *,
     char *, size_t);
 
+static const char *const config_yes_no[] = { "yes", "no", NULL };
+static const char *const config_combine[] = { "rank_sum", "both", NULL };
+
 static const char *const config_log_levels[] = {
 	"debug", "info", "notice", "warning", "err", NULL
 };
@@ -115,7 +118,7 @@ static const struct config_option config_options[] = {
 	CONFIG_STR(redis, key_prefix, "sp:", 1, config_check_prefix),
 	CONFIG_INT(redis, db, "0", 0, 15),
 	CONFIG_INT(redis, timeout_ms, "5000", 100, 600000),
-	CONFIG_INT(redis, day_ttl_days, "400", 1, 3650),
+	CONFIG_INT(redis, day_ttl_days, "400", 2, 3650),
 
 	{ "admin", "listen", CONFIG_HOSTPORT, CONFIG_F(admin, listen),
 	    "127.0.0.1:8470", 0, 0, NULL, NULL, 0 },
@@ -133,6 +136,25 @@ static const struct config_option config_options[] = {
 	CONFIG_DBL(engine, prior_strength, "20", 1, 10000),
 	CONFIG_DBL(engine, decay_half_life_hours, "168", 0, 87600),
 	CONFIG_INT(engine, max_discount_pct, "80", 1, 95),
+
+	CONFIG_DBL(plans, min_sps, "3.5", 0, 5),
+	CONFIG_INT(plans, min_orders_90d, "30", 0, 1000000),
+	{ "plans", "require_shop_data", CONFIG_ENUM,
+	    CONFIG_F(plans, require_shop_data), "no", 0, 0, NULL,
+	    config_yes_no, 0 },
+	CONFIG_INT(plans, max_days, "365", 7, 3650),
+
+	CONFIG_INT(segments, window_days, "30", 1, 365),
+	CONFIG_INT(segments, clearance_min_stock, "25", 0, 1000000000),
+	CONFIG_INT(segments, trending_top_pct, "10", 1, 100),
+	CONFIG_INT(segments, trending_min_views, "100", 0, 1000000000),
+	CONFIG_INT(segments, bestselling_top_pct, "10", 1, 100),
+	CONFIG_INT(segments, bestselling_min_orders, "10", 0, 1000000000),
+	CONFIG_INT(segments, noncompetitive_top_n, "200", 1, 1000000),
+	{ "segments", "noncompetitive_combine", CONFIG_ENUM,
+	    CONFIG_F(segments, noncompetitive_combine), "rank_sum", 0, 0,
+	    NULL, config_combine, 0 },
+	CONFIG_INT(segments, recompute_minutes, "60", 1, 10080),
 
 	{ "schedule", "snapshot_time", CONFIG_TOD,
 	    CONFIG_F(schedule, snapshot_time), "00:00", 0, 0, NULL, NULL,
@@ -867,6 +889,21 @@ config_check_topics(struct config_parser *p)
 	}
 }
 
+/* Cross-key rule: day counters live longer than the segment window. */
+static void
+config_check_window(struct config_parser *p)
+{
+	unsigned line;
+
+	if (p->cfg->redis.day_ttl_days > p->cfg->segments.window_days)
+		return;
+	if ((line = config_line_of(p, "redis", "day_ttl_days")) == 0)
+		line = config_line_of(p, "segments", "window_days");
+	config_error(p, line, "\"day_ttl_days\" (%d) must exceed the segment "
+	    "\"window_days\" (%d)", p->cfg->redis.day_ttl_days,
+	    p->cfg->segments.window_days);
+}
+
 /* Parse a buffer over the values already in cfg; see config.h. */
 int
 config_parse(struct sp_config *cfg, const char *file, const char *buf,
@@ -891,6 +928,7 @@ config_parse(struct sp_config *cfg, const char *file, const char *buf,
 	}
 	config_check_admin(&p);
 	config_check_topics(&p);
+	config_check_window(&p);
 	return p.nerr != 0 ? -1 : 0;
 }
 

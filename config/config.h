@@ -63,6 +63,25 @@ struct config_engine {
 	int max_discount_pct;       /* cap on any plan's discount_max_pct */
 };
 
+struct config_plans {
+	double min_sps;             /* Shop Performance Score to create plans */
+	int min_orders_90d;         /* orders in the last 90 days */
+	char require_shop_data[8];  /* "yes": refuse shops with no data */
+	int max_days;               /* longest plan */
+};
+
+struct config_segments {
+	int window_days;
+	int clearance_min_stock;
+	int trending_top_pct;
+	int trending_min_views;
+	int bestselling_top_pct;
+	int bestselling_min_orders;
+	int noncompetitive_top_n;
+	char noncompetitive_combine[16];        /* rank_sum or both */
+	int recompute_minutes;
+};
+
 struct config_schedule {
 	char snapshot_time[8];      /* HH:MM, local to timezone */
 	int snapshot_minute;        /* derived: minutes after midnight */
@@ -78,6 +97,8 @@ struct sp_config {
 	struct config_redis redis;
 	struct config_admin admin;
 	struct config_engine engine;
+	struct config_plans plans;
+	struct config_segments segments;
 	struct config_schedule schedule;
 	struct config_log log;
 };

@@ -77,7 +77,7 @@ static const struct test_bound {
 	{ "redis", "port", 1, 65535 },
 	{ "redis", "db", 0, 15 },
 	{ "redis", "timeout_ms", 100, 600000 },
-	{ "redis", "day_ttl_days", 1, 3650 },
+	{ "redis", "day_ttl_days", 2, 3650 },
 	{ "admin", "max_body_bytes", 1024, 67108864 },
 	{ "admin", "timeout_s", 1, 3600 },
 	{ "engine", "offer_ttl_minutes", 1, 43200 },
@@ -423,9 +423,11 @@ test_int_bounds(void **state)
 
 	(void)state;
 	for (i = 0; i < nitems(int_bounds); i++) {
+		/* the shortest TTL needs the shortest segment window */
 		b = &int_bounds[i];
-		snprintf(text, sizeof(text), "[%s]\n%s = %lld\n", b->section,
-		    b->key, b->min);
+		snprintf(text, sizeof(text), "[%s]\n%s = %lld\n%s", b->section,
+		    b->key, b->min, strcmp(b->key, "day_ttl_days") == 0 ?
+		    "[segments]\nwindow_days = 1\n" : "");
 		expect_ok(&cfg, text);
 		snprintf(text, sizeof(text), "[%s]\n%s = %lld\n", b->section,
 		    b->key, b->max);
@@ -445,6 +447,10 @@ test_int_bounds(void **state)
 	}
 	expect_ok(&cfg, "[redis]\nport = 65535\n");
 	assert_int_equal(cfg.redis.port, 65535);
+	/* cross-key: the day counters must outlive the segment window */
+	expect_error("[redis]\nday_ttl_days = 30\n", "t.conf:2: "
+	    "\"day_ttl_days\" (30) must exceed the segment \"window_days\" "
+	    "(30)");
 }
 
 /* Min and max pass, just outside fails, for every number key. */
