@@ -8,6 +8,7 @@
 #include "engine.h"
 #include "log.h"
 #include "stats.h"
+#include "strmap.h"
 
 #include <ctype.h>
 #include <inttypes.h>
@@ -495,59 +496,201 @@ admin_plan_finish(struct admin_wait *w)
 		    p->ended_ms == 0 ? 201 : 200, plan_to_json(p));
 }
 
+/* A plan on its way to creation; the id comes first (see plan_finish). */
+struct admin_np {
+	char id[PLAN_ID_MAX];
+	struct plan *p;         /* NULL once the registry took it */
+};
+
+/* Free a plan that was not created. */
+static void
+admin_np_free(void *arg)
+{
+	struct admin_np *np = arg;
+
+	if (np->p != NULL) {
+		plan_release(np->p);
+		free(np->p);
+	}
+	free(np);
+}
+
 /* A wait that answers with the plan id once a plan write is acknowledged. */
 static struct admin_wait *
-admin_wait_plan(struct admin *ad, struct evhttp_request *req, const char *id)
+admin_wait_plan(struct admin *ad, struct evhttp_request *req, const char *id,
+    struct plan *p)
 {
 	struct admin_wait *w = admin_wait_new(ad, req, admin_plan_finish);
+	struct admin_np *np = calloc(1, sizeof(*np));
 
-	if ((w->data = strdup(id)) == NULL)
+	if (np == NULL)
 		fatalx("out of memory");
-	w->free_data = free;
-	w->pending++;           /* the write's callback */
+	snprintf(np->id, sizeof(np->id), "%s", id);
+	np->p = p;
+	w->data = np;
+	w->free_data = admin_np_free;
 	return w;
 }
 
-/* The write was refused before it started: answer now, drop the wait. */
+/* Answer now with an error; the wait's remaining holds just free it. */
 static void
 admin_wait_refused(struct admin_wait *w, int status, const char *err)
 {
+	if (w->req == NULL)
+		return;
 	evhttp_connection_set_closecb(evhttp_request_get_connection(w->req),
 	    NULL, NULL);
 	admin_error(w->req, status, err);
 	w->req = NULL;
-	w->pending = 1;
 }
 
-/* POST /v1/plans */
+/* Hand the plan to the registry, which persists it. */
+static void
+admin_create_commit(struct admin_wait *w)
+{
+	struct admin_np *np = w->data;
+	char err[512];
+	int status;
+
+	w->pending++;
+	if (plans_create(w->ad->deps.plans, np->p, admin_created_cb, w,
+	    &status, err, sizeof(err)) == -1) {
+		w->pending--;
+		admin_wait_refused(w, status, err);
+		return;
+	}
+	np->p = NULL;
+}
+
+/* The segment members now: they become the plan's products. */
+static void
+admin_members_cb(const char *const *ids, size_t n, const char *err,
+    void *arg)
+{
+	struct admin_wait *w = arg;
+	struct admin_np *np = w->data;
+	const char **keep = calloc(n + 1, sizeof(*keep));
+	char e[256];
+	size_t m = 0;
+
+	if (keep == NULL)
+		fatalx("out of memory");
+	if (err != NULL)
+		w->failed = 1;
+	for (size_t i = 0; i < n && err == NULL; i++)
+		if (strmap_get(&np->p->xindex, ids[i]) == NULL &&
+		    plans_for_product(w->ad->deps.plans, ids[i]) == NULL)
+			keep[m++] = ids[i];
+	if (err == NULL && w->req != NULL) {
+		if (plan_set_products(np->p, keep, m, e, sizeof(e)) == -1)
+			admin_wait_refused(w, 422, e);
+		else
+			admin_create_commit(w);
+	}
+	free(keep);
+	admin_wait_unref(w);
+}
+
+/* The eligibility rule: why the shop may not create plans, or NULL. */
+static const char *
+admin_ineligible(const struct admin *ad, const redisReply *r,
+    const char *shop, char *buf, size_t len)
+{
+	const struct config_plans *c = &ad->deps.cfg->plans;
+	const char *sps = r->element[0]->str, *o90 = r->element[1]->str;
+	int bad_sps, bad_orders;
+
+	if (r->element[2]->str == NULL) {
+		if (strcmp(c->require_shop_data, "yes") != 0)
+			return NULL;
+		snprintf(buf, len, "shop \"%s\" has no Shop Performance Score "
+		    "yet (send a \"shop\" event first)", shop);
+		return buf;
+	}
+	bad_sps = sps == NULL || strtod(sps, NULL) < c->min_sps;
+	bad_orders = o90 != NULL && strtoll(o90, NULL, 10) < c->min_orders_90d;
+	if (!bad_sps && !bad_orders)
+		return NULL;
+	snprintf(buf, len, "shop \"%s\" is not eligible:%s%s%s%s%s", shop,
+	    bad_sps ? " its Shop Performance Score " : "",
+	    bad_sps ? (sps ? sps : "(none)") : "",
+	    bad_sps ? " is below the required minimum" : "",
+	    bad_sps && bad_orders ? ";" : "",
+	    bad_orders ? " it has fewer orders in the last 90 days than "
+	    "required" : "");
+	return buf;
+}
+
+/* The shop's figures: check eligibility, then gather or commit. */
+static void
+admin_shop_cb(redisAsyncContext *ac, void *r, void *priv)
+{
+	struct admin_wait *w = priv;
+	struct admin_np *np = w->data;
+	redisReply *reply = r;
+	char why[512];
+
+	(void)ac;
+	if (reply == NULL || reply->type != REDIS_REPLY_ARRAY ||
+	    reply->elements != 3)
+		w->failed = 1;
+	else if (w->req == NULL)
+		;
+	else if (admin_ineligible(w->ad, reply, np->p->shop_id, why,
+	    sizeof(why)) != NULL)
+		admin_wait_refused(w, 422, why);
+	else if (np->p->segments != 0) {
+		w->pending++;
+		segments_members(w->ad->deps.segments, np->p->shop_id,
+		    np->p->segments, admin_members_cb, w);
+	} else
+		admin_create_commit(w);
+	admin_wait_unref(w);
+}
+
+/* A plan's days within the configured maximum; 0 or -1 with err. */
+static int
+admin_check_days(const struct admin *ad, const struct plan *p, char *err,
+    size_t len)
+{
+	if (p->days <= ad->deps.cfg->plans.max_days)
+		return 0;
+	snprintf(err, len, "field \"days\" must be at most %d (the configured "
+	    "maximum)", ad->deps.cfg->plans.max_days);
+	return -1;
+}
+
+/* POST /v1/plans: validate, check the shop, gather members, create. */
 static void
 admin_plan_create(struct admin *ad, struct evhttp_request *req)
 {
 	struct plan_limits lim = { ad->deps.cfg->engine.roi_target,
 	    ad->deps.cfg->engine.max_discount_pct };
 	struct plan *p = calloc(1, sizeof(*p));
-	char err[512], *body;
-	size_t len;
-	int status;
+	char err[512], *body, key[320];
+	const char *argv[5] = { "HMGET", key, "sps", "orders_90d", "ts" };
 	struct admin_wait *w;
+	size_t len;
 
 	if (p == NULL || (body = admin_body(req, &len)) == NULL)
 		fatalx("out of memory");
 	if (plan_from_request(p, body, len, &lim, clock_now_ms(), err,
+	    sizeof(err)) == -1 || admin_check_days(ad, p, err,
 	    sizeof(err)) == -1) {
 		free(body);
+		plan_release(p);
 		free(p);
 		admin_error(req, 422, err);
 		return;
 	}
 	free(body);
 	plans_new_id(p->plan_id, sizeof(p->plan_id));
-	w = admin_wait_plan(ad, req, p->plan_id);
-	if (plans_create(ad->deps.plans, p, admin_created_cb, w, &status, err,
-	    sizeof(err)) == -1) {
-		plan_release(p);
-		free(p);
-		admin_wait_refused(w, status, err);
+	w = admin_wait_plan(ad, req, p->plan_id, p);
+	store_key(ad->deps.st, key, sizeof(key), "shop:%s", p->shop_id);
+	w->pending++;
+	if (store_command(ad->deps.st, admin_shop_cb, w, 5, argv, NULL) == -1) {
+		w->pending--;
+		admin_wait_refused(w, 503, "the store is not available");
 	}
 	admin_wait_unref(w);
 }
@@ -558,11 +701,14 @@ admin_plan_end(struct admin *ad, struct evhttp_request *req, const char *id)
 {
 	char err[256];
 	int status;
-	struct admin_wait *w = admin_wait_plan(ad, req, id);
+	struct admin_wait *w = admin_wait_plan(ad, req, id, NULL);
 
+	w->pending++;
 	if (plans_end(ad->deps.plans, id, "ended by request", clock_now_ms(),
-	    admin_created_cb, w, &status, err, sizeof(err)) == -1)
+	    admin_created_cb, w, &status, err, sizeof(err)) == -1) {
+		w->pending--;
 		admin_wait_refused(w, status, err);
+	}
 	admin_wait_unref(w);
 }
 
@@ -652,6 +798,150 @@ admin_metrics(struct admin *ad, struct evhttp_request *req)
 	free(t);
 }
 
+/* ---- segments ----------------------------------------------------------- */
+
+/* A recomputation finished: answer with its figures. */
+static void
+admin_recomputed_cb(const json_t *result, const char *err, void *arg)
+{
+	struct admin_wait *w = arg;
+
+	if (w->req != NULL) {
+		evhttp_connection_set_closecb(
+		    evhttp_request_get_connection(w->req), NULL, NULL);
+		if (err != NULL)
+			admin_error(w->req, 503, err);
+		else
+			admin_reply_json(w->req, 200, json_pack("{s:O}",
+			    "shops", result));
+		w->req = NULL;
+	}
+	admin_wait_unref(w);
+}
+
+/* Nothing more to send (the callback answered). */
+static void
+admin_nothing(struct admin_wait *w)
+{
+	(void)w;
+}
+
+/* POST /v1/segments/recompute[?shop=S] */
+static void
+admin_segments_recompute(struct admin *ad, struct evhttp_request *req)
+{
+	char shop[EVENT_ID_MAX];
+	struct admin_wait *w;
+
+	if (admin_query(req, "shop", shop, sizeof(shop)) == -1) {
+		admin_error(req, 422, "bad query string");
+		return;
+	}
+	if (!store_up(ad->deps.st)) {
+		admin_error(req, 503, "the store is not available");
+		return;
+	}
+	w = admin_wait_new(ad, req, admin_nothing);
+	w->pending++;
+	if (segments_run(ad->deps.segments, shop[0] ? shop : NULL,
+	    admin_recomputed_cb, w) == -1) {
+		w->pending--;
+		admin_wait_refused(w, 409, "a segment recomputation is running");
+	}
+	admin_wait_unref(w);
+}
+
+struct admin_seglist {
+	json_t *segs;
+	char shop[EVENT_ID_MAX];
+	struct admin_segq {
+		struct admin_wait *w;
+		unsigned bit;
+	} q[5];
+};
+
+/* Free a segment listing. */
+static void
+admin_seglist_free(void *arg)
+{
+	struct admin_seglist *sl = arg;
+
+	json_decref(sl->segs);
+	free(sl);
+}
+
+/* One segment's members. */
+static void
+admin_segment_cb(const char *const *ids, size_t n, const char *err,
+    void *arg)
+{
+	struct admin_segq *q = arg;
+	struct admin_wait *w = q->w;
+	struct admin_seglist *sl = w->data;
+	json_t *a = json_array();
+
+	if (err != NULL)
+		w->failed = 1;
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(a, json_string(ids[i]));
+	json_object_set_new(sl->segs, plan_segment_name(q->bit), a);
+	admin_wait_unref(w);
+}
+
+/* Answer with the listing. */
+static void
+admin_seglist_finish(struct admin_wait *w)
+{
+	struct admin_seglist *sl = w->data;
+
+	admin_reply_json(w->req, 200, json_pack("{s:s, s:O}", "shop_id",
+	    sl->shop, "segments", sl->segs));
+}
+
+/* GET /v1/segments/{shop}: the members of each segment, one at a time. */
+static void
+admin_segments_show(struct admin *ad, struct evhttp_request *req,
+    const char *shop)
+{
+	struct admin_seglist *sl = calloc(1, sizeof(*sl));
+	struct admin_wait *w;
+
+	if (sl == NULL)
+		fatalx("out of memory");
+	if (!store_up(ad->deps.st)) {
+		free(sl);
+		admin_error(req, 503, "the store is not available");
+		return;
+	}
+	snprintf(sl->shop, sizeof(sl->shop), "%s", shop);
+	sl->segs = json_object();
+	w = admin_wait_new(ad, req, admin_seglist_finish);
+	w->data = sl;
+	w->free_data = admin_seglist_free;
+	for (int i = 0; i < 5; i++) {
+		sl->q[i] = (struct admin_segq){ w, SEG_TRENDING << i };
+		w->pending++;
+		segments_members(ad->deps.segments, shop, sl->q[i].bit,
+		    admin_segment_cb, &sl->q[i]);
+	}
+	admin_wait_unref(w);
+}
+
+/* Route /v1/segments/... */
+static void
+admin_route_segments(struct admin *ad, struct evhttp_request *req,
+    enum evhttp_cmd_type m, const char *rest)
+{
+	if (strcmp(rest, "/recompute") == 0 && m == EVHTTP_REQ_POST)
+		admin_segments_recompute(ad, req);
+	else if (rest[0] == '/' && rest[1] != '\0' &&
+	    strchr(rest + 1, '/') == NULL && strlen(rest + 1) < EVENT_ID_MAX &&
+	    m == EVHTTP_REQ_GET)
+		admin_segments_show(ad, req, rest + 1);
+	else
+		admin_error(req, 404, "not found");
+}
+
 /* Route /v1/plans/... */
 static void
 admin_route_plans(struct admin *ad, struct evhttp_request *req,
@@ -718,6 +1008,8 @@ admin_request_cb(struct evhttp_request *req, void *arg)
 		admin_status(ad, req);
 	else if (strncmp(path, "/v1/plans", 9) == 0)
 		admin_route_plans(ad, req, m, path + 9);
+	else if (strncmp(path, "/v1/segments", 12) == 0)
+		admin_route_segments(ad, req, m, path + 12);
 	else
 		admin_error(req, 404, "not found");
 }

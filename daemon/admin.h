@@ -13,6 +13,7 @@
 
 #include "config.h"
 #include "plans.h"
+#include "segments.h"
 #include "store.h"
 
 struct admin;
@@ -20,6 +21,7 @@ struct admin;
 struct admin_deps {
 	struct plans *plans;
 	struct store *st;
+	struct segments *segments;
 	const struct sp_config *cfg;
 	int (*assigned)(void *arg);     /* input partitions assigned */
 	int (*ready)(void *arg);        /* serving: store, plans, Kafka */

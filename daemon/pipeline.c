@@ -38,6 +38,11 @@ struct pl_shop {
 	size_t nasked, askcap;
 	char **bought;          /* customers who ordered in this batch */
 	size_t nbought, boughtcap;
+	char **products;        /* products with a catalog event */
+	size_t nproducts, productcap;
+	int64_t shop_ts;        /* the latest shop event, -1: none */
+	double sps;
+	int64_t orders_90d;
 };
 
 struct pl_flight;
@@ -80,6 +85,7 @@ struct pipeline {
 	size_t nshops, shopcap;
 	struct strmap shop_index;       /* shop_id -> index + 1 */
 	struct strmap buyers;           /* "shop\037customer" -> 1 or 2 */
+	struct strmap shop_time;        /* shop_id -> int64_t latest event ts */
 	struct pl_req *reqs;
 	size_t nreqs, reqcap;
 	int pending;
@@ -191,6 +197,7 @@ pl_reset_state(struct pipeline *pl)
 	for (size_t i = 0; i < pl->nshops; i++) {
 		pl_strlist_free(pl->shops[i].asked, pl->shops[i].nasked);
 		pl_strlist_free(pl->shops[i].bought, pl->shops[i].nbought);
+		pl_strlist_free(pl->shops[i].products, pl->shops[i].nproducts);
 	}
 	pl->nprods = pl->nshops = 0;
 	strmap_release(&pl->prod_index);
@@ -245,6 +252,7 @@ pl_shop(struct pipeline *pl, const char *shop_id)
 	    sizeof(*pl->shops));
 	s = &pl->shops[pl->nshops];
 	memset(s, 0, sizeof(*s));
+	s->shop_ts = -1;
 	snprintf(s->shop_id, sizeof(s->shop_id), "%s", shop_id);
 	if (strmap_put(&pl->shop_index, shop_id,
 	    (void *)(uintptr_t)(pl->nshops + 1)) == -1)
@@ -269,6 +277,34 @@ pl_ask_buyer(struct pipeline *pl, const char *shop, const char *customer)
 	pl_strlist_add(&s->asked, &s->nasked, &s->askcap, customer);
 }
 
+/* Note shop-level facts: its catalog index, its performance, its time. */
+static void
+pl_prepare_shop(struct pipeline *pl, const struct event *ev)
+{
+	struct pl_shop *s;
+	int64_t *last = strmap_get(&pl->shop_time, ev->shop_id);
+
+	if (last == NULL) {
+		if ((last = malloc(sizeof(*last))) == NULL ||
+		    strmap_put(&pl->shop_time, ev->shop_id, last) == -1)
+			fatalx("out of memory");
+		*last = ev->ts;
+	} else if (ev->ts > *last)
+		*last = ev->ts;
+	if (ev->type == EV_PRODUCT) {
+		s = pl_shop(pl, ev->shop_id);
+		pl_strlist_add(&s->products, &s->nproducts, &s->productcap,
+		    ev->product_id);
+	} else if (ev->type == EV_SHOP) {
+		s = pl_shop(pl, ev->shop_id);
+		if (ev->ts >= s->shop_ts) {
+			s->shop_ts = ev->ts;
+			s->sps = ev->u.shop.sps;
+			s->orders_90d = ev->u.shop.orders_90d;
+		}
+	}
+}
+
 /* Note what one event needs loaded. */
 static void
 pl_prepare_msg(struct pipeline *pl, struct pl_msg *pm)
@@ -277,7 +313,10 @@ pl_prepare_msg(struct pipeline *pl, struct pl_msg *pm)
 	struct product_state *ps;
 
 	pm->prod = -1;
-	if (!pm->ok || ev->product_id[0] == '\0')
+	if (!pm->ok)
+		return;
+	pl_prepare_shop(pl, ev);
+	if (ev->product_id[0] == '\0')
 		return;
 	pm->prod = (int)pl_prod(pl, ev->product_id);
 	ps = &pl->prods[pm->prod].ps;
@@ -560,23 +599,42 @@ pl_send_load(struct pipeline *pl, size_t idx)
 	free(argv);
 }
 
+/* cmd (SMISMEMBER or SADD) on a set with members. */
+static void
+pl_send_members(struct pipeline *pl, size_t idx, const char *cmd,
+    const char *key, char **members, size_t n, redisCallbackFn *cb)
+{
+	const char **argv = calloc(n + 2, sizeof(*argv));
+
+	if (argv == NULL)
+		fatalx("out of memory");
+	argv[0] = cmd;
+	argv[1] = key;
+	for (size_t i = 0; i < n; i++)
+		argv[2 + i] = members[i];
+	pl_send(pl, cb, idx, (int)n + 2, argv, NULL);
+	free(argv);
+}
+
 /* cmd (SMISMEMBER or SADD) on a shop's buyers set with customers. */
 static void
 pl_send_buyers(struct pipeline *pl, size_t idx, const char *cmd,
     char **customers, size_t n, redisCallbackFn *cb)
 {
-	const char **argv = calloc(n + 2, sizeof(*argv));
 	char key[300];
 
-	if (argv == NULL)
-		fatalx("out of memory");
-	argv[0] = cmd;
-	argv[1] = store_key(pl->st, key, sizeof(key), "buyers:%s",
-	    pl->shops[idx].shop_id);
-	for (size_t i = 0; i < n; i++)
-		argv[2 + i] = customers[i];
-	pl_send(pl, cb, idx, (int)n + 2, argv, NULL);
-	free(argv);
+	pl_send_members(pl, idx, cmd, store_key(pl->st, key, sizeof(key),
+	    "buyers:%s", pl->shops[idx].shop_id), customers, n, cb);
+}
+
+static void pl_write_cb(redisAsyncContext *, void *, void *);
+
+/* SADD of members to a set, as part of the write round. */
+static void
+pl_send_set(struct pipeline *pl, size_t idx, const char *key,
+    char **members, size_t n)
+{
+	pl_send_members(pl, idx, "SADD", key, members, n, pl_write_cb);
 }
 
 /* Start a round of Redis commands: a new generation of requests. */
@@ -588,7 +646,7 @@ pl_round_begin(struct pipeline *pl, enum pl_phase phase)
 	pl->nreqs = 0;
 	free(pl->reqs);
 	/* reqs must not move while replies are pending: size it first */
-	pl->reqcap = pl->nprods + pl->nshops + 1;
+	pl->reqcap = pl->nprods + 4 * pl->nshops + 1;
 	if ((pl->reqs = calloc(pl->reqcap, sizeof(*pl->reqs))) == NULL)
 		fatalx("out of memory");
 	pl->pending = 1;        /* released by the round's own call below */
@@ -923,6 +981,44 @@ pl_send_write(struct pipeline *pl, size_t idx)
 	pl_groups_free(&gs);
 }
 
+/* The shop's figures, newest event time wins. */
+static void
+pl_send_shop_figures(struct pipeline *pl, size_t idx)
+{
+	struct pl_shop *s = &pl->shops[idx];
+	char key[300], ts[24], sps[32], o90[24];
+	const char *argv[7] = { "EVALSHA", store_sha_shop(pl->st), "1",
+	    store_key(pl->st, key, sizeof(key), "shop:%s", s->shop_id), ts,
+	    sps, o90 };
+
+	snprintf(ts, sizeof(ts), "%" PRId64, s->shop_ts);
+	snprintf(sps, sizeof(sps), "%.4g", s->sps);
+	snprintf(o90, sizeof(o90), "%" PRId64, s->orders_90d);
+	pl_send(pl, pl_write_cb, idx, 7, argv, NULL);
+}
+
+/* The shop-level writes: buyers, catalog index, figures (idempotent). */
+static void
+pl_send_shop_writes(struct pipeline *pl, size_t i)
+{
+	struct pl_shop *s = &pl->shops[i];
+	char key[300];
+	const char *shops[1] = { s->shop_id };
+
+	if (s->nbought > 0)
+		pl_send_buyers(pl, i, "SADD", s->bought, s->nbought,
+		    pl_write_cb);
+	if (s->nproducts > 0) {
+		pl_send_set(pl, i, store_key(pl->st, key, sizeof(key),
+		    "shop:%s:products", s->shop_id), s->products,
+		    s->nproducts);
+		pl_send_set(pl, i, store_key(pl->st, key, sizeof(key),
+		    "shops"), (char **)shops, 1);
+	}
+	if (s->shop_ts >= 0)
+		pl_send_shop_figures(pl, i);
+}
+
 /* Nonzero if a product has anything to write. */
 static int
 pl_has_writes(const struct pl_prod *p)
@@ -942,9 +1038,7 @@ pl_write(struct pipeline *pl)
 		if (pl_has_writes(&pl->prods[i]))
 			pl_send_write(pl, i);
 	for (size_t i = 0; i < pl->nshops; i++)
-		if (pl->shops[i].nbought > 0)
-			pl_send_buyers(pl, i, "SADD", pl->shops[i].bought,
-			    pl->shops[i].nbought, pl_write_cb);
+		pl_send_shop_writes(pl, i);
 	pl_arm_timeout(pl);
 	pl_round_done(pl, pl_emit);
 }
@@ -1402,6 +1496,28 @@ pipeline_configure(struct pipeline *pl, const struct sp_config *cfg)
 		evtimer_add(pl->commit_ev, &tv);
 }
 
+/* Free the shops' latest event times. */
+static void
+pl_free_shop_time(struct pipeline *pl)
+{
+	size_t pos = 0;
+	const char *k;
+	void *v;
+
+	while (strmap_next(&pl->shop_time, &pos, &k, &v))
+		free(v);
+	strmap_release(&pl->shop_time);
+}
+
+/* The latest event time seen for a shop, or -1. */
+int64_t
+pipeline_shop_time(const struct pipeline *pl, const char *shop_id)
+{
+	const int64_t *t = strmap_get(&pl->shop_time, shop_id);
+
+	return t != NULL ? *t : -1;
+}
+
 /* A pipeline; takes nothing until pipeline_set_kafka(). */
 struct pipeline *
 pipeline_new(struct event_base *base, const struct sp_config *cfg,
@@ -1435,6 +1551,7 @@ pipeline_new(struct event_base *base, const struct sp_config *cfg,
 	strmap_init(&pl->prod_index);
 	strmap_init(&pl->shop_index);
 	strmap_init(&pl->buyers);
+	strmap_init(&pl->shop_time);
 	pipeline_configure(pl, cfg);
 	return pl;
 }
@@ -1449,6 +1566,7 @@ pipeline_free(struct pipeline *pl)
 		rd_kafka_message_destroy(pl->raw[i]);
 	pl_reset_state(pl);
 	pl_reset_outs(pl);
+	pl_free_shop_time(pl);
 	free(pl->prods);
 	free(pl->shops);
 	free(pl->outs);

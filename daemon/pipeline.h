@@ -52,6 +52,9 @@ void pipeline_delivered(struct pipeline *pl, const rd_kafka_message_t *m,
 /* Stop taking batches; done() runs once no batch is in flight. */
 void pipeline_drain(struct pipeline *pl, void (*done)(void *), void *arg);
 
+/* The latest event time seen for a shop (epoch ms), or -1. */
+int64_t pipeline_shop_time(const struct pipeline *pl, const char *shop_id);
+
 /* Nonzero while a batch is in flight. */
 int pipeline_busy(const struct pipeline *pl);
 

@@ -311,6 +311,15 @@ plans_create(struct plans *ps, struct plan *p, plans_done_cb *cb, void *arg,
 		    "plan \"%s\"", dup, other->plan_id);
 		return -1;
 	}
+	for (unsigned bit = 1; bit <= SEG_NEWLY_LISTED; bit <<= 1)
+		if ((p->segments & bit) &&
+		    (other = plans_for_segment(ps, p->shop_id, bit)) != NULL) {
+			*status = 409;
+			snprintf(err, errlen, "shop \"%s\" already has active "
+			    "plan \"%s\" for segment \"%s\"", p->shop_id,
+			    other->plan_id, plan_segment_name(bit));
+			return -1;
+		}
 	if (!store_up(ps->st) || (op = plans_op_new(ps, cb, arg)) == NULL) {
 		*status = 503;
 		snprintf(err, errlen, "the store is not available");
@@ -332,6 +341,70 @@ plans_create(struct plans *ps, struct plan *p, plans_done_cb *cb, void *arg,
 	    p->max_bps / 100.0);
 	plans_op_settle(op);
 	return 0;
+}
+
+/* Whether a product may join p: not excluded, not a member, free. */
+static int
+plans_may_join(struct plans *ps, const struct plan *p, const char *id)
+{
+	return strmap_get(&p->xindex, id) == NULL &&
+	    !plan_has_product(p, id) && plans_for_product(ps, id) == NULL;
+}
+
+/* Enroll new members in a segment plan and persist them. */
+int
+plans_enroll(struct plans *ps, struct plan *p, const char *const *ids,
+    size_t n, plans_done_cb *cb, void *arg)
+{
+	const char **all = calloc(p->nproducts + n + 1, sizeof(*all));
+	struct plans_op *op;
+	size_t m = 0, joined = 0;
+	char err[256];
+
+	if (all == NULL)
+		fatalx("out of memory");
+	for (size_t i = 0; i < p->nproducts; i++)
+		all[m++] = p->products[i];
+	for (size_t i = 0; i < n; i++)
+		if (plans_may_join(ps, p, ids[i])) {
+			all[m++] = ids[i];
+			joined++;
+		}
+	if (joined == 0 || !store_up(ps->st)) {
+		free(all);
+		if (joined > 0)
+			return -1;
+		if (cb != NULL)
+			cb(1, "", arg);
+		return 0;
+	}
+	if (plan_set_products(p, all, m, err, sizeof(err)) == -1)
+		fatalx("plan \"%s\": %s", p->plan_id, err);
+	free(all);
+	plans_index(ps, p);
+	if ((op = plans_op_new(ps, cb, arg)) == NULL)
+		fatalx("out of memory");
+	if (plans_send_plan(op, p) == -1)
+		op->failed = 1;
+	plans_send_products(op, p, p->plan_id);
+	log_info("plan \"%s\": %zu products joined from its segments",
+	    p->plan_id, joined);
+	plans_op_settle(op);
+	return (int)joined;
+}
+
+/* The active segment plan of a shop for a segment. */
+struct plan *
+plans_for_segment(struct plans *ps, const char *shop_id, unsigned bit)
+{
+	for (size_t i = 0; i < ps->n; i++) {
+		struct plan *p = ps->all[i];
+
+		if (p->status == PLAN_ACTIVE && (p->segments & bit) &&
+		    strcmp(p->shop_id, shop_id) == 0)
+			return p;
+	}
+	return NULL;
 }
 
 /* Mark a plan ended in memory. */

@@ -52,6 +52,19 @@ int plans_end(struct plans *ps, const char *id, const char *reason,
     int64_t now_ms, plans_done_cb *cb, void *arg, int *status, char *err,
     size_t errlen);
 
+/*
+ * Enroll products in a segment plan (its members grow; persisted).
+ * Products excluded by the plan, already members, or in another active
+ * plan are skipped.  Returns how many joined (cb follows when > 0... and
+ * also when 0, so callers can count on it), or -1 when the store is down.
+ */
+int plans_enroll(struct plans *ps, struct plan *p, const char *const *ids,
+    size_t n, plans_done_cb *cb, void *arg);
+
+/* The active segment plan of a shop covering a segment bit, or NULL. */
+struct plan *plans_for_segment(struct plans *ps, const char *shop_id,
+    unsigned bit);
+
 /* End every active plan whose end time passed (wall clock). */
 void plans_expire(struct plans *ps, int64_t now_ms);
 

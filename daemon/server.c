@@ -9,6 +9,7 @@
 #include "log.h"
 #include "pipeline.h"
 #include "plans.h"
+#include "segments.h"
 #include "stats.h"
 #include "store.h"
 
@@ -30,6 +31,7 @@ struct server {
 	struct store *st;
 	struct plans *plans;
 	struct pipeline *pl;
+	struct segments *segments;
 	struct kafka *kafka;
 	struct admin *admin;
 	struct event *sig_term, *sig_int, *sig_hup, *watchdog, *minute, *lag,
@@ -254,7 +256,10 @@ server_reload(struct server *s)
 	    sizeof(nw.admin.token_file));
 	log_set_level(s->cfg->log.level);
 	clock_set_zone(s->cfg->schedule.timezone);
+	s->cfg->segments = nw.segments;
+	s->cfg->plans = nw.plans;
 	pipeline_configure(s->pl, s->cfg);
+	segments_configure(s->segments, s->cfg);
 	if (admin_configure(s->admin, s->cfg, err, sizeof(err)) == -1)
 		log_warnx("reload: %s", err);
 	log_notice("configuration reloaded from \"%s\"", s->path);
@@ -355,8 +360,11 @@ server_start(struct server *s)
 	    sizeof(err))) == NULL)
 		fatalx("kafka: %s", err);
 	pipeline_set_kafka(s->pl, s->kafka);
-	deps = (struct admin_deps){ s->plans, s->st, s->cfg, server_assigned,
-	    server_ready, s };
+	if ((s->segments = segments_new(s->base, s->st, s->plans, s->pl,
+	    s->cfg)) == NULL)
+		fatalx("out of memory");
+	deps = (struct admin_deps){ s->plans, s->st, s->segments, s->cfg,
+	    server_assigned, server_ready, s };
 	if ((s->admin = admin_new(s->base, &deps, err, sizeof(err))) == NULL)
 		fatalx("admin: %s", err);
 }
@@ -369,6 +377,7 @@ server_free(struct server *s)
 	    s->watchdog, s->minute, s->lag, s->deadline };
 
 	admin_free(s->admin);
+	segments_free(s->segments);
 	pipeline_free(s->pl);
 	kafka_free(s->kafka);
 	plans_free(s->plans);

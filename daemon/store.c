@@ -65,6 +65,17 @@ static const char store_lua_write[] =
 "if ARGV[2] ~= '' then redis.call('HSET', KEYS[1], 'kpos', ARGV[2]) end\n"
 "return 1\n";
 
+/*
+ * Record a shop's latest performance figures unless newer ones are there.
+ * KEYS[1] sp:shop:<shop>.  ARGV: event time, sps, orders_90d (-1: unknown).
+ */
+static const char store_lua_shop[] =
+"local t = tonumber(redis.call('HGET', KEYS[1], 'ts') or '-1')\n"
+"if tonumber(ARGV[1]) < t then return 0 end\n"
+"redis.call('HSET', KEYS[1], 'ts', ARGV[1], 'sps', ARGV[2])\n"
+"if ARGV[3] ~= '-1' then redis.call('HSET', KEYS[1], 'orders_90d', ARGV[3]) end\n"
+"return 1\n";
+
 struct store {
 	struct event_base *base;
 	const struct config_redis *cfg;
@@ -75,7 +86,7 @@ struct store {
 	int backoff_ms;
 	int up;
 	int pending_setup;
-	char sha_load[48], sha_write[48];
+	char sha_load[48], sha_write[48], sha_shop[48];
 };
 
 static void store_connect(struct store *st);
@@ -167,12 +178,14 @@ store_connect_cb(const redisAsyncContext *cac, int status)
 		store_schedule_retry(st);
 		return;
 	}
-	st->pending_setup = 3;
+	st->pending_setup = 4;
 	redisAsyncCommand(ac, store_setup_cb, NULL, "SELECT %d", st->cfg->db);
 	redisAsyncCommand(ac, store_setup_cb, st->sha_load, "SCRIPT LOAD %s",
 	    store_lua_load);
 	redisAsyncCommand(ac, store_setup_cb, st->sha_write, "SCRIPT LOAD %s",
 	    store_lua_write);
+	redisAsyncCommand(ac, store_setup_cb, st->sha_shop, "SCRIPT LOAD %s",
+	    store_lua_shop);
 }
 
 /* Lost: report and reconnect. */
@@ -298,4 +311,10 @@ const char *
 store_sha_write(const struct store *st)
 {
 	return st->sha_write;
+}
+
+const char *
+store_sha_shop(const struct store *st)
+{
+	return st->sha_shop;
 }
