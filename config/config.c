@@ -79,6 +79,8 @@ static int config_check_prefix(const struct config_option *, const char *,
     char *, size_t);
 static int config_check_timezone(const struct config_option *, const char *,
     char *, size_t);
+static int config_check_tools(const struct config_option *, const char *,
+    char *, size_t);
 
 static const char *const config_yes_no[] = { "yes", "no", NULL };
 static const char *const config_combine[] = { "rank_sum", "both", NULL };
@@ -136,6 +138,8 @@ static const struct config_option config_options[] = {
 	CONFIG_DBL(engine, prior_strength, "20", 1, 10000),
 	CONFIG_DBL(engine, decay_half_life_hours, "168", 0, 87600),
 	CONFIG_INT(engine, max_discount_pct, "80", 1, 95),
+	CONFIG_STR(engine, tools, "product_discount,flash_sale,voucher,"
+	    "new_customer_discount,bmsm", 1, config_check_tools),
 
 	CONFIG_DBL(plans, min_sps, "3.5", 0, 5),
 	CONFIG_INT(plans, min_orders_90d, "30", 0, 1000000),
@@ -552,6 +556,40 @@ config_check_topic(const struct config_option *o, const char *v, char *why,
 	snprintf(why, whylen, "\"%s\" must be a kafka topic name (1 to 249 "
 	    "of a-z A-Z 0-9 . _ -), got \"%s\"", o->key,
 	    config_quote(v, q, sizeof(q)));
+	return -1;
+}
+
+/* Validate a comma list of promotion tools, each known and once. */
+static int
+config_check_tools(const struct config_option *o, const char *v, char *why,
+    size_t whylen)
+{
+	static const char *const names[] = { "product_discount", "flash_sale",
+	    "voucher", "new_customer_discount", "bmsm" };
+	char	 buf[CONFIG_STR_MAX], q[CONFIG_QBUF], *tok, *save = NULL;
+	unsigned seen = 0;
+
+	snprintf(buf, sizeof(buf), "%s", v);
+	for (tok = strtok_r(buf, ", ", &save); tok != NULL;
+	    tok = strtok_r(NULL, ", ", &save)) {
+		size_t i;
+
+		for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+			if (strcmp(tok, names[i]) == 0)
+				break;
+		if (i == sizeof(names) / sizeof(names[0]) ||
+		    (seen & (1u << i))) {
+			snprintf(why, whylen, "\"%s\" must list tools among "
+			    "product_discount, flash_sale, voucher, "
+			    "new_customer_discount, bmsm, each once, got \"%s\"",
+			    o->key, config_quote(v, q, sizeof(q)));
+			return -1;
+		}
+		seen |= 1u << i;
+	}
+	if (seen != 0)
+		return 0;
+	snprintf(why, whylen, "\"%s\" must name at least one tool", o->key);
 	return -1;
 }
 

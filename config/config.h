@@ -61,6 +61,7 @@ struct config_engine {
 	double prior_strength;      /* pseudo-views behind a pooled prior */
 	double decay_half_life_hours; /* forgetting rate of the learner */
 	int max_discount_pct;       /* cap on any plan's discount_max_pct */
+	char tools[CONFIG_STR_MAX]; /* comma list of the tools offered */
 };
 
 struct config_plans {

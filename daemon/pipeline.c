@@ -1151,6 +1151,9 @@ pl_collect_counts(struct pipeline *pl, struct pl_counts *c)
 		c->fx.campaign += f->campaign;
 		c->fx.deactivated += f->deactivated;
 		c->fx.refused += f->refused;
+		c->fx.withheld += f->withheld;
+		for (int t = 0; t < TOOLS_N; t++)
+			c->fx.by_tool[t] += f->by_tool[t];
 	}
 }
 
@@ -1218,6 +1221,9 @@ pl_count(const struct pl_counts *c)
 	stats.campaign_holds += c->fx.campaign;
 	stats.promotions_deactivated += c->fx.deactivated;
 	stats.promotions_refused += c->fx.refused;
+	stats.withheld += c->fx.withheld;
+	for (int t = 0; t < TOOLS_N; t++)
+		stats.offers_by_tool[t] += c->fx.by_tool[t];
 	stats.batches++;
 }
 
@@ -1492,6 +1498,7 @@ pipeline_configure(struct pipeline *pl, const struct sp_config *cfg)
 	pl->ep.bandit.half_life_ms = e->decay_half_life_hours * 3600000.0;
 	pl->ep.offer_seed = rng_hash(cfg->kafka.input_topic,
 	    strlen(cfg->kafka.input_topic), 0);
+	pl->ep.tools = tools_parse(e->tools);
 	if (pl->commit_ev != NULL)
 		evtimer_add(pl->commit_ev, &tv);
 }

@@ -3,6 +3,7 @@
  * stats.c - counters and the Prometheus text exposition.
  */
 #include "stats.h"
+#include "checkout.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -119,9 +120,13 @@ stats_prometheus(int redis_up, int assigned, int plans_active)
 	stats_counter(&b, "smartpromo_dead_letters_total",
 	    "events rejected to the dead-letter topic", stats.dead_letters);
 	stats_printf(&b, "# HELP smartpromo_offers_total offers emitted, by "
-	    "tool\n# TYPE smartpromo_offers_total counter\n"
-	    "smartpromo_offers_total{tool=\"product_discount\"} %llu\n",
-	    (unsigned long long)stats.offers);
+	    "tool\n# TYPE smartpromo_offers_total counter\n");
+	for (int t = 0; t < CHECKOUT__KINDS; t++)
+		stats_printf(&b, "smartpromo_offers_total{tool=\"%s\"} %llu\n",
+		    checkout_kind_name((enum checkout_kind)t),
+		    (unsigned long long)stats.offers_by_tool[t]);
+	stats_counter(&b, "smartpromo_offers_withheld_total",
+	    "offers the price guarantee kept back", stats.withheld);
 	stats_counter(&b, "smartpromo_holdout_views_total",
 	    "page views of control-group customers", stats.holdout_views);
 	stats_counter(&b, "smartpromo_no_offer_total",

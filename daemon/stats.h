@@ -23,6 +23,8 @@ struct stats {
 	uint64_t campaign_holds;
 	uint64_t promotions_deactivated;
 	uint64_t promotions_refused;
+	uint64_t withheld;
+	uint64_t offers_by_tool[8];     /* enum checkout_kind */
 	uint64_t redeliveries;
 	uint64_t batches;
 	uint64_t redis_errors;

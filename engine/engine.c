@@ -288,6 +288,14 @@ product_state_field(struct product_state *ps, const char *name,
 	}
 	else if (strcmp(name, "kpos") == 0)
 		return engine_parse_kpos(value, &ps->kpart, &ps->koff);
+	else if (strncmp(name, "pp:", 3) == 0) {
+		for (int k = 0; k < TOOLS_PLATFORM_KINDS; k++)
+			if (strcmp(name, tools_platform_field(
+			    (enum platform_kind)k)) == 0)
+				return value[0] == '\0' ? 0 :
+				    tools_platform_parse(ps->pp,
+				    (enum platform_kind)k, value);
+	}
 	else if (strcmp(name, "known") == 0)
 		ps->known = strcmp(value, "1") == 0;
 	return 0;
@@ -352,7 +360,8 @@ product_state_load_arms(struct product_state *ps, const char *const *names,
 			    0 : -1;
 		else if (strcmp(names[i], "tref") == 0)
 			rc = engine_parse_i64(values[i], &a->tref);
-		else
+		else if ((rc = tools_field(&ps->tools, names[i],
+		    values[i])) == 1)
 			rc = product_state_arm_field(a, names[i], values[i]);
 		if (rc == -1)
 			snprintf(err, errlen, "arms of \"%s\": bad field "
@@ -364,14 +373,18 @@ product_state_load_arms(struct product_state *ps, const char *const *names,
 
 /* ---- records ------------------------------------------------------------ */
 
-/* offer_id|plan_id|ctx|level|bps|list|offer|ts|expires|converted */
+/*
+ * offer_id|plan_id|ctx|level|bps|list|offer|ts|expires|converted|tool|
+ * min_spend|min_qty
+ */
 int
 offer_rec_format(const struct offer_rec *o, char *buf, size_t len)
 {
 	int n = snprintf(buf, len, "%s|%s|%d|%d|%" PRId32 "|%" PRId64 "|%"
-	    PRId64 "|%" PRId64 "|%" PRId64 "|%d", o->offer_id, o->plan_id,
-	    o->ctx, o->level, o->bps, o->list_price, o->offer_price, o->ts,
-	    o->expires_at, o->converted);
+	    PRId64 "|%" PRId64 "|%" PRId64 "|%d|%d|%" PRId64 "|%" PRId64,
+	    o->offer_id, o->plan_id, o->ctx, o->level, o->bps, o->list_price,
+	    o->offer_price, o->ts, o->expires_at, o->converted, o->tool,
+	    o->min_spend, o->min_qty);
 
 	return n < 0 || (size_t)n >= len ? -1 : 0;
 }
@@ -401,10 +414,12 @@ offer_rec_parse(struct offer_rec *o, const char *s)
 	    engine_token(&s, o->plan_id, sizeof(o->plan_id)) == -1)
 		return -1;
 	if (sscanf(s, "%d|%d|%" SCNd32 "|%" SCNd64 "|%" SCNd64 "|%" SCNd64
-	    "|%" SCNd64 "|%d%n", &o->ctx, &o->level, &o->bps, &o->list_price,
-	    &o->offer_price, &o->ts, &o->expires_at, &o->converted, &n) != 8 ||
+	    "|%" SCNd64 "|%d|%d|%" SCNd64 "|%" SCNd64 "%n", &o->ctx, &o->level,
+	    &o->bps, &o->list_price, &o->offer_price, &o->ts, &o->expires_at,
+	    &o->converted, &o->tool, &o->min_spend, &o->min_qty, &n) != 11 ||
 	    s[n] != '\0' || o->ctx < 0 || o->ctx >= PLAN_CONTEXTS ||
-	    o->level < 0 || o->level >= PLAN_MAX_LEVELS)
+	    o->level < 0 || o->level >= PLAN_MAX_LEVELS || o->tool < 0 ||
+	    o->tool >= TOOLS_N || o->min_spend < 0 || o->min_qty < 0)
 		return -1;
 	o->loaded = 1;
 	return 0;
@@ -521,26 +536,6 @@ engine_offer_id(uint64_t seed, int32_t partition, int64_t offset, char *buf,
 	    (uint32_t)(seed & 0xffffffffu), partition, offset);
 }
 
-/*
- * The discount in minor units for bps of price, kept inside
- * [min_bps, max_bps] after rounding; -1 when no amount fits.
- */
-static int64_t
-engine_discount(int64_t price, int32_t bps, int32_t min_bps, int32_t max_bps)
-{
-	int64_t want = (price * bps + 5000) / 10000;
-	int64_t lo = (price * min_bps + 9999) / 10000;  /* ceil */
-	int64_t hi = price * max_bps / 10000;           /* floor */
-
-	if (price <= 0 || lo > hi || lo <= 0)
-		return -1;
-	if (want < lo)
-		want = lo;
-	if (want > hi)
-		want = hi;
-	return want;
-}
-
 /* The offer message of a record. */
 static char *
 engine_offer_json(const struct offer_rec *o, const struct product_state *ps)
@@ -549,7 +544,8 @@ engine_offer_json(const struct offer_rec *o, const struct product_state *ps)
 	    " s:I, s:I, s:I}", "type", "offer", "offer_id", o->offer_id,
 	    "plan_id", o->plan_id, "shop_id", ps->shop_id, "product_id",
 	    ps->product_id, "customer_id", o->customer_id, "tool",
-	    "product_discount", "list_price", (json_int_t)o->list_price,
+	    checkout_kind_name((enum checkout_kind)o->tool), "list_price",
+	    (json_int_t)o->list_price,
 	    "offer_price", (json_int_t)o->offer_price, "discount_bps",
 	    (json_int_t)o->bps, "expires_at", (json_int_t)o->expires_at, "ts",
 	    (json_int_t)o->ts);
@@ -557,6 +553,10 @@ engine_offer_json(const struct offer_rec *o, const struct product_state *ps)
 
 	if (j == NULL)
 		return NULL;
+	if (o->min_spend > 0)
+		json_object_set_new(j, "min_spend", json_integer(o->min_spend));
+	if (o->min_qty > 0)
+		json_object_set_new(j, "min_qty", json_integer(o->min_qty));
 	s = json_dumps(j, JSON_COMPACT);
 	json_decref(j);
 	return s;
@@ -570,7 +570,105 @@ engine_seed(const struct engine_params *ep, const struct engine_input *in)
 	    48) ^ (uint64_t)in->offset));
 }
 
-/* Choose a level and fill a new offer record; -1: no price fits. */
+/* Forget old tool evidence at the rate of the level arms. */
+static void
+engine_decay_tools(const struct engine_params *ep, struct product_state *ps,
+    int64_t ts)
+{
+	int64_t tref = ps->arms.tref;
+
+	if (tref > 0 && ts > tref && ep->bandit.half_life_ms > 0)
+		tools_decay(&ps->tools, exp2(-(double)(ts - tref) /
+		    ep->bandit.half_life_ms));
+}
+
+/* The offer's expiry: its TTL, a flash sale's end, the plan's end (a
+ * voucher, once claimed, may outlive the plan). */
+static int64_t
+engine_expiry(const struct engine_params *ep, const struct plan *p,
+    int tool, int64_t ts)
+{
+	struct checkout_tool shape;
+	int64_t exp = ts + ep->offer_ttl_ms;
+
+	tools_shape((enum checkout_kind)tool, &shape);
+	if (tool == CHECKOUT_FLASH_SALE && shape.window.end > 0 &&
+	    ts + shape.window.end < exp)
+		exp = ts + shape.window.end;
+	if (tool != CHECKOUT_VOUCHER && exp > p->end_ms)
+		exp = p->end_ms;        /* no other offer outlives its plan */
+	return exp;
+}
+
+/* Make the offer of a tool at a level; -1 when none fits or the
+ * guarantee would not hold with what else is active on the product. */
+static int
+engine_make(const struct engine_params *ep, const struct product_state *ps,
+    const struct engine_input *in, int tool, int32_t bps, int32_t min_bps,
+    int32_t max_bps, struct checkout_offer *co)
+{
+	struct checkout_tool shape;
+	int64_t ts = in->ev->ts, exp = engine_expiry(ep, in->plan, tool, ts);
+	int tries;
+
+	tools_shape((enum checkout_kind)tool, &shape);
+	/* a tool's per-unit price is rounded down: deepen until the discount
+	 * reaches the range's minimum, or give up */
+	for (tries = 0; tries < 8; tries++) {
+		int64_t off;
+
+		if (checkout_offer_make(&shape, ps->price, bps, min_bps,
+		    max_bps, ts, exp, co) == -1)
+			return -1;
+		off = ps->price - co->offer_price;
+		if (off * 10000 >= (int64_t)min_bps * ps->price)
+			break;
+		bps += (int32_t)(((int64_t)min_bps * ps->price - off * 10000) /
+		    ps->price) + 1;
+		if (bps > max_bps)
+			return -1;
+	}
+	if (tries == 8)
+		return -1;
+	if (!tools_guard_ok(co, ps->pp, ps->campaign_price, ps->campaign_start,
+	    ps->campaign_end, !in->returning, min_bps, max_bps, ts))
+		return -2;
+	/* The guarantee: never a price outside the seller's range. */
+	assert((ps->price - co->offer_price) * 10000 <=
+	    (int64_t)max_bps * ps->price &&
+	    (ps->price - co->offer_price) * 10000 >=
+	    (int64_t)min_bps * ps->price && co->offer_price >= 0 &&
+	    co->offer_price <= ps->price);
+	return 0;
+}
+
+/* Fill the record of a made offer. */
+static void
+engine_fill(const struct engine_params *ep, const struct engine_input *in,
+    const struct checkout_offer *co, int tool, int level,
+    struct offer_rec *o)
+{
+	engine_offer_id(ep->offer_seed, in->partition, in->offset, o->offer_id,
+	    sizeof(o->offer_id));
+	snprintf(o->plan_id, sizeof(o->plan_id), "%s", in->plan->plan_id);
+	o->ctx = in->returning ? 1 : 0;
+	o->level = level;
+	o->tool = tool;
+	o->list_price = co->list_price;
+	o->offer_price = co->offer_price;
+	o->bps = co->discount_bps;
+	o->min_spend = co->min_spend;
+	o->min_qty = co->min_qty;
+	o->ts = in->ev->ts;
+	o->expires_at = co->expires_at;
+	o->converted = 0;
+	o->loaded = 1;
+}
+
+/*
+ * Choose a tool and a level and fill a new offer record: 0, -1 when no
+ * price fits the range, -2 when the guarantee withholds it.
+ */
 static int
 engine_decide(const struct engine_params *ep, struct product_state *ps,
     const struct engine_input *in, struct offer_rec *o)
@@ -578,40 +676,28 @@ engine_decide(const struct engine_params *ep, struct product_state *ps,
 	struct plan *p = in->plan;
 	double target = p->roi_target > 0 ? p->roi_target :
 	    ep->default_roi_target;
+	int ctx = in->returning ? 1 : 0, tool, rc;
 	int32_t min_bps, max_bps;
 	struct bandit_choice ch;
+	struct checkout_offer co;
 	struct rng r;
-	int64_t off;
 
 	plan_range_for(p, ps->product_id, &min_bps, &max_bps);
 	bandit_arms_fit(&ps->arms, min_bps, max_bps, &ep->bandit);
+	engine_decay_tools(ep, ps, in->ev->ts);
 	bandit_decay(&ps->arms, &p->rt, in->ev->ts, &ep->bandit);
 	pacing_roll(&p->rt, pacing_day(in->date));
 	rng_seed(&r, engine_seed(ep, in));
-	bandit_choose(&ps->arms, &p->rt, in->returning ? 1 : 0, ps->price,
-	    target, pacing_allowed_bps(&p->rt, target, max_bps), &ep->bandit,
-	    &r, &ch);
-	off = engine_discount(ps->price, ch.bps, min_bps, max_bps);
-	if (off < 0)
+	bandit_choose(&ps->arms, &p->rt, ctx, ps->price, target,
+	    pacing_allowed_bps(&p->rt, target, max_bps), &ep->bandit, &r, &ch);
+	tool = tools_choose(&ps->tools, tools_eligible(ep->tools ? ep->tools :
+	    1u << CHECKOUT_PRODUCT_DISCOUNT, ctx, ps->pp, in->ev->ts), ctx, &r);
+	if (tool < 0)
 		return -1;
-	engine_offer_id(ep->offer_seed, in->partition, in->offset, o->offer_id,
-	    sizeof(o->offer_id));
-	snprintf(o->plan_id, sizeof(o->plan_id), "%s", p->plan_id);
-	o->ctx = in->returning ? 1 : 0;
-	o->level = ch.level;
-	o->list_price = ps->price;
-	o->offer_price = ps->price - off;
-	o->bps = (int32_t)(off * 10000 / ps->price);
-	o->ts = in->ev->ts;
-	o->expires_at = in->ev->ts + ep->offer_ttl_ms;
-	if (o->expires_at > p->end_ms)
-		o->expires_at = p->end_ms;     /* no offer outlives its plan */
-	o->converted = 0;
-	o->loaded = 1;
-	/* The guarantee: never a price outside the seller's range. */
-	assert(off * 10000 >= (int64_t)min_bps * ps->price &&
-	    off * 10000 <= (int64_t)max_bps * ps->price);
-	assert(o->offer_price >= 0 && o->offer_price <= o->list_price);
+	if ((rc = engine_make(ep, ps, in, tool, ch.bps, min_bps, max_bps,
+	    &co)) < 0)
+		return rc;
+	engine_fill(ep, in, &co, tool, ch.level, o);
 	return 0;
 }
 
@@ -720,6 +806,7 @@ engine_offer(const struct engine_params *ep, struct product_state *ps,
 	const struct event_page_view *e = &in->ev->u.page_view;
 	struct offer_rec *o = product_state_offer(ps, e->customer_id);
 	struct offer_rec nw;
+	int rc = 0;
 
 	if (o == NULL)
 		return -1;
@@ -728,16 +815,21 @@ engine_offer(const struct engine_params *ep, struct product_state *ps,
 		return 0;       /* the customer's offer still stands */
 	memset(&nw, 0, sizeof(nw));
 	snprintf(nw.customer_id, sizeof(nw.customer_id), "%s", e->customer_id);
-	if (!ps->known || engine_decide(ep, ps, in, &nw) == -1) {
-		fx->counts.no_offer++;
+	if (!ps->known || (rc = engine_decide(ep, ps, in, &nw)) < 0) {
+		if (rc == -2)
+			fx->counts.withheld++;
+		else
+			fx->counts.no_offer++;
 		return 0;
 	}
 	nw.last_view = o->last_view;
 	nw.has_last_view = o->has_last_view;
 	*o = nw;
 	bandit_expose(&ps->arms, &in->plan->rt, o->ctx, o->level);
+	tools_expose(&ps->tools, o->ctx, o->tool);
 	ps->arms_dirty = 1;
 	fx->counts.offers++;
+	fx->counts.by_tool[o->tool]++;
 	if (engine_put_offer(fx, o) == -1 ||
 	    fx_incr(fx, in->date, "offers", 1) == -1)
 		return -1;
@@ -838,6 +930,7 @@ engine_attribute(const struct engine_params *ep, struct product_state *ps,
 	if (o->level < ps->arms.nlevels) {
 		bandit_decay(&ps->arms, &in->plan->rt, in->ev->ts, &ep->bandit);
 		bandit_convert(&ps->arms, &in->plan->rt, o->ctx, o->level);
+		tools_convert(&ps->tools, o->ctx, o->tool);
 		ps->arms_dirty = 1;
 	}
 	o->converted = 1;
@@ -1045,6 +1138,19 @@ engine_on_seller_promotion(struct product_state *ps,
 	return 0;
 }
 
+/* A platform promotion on this product: kept for the guarantee check. */
+static int
+engine_on_platform(struct product_state *ps, const struct event *ev)
+{
+	const struct event_platform_promotion *e = &ev->u.platform_promotion;
+
+	if (tools_platform_set(ps->pp, e->promotion_id, e->kind,
+	    e->discount_bps, e->amount, e->min_spend, e->start, e->end) == -1)
+		return 0;
+	ps->product_dirty = 1;
+	return 0;
+}
+
 /* Re-emit the offer a re-delivered page view made, if it made one. */
 static int
 engine_replay(const struct engine_params *ep, struct product_state *ps,
@@ -1091,6 +1197,8 @@ engine_apply(const struct engine_params *ep, struct product_state *ps,
 		return engine_on_campaign(ps, ev);
 	case EV_SELLER_PROMOTION:
 		return engine_on_seller_promotion(ps, in, fx);
+	case EV_PLATFORM_PROMOTION:
+		return engine_on_platform(ps, ev);
 	default:
 		return 0;       /* recorded position only, for now */
 	}
@@ -1165,13 +1273,54 @@ engine_flush_arms(const struct bandit_arms *a, struct effects *fx)
 	return 0;
 }
 
+/* The platform promotion slots that hold one. */
+static int
+engine_flush_platform(const struct product_state *ps, struct effects *fx)
+{
+	char buf[512];
+
+	for (int k = 0; k < TOOLS_PLATFORM_KINDS; k++) {
+		if (ps->pp[k].id[0] == '\0')
+			continue;
+		if (tools_platform_format(&ps->pp[k], buf, sizeof(buf)) == -1 ||
+		    fx_write(fx, FX_HSET, FX_PRODUCT, NULL,
+		    tools_platform_field((enum platform_kind)k), buf) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/* The tool arms. */
+static int
+engine_flush_tools(const struct tools_arms *t, struct effects *fx)
+{
+	char name[64], val[64];
+
+	for (int c = 0; c < PLAN_CONTEXTS; c++)
+		for (int k = 0; k < TOOLS_N; k++) {
+			if (t->n[c][k] == 0 && t->s[c][k] == 0)
+				continue;
+			snprintf(name, sizeof(name), "tool:%s:%s",
+			    engine_ctx_names[c], checkout_kind_name(
+			    (enum checkout_kind)k));
+			snprintf(val, sizeof(val), "%.6f %.6f", t->n[c][k],
+			    t->s[c][k]);
+			if (fx_write(fx, FX_HSET, FX_ARMS, NULL, name,
+			    val) == -1)
+				return -1;
+		}
+	return 0;
+}
+
 /* Writes of whatever changed in the product and arms hashes. */
 int
 engine_flush(const struct product_state *ps, struct effects *fx)
 {
-	if (ps->product_dirty && engine_flush_product(ps, fx) == -1)
+	if (ps->product_dirty && (engine_flush_product(ps, fx) == -1 ||
+	    engine_flush_platform(ps, fx) == -1))
 		return -1;
-	if (ps->arms_dirty && engine_flush_arms(&ps->arms, fx) == -1)
+	if (ps->arms_dirty && (engine_flush_arms(&ps->arms, fx) == -1 ||
+	    engine_flush_tools(&ps->tools, fx) == -1))
 		return -1;
 	return 0;
 }

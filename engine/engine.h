@@ -27,6 +27,7 @@
 #include "bandit.h"
 #include "event.h"
 #include "plan.h"
+#include "tools.h"
 
 #define ENGINE_DATE_MAX 11      /* "YYYY-MM-DD" */
 
@@ -38,6 +39,7 @@ struct engine_params {
 	int64_t attribution_ms;
 	struct bandit_params bandit;
 	uint64_t offer_seed;            /* mixes the topic into offer ids */
+	unsigned tools;                 /* bit mask of enum checkout_kind */
 };
 
 /*
@@ -50,8 +52,10 @@ struct offer_rec {
 	char offer_id[64];
 	char plan_id[PLAN_ID_MAX];
 	int ctx, level;
+	int tool;                       /* enum checkout_kind */
 	int32_t bps;
 	int64_t list_price, offer_price;
+	int64_t min_spend, min_qty;     /* voucher / bmsm thresholds, else 0 */
 	int64_t ts, expires_at;
 	int converted;                  /* an order used it */
 	int loaded;                     /* 0: none stored for this customer */
@@ -100,6 +104,8 @@ struct product_state {
 	int32_t kpart;                  /* last applied position, -1: none */
 	int64_t koff;
 	struct bandit_arms arms;
+	struct tools_arms tools;        /* which tool sells, per context */
+	struct tools_platform pp[TOOLS_PLATFORM_KINDS];
 	int arms_dirty, product_dirty;
 	struct offer_rec *offers;       /* only the customers this batch needs */
 	size_t noffers, offers_cap;
@@ -156,6 +162,8 @@ struct fx_counts {
 	uint64_t campaign;              /* no offer: a campaign price holds */
 	uint64_t deactivated;           /* seller promotions deactivated */
 	uint64_t refused;               /* seller promotions refused */
+	uint64_t withheld;              /* offers the guarantee kept back */
+	uint64_t by_tool[TOOLS_N];      /* offers made, per tool */
 };
 
 struct effects {

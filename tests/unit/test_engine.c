@@ -628,6 +628,69 @@ test_price_guarantee(void **state)
 	assert_true(pc.offers > 150000 && pc.no_offer > 100);
 }
 
+
+/*
+ * The guarantee with every tool: 100,000 random decisions (prices, ranges,
+ * shoppers, learner states); every offer, whatever its tool, has its
+ * per-unit price at its threshold inside the product's range, never
+ * negative, never above list.
+ */
+static void
+test_price_guarantee_all_tools(void **state)
+{
+	long offers = 0, fits = 0;
+	struct rng r;
+	struct fix f;
+
+	(void)state;
+	rng_seed(&r, 20261122);
+	for (int k = 0; k < 200; k++) {
+		int32_t rmin[PROP_PRODUCTS], rmax[PROP_PRODUCTS];
+
+		fix_init(&f, "p-0", PLAN_P12);
+		f.ep.holdout_pct = 0;
+		f.ep.tools = (1u << TOOLS_N) - 1;
+		plan_release(&f.plan);
+		random_plan(&f.plan, &r, rmin, rmax);
+		for (int d = 0; d < 500; d++) {
+			char j[512], pid[16], cust[32];
+			int i = (int)(rng_next(&r) % PROP_PRODUCTS);
+			int64_t price = random_price(&r), ts = T0 + 1000 *
+			    (k * 500 + d + 1);
+			json_error_t je;
+			json_t *o;
+
+			product_state_release(&f.ps);
+			snprintf(pid, sizeof(pid), "p-%d", i);
+			product_state_init(&f.ps, pid);
+			snprintf(cust, sizeof(cust), "c-%" PRId64, ts);
+			apply(&f, ev_product(j, sizeof(j), ts, pid, price), 0,
+			    DATE);
+			apply(&f, ev_view(j, sizeof(j), ts, pid, cust),
+			    (int)(rng_next(&r) % 2), DATE);
+			fits += amount_fits(price, rmin[i], rmax[i]);
+			if (f.fx.nm == 0)
+				continue;
+			o = json_loads(f.fx.m[0].payload, 0, &je);
+			assert_non_null(o);
+			{
+				int64_t l = jint(o, "list_price");
+				int64_t off = l - jint(o, "offer_price");
+
+				assert_true(l == price && off >= 0 && off <= l);
+				assert_true(off * 10000 >= (int64_t)rmin[i] * l &&
+				    off * 10000 <= (int64_t)rmax[i] * l);
+			}
+			json_decref(o);
+			offers++;
+		}
+		fix_release(&f);
+	}
+	print_message("all tools: %ld offers of %ld views where an amount "
+	    "fits\n", offers, fits);
+	assert_true(offers > fits * 8 / 10);
+}
+
 /* Prices of 1..50 minor units: an offer exactly when an amount fits. */
 static void
 test_tiny_prices(void **state)
@@ -1553,6 +1616,77 @@ test_seller_promotion_refused(void **state)
 	assert_string_equal(f->ps.promo_id, "");
 }
 
+
+/*
+ * All five tools (ep.tools = every kind): over 400 views by new and
+ * returning shoppers every tool is offered at least once, none outside
+ * the range at its own threshold (10000 * (list - offer) within
+ * [min, max] * list); new_customer_discount never goes to a returning
+ * shopper; a voucher says its min_spend (2 units at list), bmsm its
+ * min_qty (2); while a platform fixed discount is active no flash sale.
+ */
+static void
+test_tools(void **state)
+{
+	struct fix *f = *state;
+	char j[512], cust[32];
+	int seen[TOOLS_N] = { 0 }, flash_blocked = 0;
+
+	(void)state;
+	f->ep.tools = (1u << TOOLS_N) - 1;
+	apply(f, ev_product(j, sizeof(j), T0, "p-1", PRICE), 0, DATE);
+	for (int k = 0; k < 400; k++) {
+		json_error_t je;
+		json_t *o;
+		const char *tool;
+		int64_t list, offer, ms, mq;
+		int ret = k % 2, blocked = k >= 300;
+
+		if (k == 300) {
+			snprintf(j, sizeof(j), "{\"type\":\"platform_promotion\","
+			    "\"event_id\":\"e-pf\",\"ts\":%lld,\"shop_id\":\"s-1\","
+			    "\"product_id\":\"p-1\",\"promotion_id\":\"pf-1\","
+			    "\"kind\":\"fixed_discount\",\"amount\":500,"
+			    "\"start\":%lld,\"end\":%lld}", (long long)T0,
+			    (long long)T0, (long long)(T0 + 30 * DAY_MS));
+			apply(f, j, 0, DATE);
+		}
+		customer(cust, sizeof(cust), 0, k);
+		apply(f, ev_view(j, sizeof(j), T0 + 1000 + k, "p-1", cust), ret,
+		    DATE);
+		if (f->fx.nm == 0)
+			continue;
+		o = json_loads(f->fx.m[f->fx.nm - 1].payload, 0, &je);
+		assert_non_null(o);
+		tool = jstr(o, "tool");
+		list = jint(o, "list_price");
+		offer = jint(o, "offer_price");
+		ms = json_integer_value(json_object_get(o, "min_spend"));
+		mq = json_integer_value(json_object_get(o, "min_qty"));
+		assert_true(10000 * (list - offer) >= 500 * list &&
+		    10000 * (list - offer) <= 3000 * list);
+		for (int t = 0; t < TOOLS_N; t++)
+			if (strcmp(tool, checkout_kind_name(
+			    (enum checkout_kind)t)) == 0)
+				seen[t]++;
+		if (strcmp(tool, "new_customer_discount") == 0)
+			assert_int_equal(ret, 0);
+		if (strcmp(tool, "voucher") == 0)
+			assert_true(ms == 2 * list);
+		if (strcmp(tool, "bmsm") == 0)
+			assert_true(mq == 2);
+		if (blocked && strcmp(tool, "flash_sale") == 0)
+			flash_blocked++;
+		json_decref(o);
+	}
+	for (int t = 0; t < TOOLS_N; t++) {
+		printf("tool %s offered %d times\n", checkout_kind_name(
+		    (enum checkout_kind)t), seen[t]);
+		assert_true(seen[t] > 0);
+	}
+	assert_int_equal(flash_blocked, 0);
+}
+
 /* Flush outputs load back into an equal state. */
 static void
 test_state_roundtrip(void **state)
@@ -1578,7 +1712,8 @@ test_state_roundtrip(void **state)
 	assert_int_equal(product_state_load(&ld, kn, kv, 1, err, sizeof(err)),
 	    0);
 	n = hset_pairs(&f.fx, FX_ARMS, names, values, 64);
-	assert_true(n == 2 + 2 * (size_t)f.ps.arms.nlevels);
+	/* range, tref, one field per level and context, the used tools */
+	assert_true(n > 2 + 2 * (size_t)f.ps.arms.nlevels);
 	assert_int_equal(product_state_load_arms(&ld, names, values, n, err,
 	    sizeof(err)), 0);
 	assert_string_equal(ld.shop_id, f.ps.shop_id);
@@ -1598,6 +1733,13 @@ test_state_roundtrip(void **state)
 			    1e-6);
 			assert_true(fabs(ld.arms.s[c][l] - f.ps.arms.s[c][l]) <
 			    1e-6);
+		}
+	for (int c = 0; c < PLAN_CONTEXTS; c++)
+		for (int k = 0; k < TOOLS_N; k++) {
+			assert_true(fabs(ld.tools.n[c][k] -
+			    f.ps.tools.n[c][k]) < 1e-6);
+			assert_true(fabs(ld.tools.s[c][k] -
+			    f.ps.tools.s[c][k]) < 1e-6);
 		}
 	assert_true(arms_s(&f.ps.arms, 0) + arms_s(&f.ps.arms, 1) > 10);
 	/* the loaded state, re-fitted to the same range, keeps its counts */
@@ -1788,6 +1930,7 @@ main(void)
 		cmocka_unit_test(test_page_view_offer),
 		cmocka_unit_test(test_unknown_product),
 		cmocka_unit_test(test_price_guarantee),
+		cmocka_unit_test(test_price_guarantee_all_tools),
 		cmocka_unit_test(test_tiny_prices),
 		cmocka_unit_test(test_holdout),
 		cmocka_unit_test(test_inactive_plans),
@@ -1810,6 +1953,8 @@ main(void)
 		cmocka_unit_test(test_records_roundtrip),
 		cmocka_unit_test(test_records_garbage),
 		cmocka_unit_test(test_order_rec_parse_rejects_out_of_range),
+		cmocka_unit_test_setup_teardown(test_tools, fix_setup,
+		    fix_teardown),
 		cmocka_unit_test_setup_teardown(test_campaign_holds_its_price,
 		    fix_setup, fix_teardown),
 		cmocka_unit_test_setup_teardown(test_seller_promotion_replaced,
