@@ -3,7 +3,9 @@
  * plans.c - plan registry in memory, persisted to Redis.
  */
 #include "plans.h"
+#include "clock.h"
 #include "log.h"
+#include "pacing.h"
 #include "strmap.h"
 
 #include <inttypes.h>
@@ -484,6 +486,91 @@ plans_expire(struct plans *ps, int64_t now_ms)
 			plans_persist_end(ps, p, plans_bg_cb, NULL);
 		}
 	}
+}
+
+/* ---- budgets ------------------------------------------------------------ */
+
+struct plans_cost {
+	struct plans_op *op;
+	struct plan *plan;
+	char plan_id[PLAN_ID_MAX];
+	int today;              /* the reply is today's cost */
+	int64_t day;
+};
+
+/* One product-day cost. */
+static void
+plans_cost_cb(redisAsyncContext *ac, void *r, void *priv)
+{
+	struct plans_cost *c = priv;
+	redisReply *reply = r;
+	int64_t v;
+
+	(void)ac;
+	if (reply != NULL && reply->type == REDIS_REPLY_STRING &&
+	    plans_get(c->op->ps, c->plan_id) == c->plan) {
+		v = strtoll(reply->str, NULL, 10);
+		c->plan->rt.budget_day = c->day;
+		if (c->today)
+			c->plan->rt.spent_today += v;
+		else
+			c->plan->rt.spent_before += v;
+	}
+	plans_write_cb(ac, r == NULL || reply->type == REDIS_REPLY_ERROR ?
+	    r : &(redisReply){ .type = REDIS_REPLY_STATUS }, c->op);
+	free(c);
+}
+
+/* HGET cost of every product-day of a plan up to today. */
+static void
+plans_refresh_one(struct plans_op *op, struct plan *p, const char *today)
+{
+	char date[16], key[400];
+	int64_t day = pacing_day(today);
+
+	p->rt.spent_before = p->rt.spent_today = 0;
+	p->rt.expected_today = 0;
+	for (int64_t t = p->start_ms; t < p->end_ms; t += PLAN_DAY_MS) {
+		clock_date(t, date);
+		if (strcmp(date, today) > 0)
+			break;
+		for (size_t i = 0; i < p->nproducts; i++) {
+			struct plans_cost *c = calloc(1, sizeof(*c));
+			const char *argv[3] = { "HGET", store_key(op->ps->st,
+			    key, sizeof(key), "{%s}:day:%s", p->products[i],
+			    date), "cost" };
+
+			if (c == NULL)
+				fatalx("out of memory");
+			*c = (struct plans_cost){ op, p, "", strcmp(date,
+			    today) == 0, day };
+			snprintf(c->plan_id, sizeof(c->plan_id), "%s",
+			    p->plan_id);
+			if (store_command(op->ps->st, plans_cost_cb, c, 3, argv,
+			    NULL) == 0)
+				op->pending++;
+			else
+				free(c);
+		}
+	}
+}
+
+/* Restore the budget figures of plans with a budget. */
+int
+plans_refresh_budgets(struct plans *ps, int64_t now_ms, plans_done_cb *cb,
+    void *arg)
+{
+	struct plans_op *op = plans_op_new(ps, cb, arg);
+	char today[16];
+
+	if (op == NULL)
+		return -1;
+	clock_date(now_ms, today);
+	for (size_t i = 0; i < ps->n; i++)
+		if (ps->all[i]->status == PLAN_ACTIVE && ps->all[i]->budget >= 0)
+			plans_refresh_one(op, ps->all[i], today);
+	plans_op_settle(op);
+	return 0;
 }
 
 /* ---- loading ------------------------------------------------------------ */

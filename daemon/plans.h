@@ -65,6 +65,15 @@ int plans_enroll(struct plans *ps, struct plan *p, const char *const *ids,
 struct plan *plans_for_segment(struct plans *ps, const char *shop_id,
     unsigned bit);
 
+/*
+ * Restore the budget figures of active plans with a budget from their
+ * products' day counters (after a restart): the cost of days before
+ * today and of today, today being the date of now_ms in the schedule's
+ * zone.  Async; cb may be NULL.
+ */
+int plans_refresh_budgets(struct plans *ps, int64_t now_ms,
+    plans_done_cb *cb, void *arg);
+
 /* End every active plan whose end time passed (wall clock). */
 void plans_expire(struct plans *ps, int64_t now_ms);
 

@@ -86,6 +86,7 @@ server_plans_loaded_cb(int ok, const char *err, void *arg)
 	s->plans_loaded = 1;
 	log_info("%zu plans loaded", plans_all(s->plans,
 	    &(struct plan *const *){ NULL }));
+	plans_refresh_budgets(s->plans, clock_now_ms(), NULL, NULL);
 	if (!s->subscribed && kafka_subscribe(s->kafka) == 0)
 		s->subscribed = 1;
 	server_check_ready(s);

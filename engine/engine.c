@@ -665,9 +665,77 @@ engine_fill(const struct engine_params *ep, const struct engine_input *in,
 	o->loaded = 1;
 }
 
+/* Start the budget figures of a new day (days only move forward). */
+static void
+engine_budget_roll(struct plan_runtime *rt, int64_t day)
+{
+	if (rt->budget_day >= day)
+		return;
+	if (rt->budget_day != 0)
+		rt->spent_before += rt->spent_today;
+	rt->budget_day = day;
+	rt->spent_today = 0;
+	rt->expected_today = 0;
+}
+
+/* Count a realized cost on its day (a late order on a past day's). */
+static void
+engine_budget_account(struct plan_runtime *rt, int64_t day, int64_t cost)
+{
+	engine_budget_roll(rt, day);
+	if (day < rt->budget_day)
+		rt->spent_before += cost;
+	else
+		rt->spent_today += cost;
+}
+
+/* The conversion rate an offer's expected cost counts: a high estimate,
+ * the posterior mean plus two standard deviations. */
+static double
+engine_budget_rate(const struct engine_params *ep,
+    const struct product_state *ps, const struct plan *p, int ctx, int level)
+{
+	double m = bandit_mean(&ps->arms, &p->rt, ctx, level, &ep->bandit);
+	double n = ps->arms.n[ctx][level] + ep->bandit.prior_strength;
+	double hi = m + 2.0 * sqrt(m * (1.0 - m) / (n > 1.0 ? n : 1.0));
+
+	return hi < 1.0 ? hi : 1.0;
+}
+
+/* Today's paced share of the budget. */
+int64_t
+engine_budget_share(const struct plan *p, int64_t day, int64_t ts)
+{
+	int64_t left_days, left;
+
+	(void)day;
+	if (p->budget < 0)
+		return -1;
+	left_days = (p->end_ms - ts + PLAN_DAY_MS - 1) / PLAN_DAY_MS;
+	if (left_days < 1)
+		left_days = 1;
+	left = p->budget - p->rt.spent_before;
+	return left > 0 ? left / left_days : 0;
+}
+
+/* Nonzero if an offer of expected cost exp would break the pacing. */
+static int
+engine_budget_full(const struct plan *p, int64_t day, int64_t ts, double exp)
+{
+	const struct plan_runtime *rt = &p->rt;
+	int64_t share = engine_budget_share(p, day, ts);
+	double today = (double)rt->spent_today + rt->expected_today + exp;
+
+	if (share < 0)
+		return 0;
+	return today > (double)share * (1.0 + ENGINE_BUDGET_TOLERANCE) ||
+	    (double)rt->spent_before + today > (double)p->budget;
+}
+
 /*
  * Choose a tool and a level and fill a new offer record: 0, -1 when no
- * price fits the range, -2 when the guarantee withholds it.
+ * price fits the range, -2 when the guarantee withholds it, -3 when the
+ * plan's budget is paced out for today.
  */
 static int
 engine_decide(const struct engine_params *ep, struct product_state *ps,
@@ -697,6 +765,16 @@ engine_decide(const struct engine_params *ep, struct product_state *ps,
 	if ((rc = engine_make(ep, ps, in, tool, ch.bps, min_bps, max_bps,
 	    &co)) < 0)
 		return rc;
+	if (p->budget >= 0) {
+		int64_t day = pacing_day(in->date);
+		double exp = engine_budget_rate(ep, ps, p, ctx, ch.level) *
+		    (double)(co.list_price - co.offer_price);
+
+		engine_budget_roll(&p->rt, day);
+		if (engine_budget_full(p, day, in->ev->ts, exp))
+			return -3;
+		p->rt.expected_today += exp;
+	}
 	engine_fill(ep, in, &co, tool, ch.level, o);
 	return 0;
 }
@@ -818,6 +896,8 @@ engine_offer(const struct engine_params *ep, struct product_state *ps,
 	if (!ps->known || (rc = engine_decide(ep, ps, in, &nw)) < 0) {
 		if (rc == -2)
 			fx->counts.withheld++;
+		else if (rc == -3)
+			fx->counts.budget_held++;
 		else
 			fx->counts.no_offer++;
 		return 0;
@@ -966,6 +1046,7 @@ engine_count_group(const struct engine_params *ep, struct product_state *ps,
 	pacing_roll(&in->plan->rt, pacing_day(r->date));
 	pacing_record(&in->plan->rt, in->plan->roi_target, r->gmv, r->cost,
 	    e->unit_price * e->qty);
+	engine_budget_account(&in->plan->rt, pacing_day(r->date), r->cost);
 	return 0;
 }
 

@@ -163,6 +163,7 @@ struct fx_counts {
 	uint64_t deactivated;           /* seller promotions deactivated */
 	uint64_t refused;               /* seller promotions refused */
 	uint64_t withheld;              /* offers the guarantee kept back */
+	uint64_t budget_held;           /* views with no offer: budget paced */
 	uint64_t by_tool[TOOLS_N];      /* offers made, per tool */
 };
 
@@ -209,6 +210,22 @@ struct order_rec *product_state_order(struct product_state *ps,
  */
 int engine_apply(const struct engine_params *ep, struct product_state *ps,
     const struct engine_input *in, struct effects *fx);
+
+/*
+ * Budget pacing: a plan with a budget B over D days may spend today at
+ * most (B - spent before today) / (days left, today included), plus
+ * ENGINE_BUDGET_TOLERANCE of it.  Spend is counted when orders arrive, so
+ * each offer made today also counts its expected cost until the day ends:
+ * its discount times a high estimate of its conversion (the learner's
+ * posterior mean plus two standard deviations), so the rule errs on the
+ * side of spending less; an order can still arrive after the share is
+ * reached, so a day may exceed it by the tolerance plus what its last
+ * offers' orders cost.  The plan's total stops at B the same way.
+ */
+#define ENGINE_BUDGET_TOLERANCE 0.10
+
+/* Today's paced share of a plan's budget at event time ts (-1: none). */
+int64_t engine_budget_share(const struct plan *p, int64_t day, int64_t ts);
 
 /* Nonzero if customer_id falls in the holdout (stable hash). */
 int engine_in_holdout(const char *customer_id, double holdout_pct);

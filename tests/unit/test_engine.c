@@ -691,6 +691,69 @@ test_price_guarantee_all_tools(void **state)
 	assert_true(offers > fits * 8 / 10);
 }
 
+
+/*
+ * Budget pacing: a 7-day plan with a budget of 30000 (minor units) on a
+ * product of list 10000 whose shoppers buy 30% of offers at once.  Without
+ * a budget a day would cost about 200 views x 0.3 x ~1000 = 60000; with it
+ * each day's realized cost stays within its paced share (what is left over
+ * the days left) plus the 10% tolerance plus one order's discount (an
+ * order for an offer made before the share was reached), the plan's total
+ * never exceeds the budget, and every day spends something.
+ */
+static void
+test_budget_pacing(void **state)
+{
+	struct fix f;
+	struct rng r;
+	int64_t total = 0;
+
+	(void)state;
+	fix_init(&f, "p-1", "{\"name\":\"b\",\"shop_id\":\"s-1\",\"products\":"
+	    "[\"p-1\"],\"discount_min_pct\":5,\"discount_max_pct\":30,"
+	    "\"days\":7,\"budget\":30000}");
+	f.ep.holdout_pct = 0;
+	rng_seed(&r, 7);
+	for (int d = 0; d < 7; d++) {
+		char date[16], j[512], cust[32], oid[32];
+		int64_t share, day_cost = 0, max_off = 0;
+		int offers = 0;
+
+		snprintf(date, sizeof(date), "2025-11-%02d", 24 + d);
+		apply(&f, ev_product(j, sizeof(j), T0 + d * DAY_MS, "p-1",
+		    10000), 0, date);
+		share = engine_budget_share(&f.plan, 0, T0 + d * DAY_MS + 1);
+		for (int v = 0; v < 200; v++) {
+			int64_t ts = T0 + d * DAY_MS + 1000 * (v + 1);
+			struct offer_msg om;
+
+			snprintf(cust, sizeof(cust), "c-%d-%d", d, v);
+			apply(&f, ev_view(j, sizeof(j), ts, "p-1", cust), 0,
+			    date);
+			if (f.fx.nm == 0 || rng_uniform(&r) >= 0.3)
+				continue;
+			offers++;
+			check_offer(&f.fx.m[0], "p-1", cust, 10000, 500, 3000,
+			    &om);
+			if (om.list - om.offer > max_off)
+				max_off = om.list - om.offer;
+			snprintf(oid, sizeof(oid), "o-%d-%d", d, v);
+			apply(&f, ev_order(j, sizeof(j), ts + 500, oid, cust, 1,
+			    10000, om.offer, om.offer_id), 0, date);
+			day_cost += day1(&f.fx, date, "cost");
+		}
+		total += day_cost;
+		print_message("day %d: share %" PRId64 ", spent %" PRId64
+		    " on %d orders\n", d, share, day_cost, offers);
+		assert_true(day_cost > 0);
+		assert_true((double)day_cost <= (double)share *
+		    (1.0 + ENGINE_BUDGET_TOLERANCE) + (double)max_off);
+		assert_true(total <= 30000);
+	}
+	print_message("budget 30000, spent %" PRId64 "\n", total);
+	fix_release(&f);
+}
+
 /* Prices of 1..50 minor units: an offer exactly when an amount fits. */
 static void
 test_tiny_prices(void **state)
@@ -1931,6 +1994,7 @@ main(void)
 		cmocka_unit_test(test_unknown_product),
 		cmocka_unit_test(test_price_guarantee),
 		cmocka_unit_test(test_price_guarantee_all_tools),
+		cmocka_unit_test(test_budget_pacing),
 		cmocka_unit_test(test_tiny_prices),
 		cmocka_unit_test(test_holdout),
 		cmocka_unit_test(test_inactive_plans),
