@@ -1355,6 +1355,8 @@ pl_take_held(struct pipeline *pl)
 {
 	size_t n = pl->nheld < pl->maxmsgs ? pl->nheld : pl->maxmsgs;
 
+	if (n == 0)
+		return 0;
 	memcpy(pl->raw, pl->held, n * sizeof(*pl->raw));
 	memmove(pl->held, pl->held + n, (pl->nheld - n) * sizeof(*pl->held));
 	pl->nheld -= n;

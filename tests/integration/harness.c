@@ -581,6 +581,7 @@ harness_write_config(struct harness *h)
 		return harness_fail(h, "open \"%s\": %s", h->conf,
 		    strerror(errno));
 	fputs(text, f);
+	fputs(h->extra_config, f);
 	if (fclose(f) != 0)
 		return harness_fail(h, "write \"%s\": %s", h->conf,
 		    strerror(errno));

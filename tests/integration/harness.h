@@ -68,6 +68,7 @@ struct harness {
 	int failed_deliveries;          /* delivery reports with an error */
 	int test_ok;                    /* set by harness_pass() */
 	int any_failed;                 /* a test of the group failed */
+	char extra_config[2048];        /* appended to the config ("": none) */
 	char err[HARNESS_ERR_MAX];
 };
 
@@ -90,7 +91,11 @@ int harness_start_redis(struct harness *h);
 /* Start the dev broker with the four topics; fills h->bootstrap. */
 int harness_start_broker(struct harness *h);
 
-/* Write the daemon config file h->conf (picks the admin port if 0). */
+/*
+ * Write the daemon config file h->conf (picks the admin port if 0), then
+ * h->extra_config as it is (set it after harness_init(), e.g. to add
+ * [segments] or [plans] keys; a section may appear twice, a key may not).
+ */
 int harness_write_config(struct harness *h);
 
 /* Start smartpromod -c h->conf; wait until /v1/status says ready. */
