@@ -7,6 +7,8 @@
 #include "clock.h"
 #include "engine.h"
 #include "log.h"
+#include "diagnose.h"
+#include "page.h"
 #include "stats.h"
 #include "strmap.h"
 
@@ -204,268 +206,227 @@ admin_query(struct evhttp_request *req, const char *name, char *buf,
 	return 0;
 }
 
-/* ---- figures gathered from day counters ---------------------------------- */
+/* ---- figures: T+1 snapshots and live rows (daemon/report.h) ------------ */
 
-static const char *const admin_day_fields[] = {
-	"pv_t", "pv_c", "offers", "ord_t", "units_t", "gmv_t", "cost",
-	"ord_c", "units_c", "gmv_c", "ord_o",
-};
-#define ADMIN_NFIELDS (sizeof(admin_day_fields) / sizeof(admin_day_fields[0]))
+enum admin_view { VIEW_SHOW, VIEW_METRICS, VIEW_DIAGNOSIS, VIEW_PAGE };
 
-struct admin_day {
-	char date[ENGINE_DATE_MAX];
-	int64_t v[ADMIN_NFIELDS];
-	int64_t customers_t, customers_c;
-};
-
-struct admin_figures {
-	char plan_id[PLAN_ID_MAX];
-	struct admin_day *days;
-	size_t ndays;
-	int with_days;          /* metrics call: per day, with customers */
-	struct admin_cell *cells;
-	size_t ncells;
-};
-
-struct admin_cell {
+/* What a figures request asked for. */
+struct admin_fig {
 	struct admin_wait *w;
-	size_t day;
-	int kind;               /* 0: HMGET day, 1: PFCOUNT t, 2: PFCOUNT c */
+	char id[PLAN_ID_MAX];
+	enum admin_view view;
+	int products;                   /* metrics: per product rows too */
+	char date[SNAPSHOT_DATE_MAX];   /* diagnosis: the judged day */
 };
 
-/* Free gathered figures. */
-static void
-admin_figures_free(void *arg)
+/* The sum of rows (over days or products) as a derived row. */
+static struct snapshot_day
+admin_total(const struct snapshot_day *rows, size_t n, size_t stride,
+    const char *plan_id, const char *product_id)
 {
-	struct admin_figures *f = arg;
+	struct snapshot_day t, *tmp = calloc(n + 1, sizeof(*tmp));
+	struct snapshot_params sp;
+	char err[128];
 
-	free(f->days);
-	free(f->cells);
-	free(f);
-}
-
-/* One reply of the gathering. */
-static void
-admin_cell_cb(redisAsyncContext *ac, void *r, void *priv)
-{
-	struct admin_cell *c = priv;
-	struct admin_figures *f = c->w->data;
-	struct admin_day *d = &f->days[c->day];
-	redisReply *reply = r;
-
-	(void)ac;
-	if (reply == NULL || reply->type == REDIS_REPLY_ERROR)
-		c->w->failed = 1;
-	else if (c->kind == 0 && reply->type == REDIS_REPLY_ARRAY)
-		for (size_t i = 0; i < ADMIN_NFIELDS && i < reply->elements; i++)
-			d->v[i] += reply->element[i]->str ?
-			    strtoll(reply->element[i]->str, NULL, 10) : 0;
-	else if (c->kind == 1)
-		d->customers_t = reply->integer;
-	else if (c->kind == 2)
-		d->customers_c = reply->integer;
-	admin_wait_unref(c->w);
-}
-
-/* The plan's dates, from its start day to its last day. */
-static size_t
-admin_plan_dates(const struct plan *p, const char *from, const char *to,
-    struct admin_day **out)
-{
-	size_t n = 0, cap = (size_t)p->days + 2;
-	struct admin_day *d = calloc(cap, sizeof(*d));
-	int64_t t = p->start_ms;
-	char date[ENGINE_DATE_MAX], last[ENGINE_DATE_MAX];
-
-	if (d == NULL)
+	if (tmp == NULL)
 		fatalx("out of memory");
-	clock_date(p->end_ms - 1, last);
-	for (; n < cap; t += PLAN_DAY_MS) {
-		clock_date(t, date);
-		if (n > 0 && strcmp(date, d[n - 1].date) == 0)
+	for (size_t i = 0; i < n; i++)
+		tmp[i] = rows[i * stride];
+	snapshot_init(&t, n > 0 ? rows[0].date : "1970-01-01", plan_id,
+	    product_id, err, sizeof(err));
+	snapshot_sum(&t, tmp, n);
+	snapshot_params_default(&sp);
+	snapshot_derive(&t, &sp);
+	free(tmp);
+	return t;
+}
+
+/* A product's rows over the days, as a contiguous array (malloc'd). */
+static struct snapshot_day *
+admin_product_series(const struct report_rows *r, size_t i)
+{
+	struct snapshot_day *s = calloc(r->ndays + 1, sizeof(*s));
+
+	if (s == NULL)
+		fatalx("out of memory");
+	for (size_t d = 0; d < r->ndays; d++)
+		s[d] = r->prod[d * r->nprod + i];
+	return s;
+}
+
+/* The plan with its totals over every gathered day. */
+static json_t *
+admin_plan_totals(const struct plan *p, const struct report_rows *r)
+{
+	struct snapshot_day t = admin_total(r->plan, r->ndays, 1, r->plan_id,
+	    "");
+	json_t *j = plan_to_json(p);
+
+	json_object_set_new(j, "totals", snapshot_to_json(&t));
+	return j;
+}
+
+/* The days as day objects, each marked final or live. */
+static json_t *
+admin_days_json(const struct report_rows *r)
+{
+	json_t *days = json_array();
+
+	for (size_t d = 0; d < r->ndays; d++) {
+		json_t *o = snapshot_to_json(&r->plan[d]);
+
+		json_object_set_new(o, "final", json_boolean(r->final[d]));
+		json_array_append_new(days, o);
+	}
+	return days;
+}
+
+/* Each product's days, or its total when total is set. */
+static json_t *
+admin_products_json(const struct report_rows *r, int total)
+{
+	json_t *out = total ? json_array() : json_object();
+
+	for (size_t i = 0; i < r->nprod; i++) {
+		const struct snapshot_day *first = &r->prod[i];
+		json_t *a;
+
+		if (total) {
+			struct snapshot_day t = admin_total(first, r->ndays,
+			    r->nprod, r->plan_id, first->product_id);
+
+			json_array_append_new(out, snapshot_to_json(&t));
 			continue;
-		if (strcmp(date, last) > 0)
-			break;
-		if ((from[0] == '\0' || strcmp(date, from) >= 0) &&
-		    (to[0] == '\0' || strcmp(date, to) <= 0))
-			memcpy(d[n++].date, date, sizeof(date));
-	}
-	*out = d;
-	return n;
-}
-
-/* Queue a cell's command. */
-static void
-admin_cell_send(struct admin_wait *w, struct admin_cell *c, int argc,
-    const char **argv)
-{
-	if (store_command(w->ad->deps.st, admin_cell_cb, c, argc, argv,
-	    NULL) == 0)
-		w->pending++;
-	else
-		w->failed = 1;
-}
-
-/* HMGET of every product's day hash for one date. */
-static void
-admin_gather_day(struct admin_wait *w, const struct plan *p, size_t di,
-    size_t *ci)
-{
-	struct admin_figures *f = w->data;
-	const char *argv[2 + ADMIN_NFIELDS];
-	char key[320];
-
-	argv[0] = "HMGET";
-	for (size_t i = 0; i < ADMIN_NFIELDS; i++)
-		argv[2 + i] = admin_day_fields[i];
-	for (size_t i = 0; i < p->nproducts; i++) {
-		struct admin_cell *c = &f->cells[(*ci)++];
-
-		*c = (struct admin_cell){ w, di, 0 };
-		argv[1] = store_key(w->ad->deps.st, key, sizeof(key),
-		    "{%s}:day:%s", p->products[i], f->days[di].date);
-		admin_cell_send(w, c, (int)(2 + ADMIN_NFIELDS), argv);
-	}
-}
-
-/* PFCOUNT over every product's uniq key of a date and group. */
-static void
-admin_gather_uniq(struct admin_wait *w, const struct plan *p, size_t di,
-    int kind, size_t *ci)
-{
-	struct admin_figures *f = w->data;
-	const char **argv = calloc(p->nproducts + 1, sizeof(*argv));
-	char (*keys)[320] = calloc(p->nproducts, sizeof(*keys));
-	struct admin_cell *c = &f->cells[(*ci)++];
-
-	if (argv == NULL || keys == NULL)
-		fatalx("out of memory");
-	argv[0] = "PFCOUNT";
-	for (size_t i = 0; i < p->nproducts; i++)
-		argv[1 + i] = store_key(w->ad->deps.st, keys[i], sizeof(keys[i]),
-		    "{%s}:uniq:%s:%s", p->products[i], f->days[di].date,
-		    kind == 1 ? "t" : "c");
-	*c = (struct admin_cell){ w, di, kind };
-	admin_cell_send(w, c, (int)p->nproducts + 1, argv);
-	free(argv);
-	free(keys);
-}
-
-/* Start gathering a plan's figures. */
-static void
-admin_gather(struct admin_wait *w, const struct plan *p, const char *from,
-    const char *to, int with_days)
-{
-	struct admin_figures *f = calloc(1, sizeof(*f));
-	size_t ci = 0;
-
-	if (f == NULL)
-		fatalx("out of memory");
-	snprintf(f->plan_id, sizeof(f->plan_id), "%s", p->plan_id);
-	f->with_days = with_days;
-	f->ndays = admin_plan_dates(p, from, to, &f->days);
-	f->ncells = f->ndays * (p->nproducts + 2);
-	f->cells = calloc(f->ncells + 1, sizeof(*f->cells));
-	if (f->cells == NULL)
-		fatalx("out of memory");
-	w->data = f;
-	w->free_data = admin_figures_free;
-	for (size_t d = 0; d < f->ndays; d++) {
-		admin_gather_day(w, p, d, &ci);
-		if (with_days && p->nproducts > 0) {
-			admin_gather_uniq(w, p, d, 1, &ci);
-			admin_gather_uniq(w, p, d, 2, &ci);
 		}
+		a = json_array();
+		for (size_t d = 0; d < r->ndays; d++)
+			json_array_append_new(a, snapshot_to_json(
+			    &r->prod[d * r->nprod + i]));
+		json_object_set_new(out, first->product_id, a);
+	}
+	return out;
+}
+
+/* The judged day: the asked one, else the last with treatment views. */
+static const char *
+admin_judged_day(const struct report_rows *r, const char *asked)
+{
+	const char *last = r->ndays > 0 ? r->dates[0] : "";
+
+	if (asked[0] != '\0')
+		return asked;
+	for (size_t d = 0; d < r->ndays; d++)
+		if (r->plan[d].pv_t > 0)
+			last = r->dates[d];
+	return last;
+}
+
+/* Diagnosis of the plan and its flagged products on one day. */
+static json_t *
+admin_diagnosis_json(const struct report_rows *r, const char *date,
+    json_t **all)
+{
+	struct diagnose_params dp;
+	struct diagnose_result res;
+	json_t *plan = json_array(), *prods = json_object();
+	char err[256];
+
+	diagnose_params_default(&dp);
+	*all = json_array();
+	if (r->ndays > 0 && diagnose_day(&dp, r->plan, r->ndays, date, &res,
+	    err, sizeof(err)) == 0) {
+		json_array_append_new(plan, diagnose_to_json(&res));
+		json_array_append_new(*all, diagnose_to_json(&res));
+	}
+	for (size_t i = 0; i < r->nprod && r->ndays > 0; i++) {
+		struct snapshot_day *s = admin_product_series(r, i);
+
+		if (diagnose_day(&dp, s, r->ndays, date, &res, err,
+		    sizeof(err)) == 0 && res.flagged) {
+			json_object_set_new(prods, s[0].product_id,
+			    diagnose_to_json(&res));
+			json_array_append_new(*all, diagnose_to_json(&res));
+		}
+		free(s);
+	}
+	return json_pack("{s:s, s:s, s:o, s:o}", "plan_id", r->plan_id,
+	    "date", date, "plan", plan, "products", prods);
+}
+
+/* Reply with an HTML page. */
+static void
+admin_reply_html(struct evhttp_request *req, char *html)
+{
+	if (html == NULL) {
+		evhttp_send_error(req, 500, "out of memory");
+		return;
+	}
+	admin_reply_text(req, "text/html; charset=utf-8", html);
+	free(html);
+}
+
+/* The seller's page of a plan. */
+static void
+admin_page_reply(struct evhttp_request *req, const struct plan *p,
+    const struct report_rows *r)
+{
+	json_t *plan = admin_plan_totals(p, r), *days = admin_days_json(r);
+	json_t *prods = admin_products_json(r, 1), *diag = NULL;
+	json_t *dj = admin_diagnosis_json(r, admin_judged_day(r, ""), &diag);
+
+	admin_reply_html(req, page_plan_html(plan, days, prods, diag, NULL));
+	json_decref(plan);
+	json_decref(days);
+	json_decref(prods);
+	json_decref(diag);
+	json_decref(dj);
+}
+
+/* The rows are in: answer the view. */
+static void
+admin_fig_cb(const struct report_rows *r, const char *err, void *arg)
+{
+	struct admin_fig *f = arg;
+	struct admin_wait *w = f->w;
+	struct plan *p = plans_get(w->ad->deps.plans, f->id);
+	json_t *all = NULL;
+
+	if (r == NULL || p == NULL) {
+		if (w->req != NULL) {
+			evhttp_connection_set_closecb(
+			    evhttp_request_get_connection(w->req), NULL, NULL);
+			admin_error(w->req, p == NULL ? 404 : 503, p == NULL ?
+			    "plan disappeared" : err);
+			w->req = NULL;
+		}
+	} else if (w->req != NULL) {
+		evhttp_connection_set_closecb(evhttp_request_get_connection(
+		    w->req), NULL, NULL);
+		if (f->view == VIEW_SHOW)
+			admin_reply_json(w->req, 200, admin_plan_totals(p, r));
+		else if (f->view == VIEW_METRICS)
+			admin_reply_json(w->req, 200, f->products ?
+			    json_pack("{s:s, s:o, s:o}", "plan_id", f->id,
+			    "days", admin_days_json(r), "products",
+			    admin_products_json(r, 0)) :
+			    json_pack("{s:s, s:o}", "plan_id", f->id, "days",
+			    admin_days_json(r)));
+		else if (f->view == VIEW_DIAGNOSIS)
+			admin_reply_json(w->req, 200, admin_diagnosis_json(r,
+			    admin_judged_day(r, f->date), &all));
+		else
+			admin_page_reply(w->req, p, r);
+		json_decref(all);
+		w->req = NULL;
 	}
 	admin_wait_unref(w);
 }
 
-/* ROI as a JSON number (4 decimals), or null without cost. */
-static json_t *
-admin_roi(int64_t gmv, int64_t cost)
-{
-	if (cost <= 0)
-		return json_null();
-	return json_real(round((double)gmv / (double)cost * 1e4) / 1e4);
-}
-
-/* Index of a day field. */
-static size_t
-admin_field(const char *name)
-{
-	for (size_t i = 0; i < ADMIN_NFIELDS; i++)
-		if (strcmp(admin_day_fields[i], name) == 0)
-			return i;
-	return 0;
-}
-
-#define V(d, name) ((d)->v[admin_field(name)])
-
-/* The figures object of one day (or of totals). */
-static json_t *
-admin_figures_json(const struct admin_day *d, int with_customers)
-{
-	json_t *j = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:I}",
-	    "page_views", (json_int_t)V(d, "pv_t"),
-	    "offers", (json_int_t)V(d, "offers"),
-	    "orders", (json_int_t)V(d, "ord_t"),
-	    "units", (json_int_t)V(d, "units_t"),
-	    "gmv", (json_int_t)V(d, "gmv_t"),
-	    "promotion_cost", (json_int_t)V(d, "cost"),
-	    "roi", admin_roi(V(d, "gmv_t"), V(d, "cost")),
-	    "offer_orders", (json_int_t)V(d, "ord_o"));
-	json_t *c = json_pack("{s:I, s:I, s:I, s:I}",
-	    "page_views", (json_int_t)V(d, "pv_c"),
-	    "orders", (json_int_t)V(d, "ord_c"),
-	    "units", (json_int_t)V(d, "units_c"),
-	    "gmv", (json_int_t)V(d, "gmv_c"));
-
-	if (with_customers) {
-		json_object_set_new(j, "customers",
-		    json_integer(d->customers_t));
-		json_object_set_new(c, "customers",
-		    json_integer(d->customers_c));
-	}
-	json_object_set_new(j, "control", c);
-	return j;
-}
-
-/* GET /v1/plans/{id}: the plan with totals. */
+/* Nothing more to send once the figures answered. */
 static void
-admin_plan_show_finish(struct admin_wait *w)
+admin_fig_done(struct admin_wait *w)
 {
-	struct admin_figures *f = w->data;
-	struct plan *p = plans_get(w->ad->deps.plans, f->plan_id);
-	struct admin_day tot = { .date = "" };
-	json_t *j;
-
-	if (p == NULL) {
-		admin_error(w->req, 404, "plan disappeared");
-		return;
-	}
-	for (size_t d = 0; d < f->ndays; d++)
-		for (size_t i = 0; i < ADMIN_NFIELDS; i++)
-			tot.v[i] += f->days[d].v[i];
-	j = plan_to_json(p);
-	json_object_set_new(j, "totals", admin_figures_json(&tot, 0));
-	admin_reply_json(w->req, 200, j);
-}
-
-/* GET /v1/plans/{id}/metrics: per day. */
-static void
-admin_plan_metrics_finish(struct admin_wait *w)
-{
-	struct admin_figures *f = w->data;
-	json_t *days = json_array();
-
-	for (size_t d = 0; d < f->ndays; d++) {
-		json_t *o = admin_figures_json(&f->days[d], 1);
-
-		json_object_set_new(o, "date", json_string(f->days[d].date));
-		json_array_append_new(days, o);
-	}
-	admin_reply_json(w->req, 200, json_pack("{s:s, s:o}", "plan_id",
-	    f->plan_id, "days", days));
+	(void)w;
 }
 
 /* ---- handlers ----------------------------------------------------------- */
@@ -725,36 +686,113 @@ admin_plan_list(struct admin *ad, struct evhttp_request *req)
 	admin_reply_json(req, 200, json_pack("{s:o}", "plans", arr));
 }
 
-/* GET /v1/plans/{id} and /metrics. */
+/* Parse the query of a figures request; 0, or -1 after a 422. */
+static int
+admin_fig_query(struct evhttp_request *req, struct admin_fig *f, char *from,
+    char *to)
+{
+	char prod[8];
+
+	if (admin_query(req, "from", from, 32) == -1 ||
+	    admin_query(req, "to", to, 32) == -1 ||
+	    admin_query(req, "date", f->date, sizeof(f->date)) == -1 ||
+	    admin_query(req, "products", prod, sizeof(prod)) == -1 ||
+	    (from[0] && !snapshot_date_ok(from)) ||
+	    (to[0] && !snapshot_date_ok(to)) ||
+	    (f->date[0] && !snapshot_date_ok(f->date))) {
+		admin_error(req, 422, "\"from\", \"to\" and \"date\" must be "
+		    "dates YYYY-MM-DD");
+		return -1;
+	}
+	f->products = strcmp(prod, "1") == 0 || strcmp(prod, "true") == 0;
+	return 0;
+}
+
+/* GET /v1/plans/{id}, its /metrics, /diagnosis, and the page. */
 static void
 admin_plan_figures(struct admin *ad, struct evhttp_request *req,
-    const char *id, int metrics)
+    const char *id, enum admin_view view)
 {
 	struct plan *p = plans_get(ad->deps.plans, id);
-	char from[32], to[32];
+	struct admin_fig *f = calloc(1, sizeof(*f));
+	char from[32] = "", to[32] = "", (*dates)[SNAPSHOT_DATE_MAX];
+	size_t n;
 
+	if (f == NULL)
+		fatalx("out of memory");
+	snprintf(f->id, sizeof(f->id), "%s", id);
+	f->view = view;
 	if (p == NULL) {
 		char msg[128];
 
 		snprintf(msg, sizeof(msg), "no plan \"%s\"", id);
+		free(f);
 		admin_error(req, 404, msg);
 		return;
 	}
-	if (admin_query(req, "from", from, sizeof(from)) == -1 ||
-	    admin_query(req, "to", to, sizeof(to)) == -1 ||
-	    (from[0] && clock_day_start(from) == -1) ||
-	    (to[0] && clock_day_start(to) == -1)) {
-		admin_error(req, 422, "\"from\" and \"to\" must be dates "
-		    "YYYY-MM-DD");
+	if (admin_fig_query(req, f, from, to) == -1) {
+		free(f);
 		return;
 	}
-	if (!store_up(ad->deps.st)) {
-		admin_error(req, 503, "the store is not available");
+	n = report_plan_dates(p, view == VIEW_METRICS ? from : "",
+	    view == VIEW_METRICS ? to : "", &dates);
+	f->w = admin_wait_new(ad, req, admin_fig_done);
+	f->w->data = f;
+	f->w->free_data = free;
+	f->w->pending++;
+	if (report_gather(ad->deps.report, p, (const char (*)[11])dates, n,
+	    1, admin_fig_cb, f) == -1) {
+		f->w->pending--;
+		admin_wait_refused(f->w, 503, "the store is not available");
+	}
+	free(dates);
+	admin_wait_unref(f->w);
+}
+
+/* A snapshot run finished. */
+static void
+admin_snapshot_cb(const json_t *result, const char *err, void *arg)
+{
+	struct admin_wait *w = arg;
+
+	if (w->req != NULL) {
+		evhttp_connection_set_closecb(evhttp_request_get_connection(
+		    w->req), NULL, NULL);
+		if (err != NULL)
+			admin_error(w->req, 503, err);
+		else
+			admin_reply_json(w->req, 200, json_incref(
+			    (json_t *)result));
+		w->req = NULL;
+	}
+	admin_wait_unref(w);
+}
+
+/* POST /v1/snapshots?date=D[&plan=ID]: run or re-run a day. */
+static void
+admin_snapshots(struct admin *ad, struct evhttp_request *req)
+{
+	char date[32], plan[PLAN_ID_MAX + 8];
+	struct admin_wait *w;
+
+	if (admin_query(req, "date", date, sizeof(date)) == -1 ||
+	    admin_query(req, "plan", plan, sizeof(plan)) == -1 ||
+	    !snapshot_date_ok(date)) {
+		admin_error(req, 422, "\"date\" must be a date YYYY-MM-DD");
 		return;
 	}
-	admin_gather(admin_wait_new(ad, req, metrics ?
-	    admin_plan_metrics_finish : admin_plan_show_finish), p,
-	    metrics ? from : "", metrics ? to : "", metrics);
+	if (plan[0] != '\0' && plans_get(ad->deps.plans, plan) == NULL) {
+		admin_error(req, 404, "no such plan");
+		return;
+	}
+	w = admin_wait_new(ad, req, admin_fig_done);
+	w->pending++;
+	if (report_snapshot(ad->deps.report, date, plan[0] ? plan : NULL,
+	    admin_snapshot_cb, w) == -1) {
+		w->pending--;
+		admin_wait_refused(w, 503, "the store is not available");
+	}
+	admin_wait_unref(w);
 }
 
 /* GET /v1/status */
@@ -969,12 +1007,15 @@ admin_route_plans(struct admin *ad, struct evhttp_request *req,
 	memcpy(id, rest + 1, n);
 	id[n] = '\0';
 	if (slash == NULL && m == EVHTTP_REQ_GET)
-		admin_plan_figures(ad, req, id, 0);
+		admin_plan_figures(ad, req, id, VIEW_SHOW);
 	else if (slash && strcmp(slash, "/end") == 0 && m == EVHTTP_REQ_POST)
 		admin_plan_end(ad, req, id);
 	else if (slash && strcmp(slash, "/metrics") == 0 &&
 	    m == EVHTTP_REQ_GET)
-		admin_plan_figures(ad, req, id, 1);
+		admin_plan_figures(ad, req, id, VIEW_METRICS);
+	else if (slash && strcmp(slash, "/diagnosis") == 0 &&
+	    m == EVHTTP_REQ_GET)
+		admin_plan_figures(ad, req, id, VIEW_DIAGNOSIS);
 	else
 		admin_error(req, 404, "not found");
 }
@@ -1010,6 +1051,11 @@ admin_request_cb(struct evhttp_request *req, void *arg)
 		admin_route_plans(ad, req, m, path + 9);
 	else if (strncmp(path, "/v1/segments", 12) == 0)
 		admin_route_segments(ad, req, m, path + 12);
+	else if (strcmp(path, "/v1/snapshots") == 0 && m == EVHTTP_REQ_POST)
+		admin_snapshots(ad, req);
+	else if (strncmp(path, "/plans/", 7) == 0 && m == EVHTTP_REQ_GET &&
+	    path[7] != '\0' && strlen(path + 7) < PLAN_ID_MAX)
+		admin_plan_figures(ad, req, path + 7, VIEW_PAGE);
 	else
 		admin_error(req, 404, "not found");
 }

@@ -13,6 +13,7 @@
 
 #include "config.h"
 #include "plans.h"
+#include "report.h"
 #include "segments.h"
 #include "store.h"
 
@@ -22,6 +23,7 @@ struct admin_deps {
 	struct plans *plans;
 	struct store *st;
 	struct segments *segments;
+	struct report *report;
 	const struct sp_config *cfg;
 	int (*assigned)(void *arg);     /* input partitions assigned */
 	int (*ready)(void *arg);        /* serving: store, plans, Kafka */

@@ -9,6 +9,7 @@
 #include "log.h"
 #include "pipeline.h"
 #include "plans.h"
+#include "report.h"
 #include "segments.h"
 #include "stats.h"
 #include "store.h"
@@ -32,6 +33,7 @@ struct server {
 	struct plans *plans;
 	struct pipeline *pl;
 	struct segments *segments;
+	struct report *report;
 	struct kafka *kafka;
 	struct admin *admin;
 	struct event *sig_term, *sig_int, *sig_hup, *watchdog, *minute, *lag,
@@ -261,6 +263,7 @@ server_reload(struct server *s)
 	s->cfg->plans = nw.plans;
 	pipeline_configure(s->pl, s->cfg);
 	segments_configure(s->segments, s->cfg);
+	report_configure(s->report, s->cfg);
 	if (admin_configure(s->admin, s->cfg, err, sizeof(err)) == -1)
 		log_warnx("reload: %s", err);
 	log_notice("configuration reloaded from \"%s\"", s->path);
@@ -364,8 +367,11 @@ server_start(struct server *s)
 	if ((s->segments = segments_new(s->base, s->st, s->plans, s->pl,
 	    s->cfg)) == NULL)
 		fatalx("out of memory");
-	deps = (struct admin_deps){ s->plans, s->st, s->segments, s->cfg,
-	    server_assigned, server_ready, s };
+	if ((s->report = report_new(s->base, s->st, s->plans, s->cfg)) == NULL)
+		fatalx("out of memory");
+	report_set_kafka(s->report, s->kafka);
+	deps = (struct admin_deps){ s->plans, s->st, s->segments, s->report,
+	    s->cfg, server_assigned, server_ready, s };
 	if ((s->admin = admin_new(s->base, &deps, err, sizeof(err))) == NULL)
 		fatalx("admin: %s", err);
 }
@@ -378,6 +384,7 @@ server_free(struct server *s)
 	    s->watchdog, s->minute, s->lag, s->deadline };
 
 	admin_free(s->admin);
+	report_free(s->report);
 	segments_free(s->segments);
 	pipeline_free(s->pl);
 	kafka_free(s->kafka);
