@@ -8,6 +8,9 @@
 #include "engine.h"
 #include "log.h"
 #include "diagnose.h"
+#include "explain.h"
+#include "reco.h"
+#include "recommend.h"
 #include "page.h"
 #include "stats.h"
 #include "strmap.h"
@@ -621,30 +624,29 @@ admin_check_days(const struct admin *ad, const struct plan *p, char *err,
 	return -1;
 }
 
-/* POST /v1/plans: validate, check the shop, gather members, create. */
+/* Create a plan from a request body: validate, check the shop, gather
+ * segment members, create. */
 static void
-admin_plan_create(struct admin *ad, struct evhttp_request *req)
+admin_plan_create_body(struct admin *ad, struct evhttp_request *req,
+    const char *body, size_t len)
 {
 	struct plan_limits lim = { ad->deps.cfg->engine.roi_target,
 	    ad->deps.cfg->engine.max_discount_pct };
 	struct plan *p = calloc(1, sizeof(*p));
-	char err[512], *body, key[320];
+	char err[512], key[320];
 	const char *argv[5] = { "HMGET", key, "sps", "orders_90d", "ts" };
 	struct admin_wait *w;
-	size_t len;
 
-	if (p == NULL || (body = admin_body(req, &len)) == NULL)
+	if (p == NULL)
 		fatalx("out of memory");
 	if (plan_from_request(p, body, len, &lim, clock_now_ms(), err,
 	    sizeof(err)) == -1 || admin_check_days(ad, p, err,
 	    sizeof(err)) == -1) {
-		free(body);
 		plan_release(p);
 		free(p);
 		admin_error(req, 422, err);
 		return;
 	}
-	free(body);
 	plans_new_id(p->plan_id, sizeof(p->plan_id));
 	w = admin_wait_plan(ad, req, p->plan_id, p);
 	store_key(ad->deps.st, key, sizeof(key), "shop:%s", p->shop_id);
@@ -654,6 +656,19 @@ admin_plan_create(struct admin *ad, struct evhttp_request *req)
 		admin_wait_refused(w, 503, "the store is not available");
 	}
 	admin_wait_unref(w);
+}
+
+/* POST /v1/plans */
+static void
+admin_plan_create(struct admin *ad, struct evhttp_request *req)
+{
+	size_t len;
+	char *body = admin_body(req, &len);
+
+	if (body == NULL)
+		fatalx("out of memory");
+	admin_plan_create_body(ad, req, body, len);
+	free(body);
 }
 
 /* POST /v1/plans/{id}/end */
@@ -766,6 +781,228 @@ admin_snapshot_cb(const json_t *result, const char *err, void *arg)
 		w->req = NULL;
 	}
 	admin_wait_unref(w);
+}
+
+/* The explanation is ready. */
+static void
+admin_explained_cb(const json_t *out, int status, const char *err, void *arg)
+{
+	struct admin_wait *w = arg;
+
+	if (w->req != NULL) {
+		evhttp_connection_set_closecb(evhttp_request_get_connection(
+		    w->req), NULL, NULL);
+		if (out == NULL)
+			admin_error(w->req, status, err);
+		else
+			admin_reply_json(w->req, 200, json_incref((json_t *)out));
+		w->req = NULL;
+	}
+	admin_wait_unref(w);
+}
+
+/* GET /v1/explain?product=P&customer=C */
+static void
+admin_explain(struct admin *ad, struct evhttp_request *req)
+{
+	char prod[EVENT_ID_MAX], cust[EVENT_ID_MAX];
+	struct admin_wait *w;
+
+	if (admin_query(req, "product", prod, sizeof(prod)) == -1 ||
+	    admin_query(req, "customer", cust, sizeof(cust)) == -1 ||
+	    prod[0] == '\0' || cust[0] == '\0') {
+		admin_error(req, 422, "give \"product\" and \"customer\"");
+		return;
+	}
+	w = admin_wait_new(ad, req, admin_fig_done);
+	w->pending++;
+	if (explain_run(ad->deps.st, ad->deps.plans, ad->deps.pipeline, prod,
+	    cust, admin_explained_cb, w) == -1) {
+		w->pending--;
+		admin_wait_refused(w, 503, "the store is not available");
+	}
+	admin_wait_unref(w);
+}
+
+/* A recommendation is ready (GET) or read back (apply). */
+static void
+admin_reco_cb(const json_t *rec, int status, const char *err, void *arg)
+{
+	struct admin_wait *w = arg;
+
+	if (w->req != NULL) {
+		evhttp_connection_set_closecb(evhttp_request_get_connection(
+		    w->req), NULL, NULL);
+		if (rec == NULL || status != 200)
+			admin_error(w->req, status, err);
+		else
+			admin_reply_json(w->req, 200, json_incref((json_t *)rec));
+		w->req = NULL;
+	}
+	admin_wait_unref(w);
+}
+
+/* GET /v1/recommendations?shop=S */
+static void
+admin_recommendations(struct admin *ad, struct evhttp_request *req)
+{
+	char shop[EVENT_ID_MAX];
+	struct admin_wait *w;
+
+	if (admin_query(req, "shop", shop, sizeof(shop)) == -1 ||
+	    shop[0] == '\0') {
+		admin_error(req, 422, "give \"shop\"");
+		return;
+	}
+	w = admin_wait_new(ad, req, admin_fig_done);
+	w->pending++;
+	if (reco_compute(ad->deps.st, ad->deps.plans, ad->deps.pipeline,
+	    ad->deps.cfg, shop, admin_reco_cb, w) == -1) {
+		w->pending--;
+		admin_wait_refused(w, 503, "the store is not available");
+	}
+	admin_wait_unref(w);
+}
+
+/* Apply the caller's edits (a JSON object) to a plan body. */
+static int
+admin_reco_edits(json_t *body, const char *edits, size_t len,
+    const char ***only, size_t *nonly, char *err, size_t errlen)
+{
+	static const char *const keys[] = { "name", "days", "discount_min_pct",
+	    "discount_max_pct", "roi_target", "budget", "start", "exclude" };
+	json_error_t je;
+	json_t *e, *prods;
+
+	*nonly = 0;
+	if (len == 0)
+		return 0;
+	if ((e = json_loadb(edits, len, 0, &je)) == NULL ||
+	    !json_is_object(e)) {
+		snprintf(err, errlen, "body is not a JSON object");
+		json_decref(e);
+		return -1;
+	}
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (json_object_get(e, keys[i]) != NULL)
+			json_object_set(body, keys[i], json_object_get(e,
+			    keys[i]));
+	if ((prods = json_object_get(e, "products")) != NULL &&
+	    json_is_array(prods)) {
+		*only = calloc(json_array_size(prods) + 1, sizeof(**only));
+		for (size_t i = 0; i < json_array_size(prods); i++)
+			if (json_is_string(json_array_get(prods, i)))
+				(*only)[(*nonly)++] = strdup(json_string_value(
+				    json_array_get(prods, i)));
+	}
+	json_decref(e);
+	return 0;
+}
+
+struct admin_apply {
+	struct admin *ad;
+	struct evhttp_request *req;
+	char *edits;
+	size_t len;
+	int gone;
+};
+
+/* The client of an apply went away. */
+static void
+admin_apply_closed_cb(struct evhttp_connection *conn, void *arg)
+{
+	struct admin_apply *a = arg;
+
+	(void)conn;
+	a->gone = 1;
+}
+
+/* The stored recommendation: build the plan body, create the plan. */
+static void
+admin_apply_cb(const json_t *rec, int status, const char *err, void *arg)
+{
+	struct admin_apply *a = arg;
+	const char **only = NULL;
+	size_t nonly = 0;
+	json_t *body = NULL;
+	char e[512], *text;
+
+	if (!a->gone) {
+		evhttp_connection_set_closecb(evhttp_request_get_connection(
+		    a->req), NULL, NULL);
+		if (rec == NULL)
+			admin_error(a->req, status, err);
+		else if ((body = json_object()) == NULL ||
+		    admin_reco_edits(body, a->edits, a->len, &only, &nonly, e,
+		    sizeof(e)) == -1)
+			admin_error(a->req, 422, e);
+		else {
+			json_t *pb = recommend_plan_body(rec, only, nonly, e,
+			    sizeof(e));
+
+			if (pb == NULL)
+				admin_error(a->req, 422, e);
+			else {
+				json_object_update(pb, body);
+				text = json_dumps(pb, JSON_COMPACT);
+				admin_plan_create_body(a->ad, a->req, text,
+				    strlen(text));
+				free(text);
+				json_decref(pb);
+			}
+		}
+	}
+	for (size_t i = 0; i < nonly; i++)
+		free((char *)only[i]);
+	free(only);
+	json_decref(body);
+	free(a->edits);
+	free(a);
+}
+
+/* POST /v1/recommendations/{id}/apply */
+static void
+admin_reco_apply(struct admin *ad, struct evhttp_request *req, const char *id)
+{
+	struct admin_apply *a = calloc(1, sizeof(*a));
+
+	if (a == NULL || (a->edits = admin_body(req, &a->len)) == NULL)
+		fatalx("out of memory");
+	a->ad = ad;
+	a->req = req;
+	evhttp_connection_set_closecb(evhttp_request_get_connection(req),
+	    admin_apply_closed_cb, a);
+	if (reco_get(ad->deps.st, id, admin_apply_cb, a) == -1) {
+		evhttp_connection_set_closecb(evhttp_request_get_connection(req),
+		    NULL, NULL);
+		free(a->edits);
+		free(a);
+		admin_error(req, 503, "the store is not available");
+	}
+}
+
+/* Route /v1/recommendations... */
+static void
+admin_route_reco(struct admin *ad, struct evhttp_request *req,
+    enum evhttp_cmd_type m, const char *rest)
+{
+	const char *slash;
+	char id[64];
+
+	if (rest[0] == '\0' && m == EVHTTP_REQ_GET) {
+		admin_recommendations(ad, req);
+		return;
+	}
+	slash = rest[0] == '/' ? strchr(rest + 1, '/') : NULL;
+	if (slash == NULL || strcmp(slash, "/apply") != 0 ||
+	    m != EVHTTP_REQ_POST || (size_t)(slash - rest - 1) >= sizeof(id) ||
+	    slash == rest + 1) {
+		admin_error(req, 404, "not found");
+		return;
+	}
+	memcpy(id, rest + 1, (size_t)(slash - rest - 1));
+	id[slash - rest - 1] = '\0';
+	admin_reco_apply(ad, req, id);
 }
 
 /* POST /v1/snapshots?date=D[&plan=ID]: run or re-run a day. */
@@ -1053,6 +1290,10 @@ admin_request_cb(struct evhttp_request *req, void *arg)
 		admin_route_segments(ad, req, m, path + 12);
 	else if (strcmp(path, "/v1/snapshots") == 0 && m == EVHTTP_REQ_POST)
 		admin_snapshots(ad, req);
+	else if (strcmp(path, "/v1/explain") == 0 && m == EVHTTP_REQ_GET)
+		admin_explain(ad, req);
+	else if (strncmp(path, "/v1/recommendations", 19) == 0)
+		admin_route_reco(ad, req, m, path + 19);
 	else if (strncmp(path, "/plans/", 7) == 0 && m == EVHTTP_REQ_GET &&
 	    path[7] != '\0' && strlen(path + 7) < PLAN_ID_MAX)
 		admin_plan_figures(ad, req, path + 7, VIEW_PAGE);

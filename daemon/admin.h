@@ -12,6 +12,7 @@
 #include <event2/event.h>
 
 #include "config.h"
+#include "pipeline.h"
 #include "plans.h"
 #include "report.h"
 #include "segments.h"
@@ -24,6 +25,7 @@ struct admin_deps {
 	struct store *st;
 	struct segments *segments;
 	struct report *report;
+	struct pipeline *pipeline;
 	const struct sp_config *cfg;
 	int (*assigned)(void *arg);     /* input partitions assigned */
 	int (*ready)(void *arg);        /* serving: store, plans, Kafka */

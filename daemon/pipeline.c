@@ -1518,6 +1518,13 @@ pl_free_shop_time(struct pipeline *pl)
 	strmap_release(&pl->shop_time);
 }
 
+/* The engine parameters in use. */
+const struct engine_params *
+pipeline_params(const struct pipeline *pl)
+{
+	return &pl->ep;
+}
+
 /* The latest event time seen for a shop, or -1. */
 int64_t
 pipeline_shop_time(const struct pipeline *pl, const char *shop_id)

@@ -55,6 +55,9 @@ void pipeline_drain(struct pipeline *pl, void (*done)(void *), void *arg);
 /* The latest event time seen for a shop (epoch ms), or -1. */
 int64_t pipeline_shop_time(const struct pipeline *pl, const char *shop_id);
 
+/* The engine parameters in use (for explain). */
+const struct engine_params *pipeline_params(const struct pipeline *pl);
+
 /* Nonzero while a batch is in flight. */
 int pipeline_busy(const struct pipeline *pl);
 

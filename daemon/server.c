@@ -371,7 +371,7 @@ server_start(struct server *s)
 		fatalx("out of memory");
 	report_set_kafka(s->report, s->kafka);
 	deps = (struct admin_deps){ s->plans, s->st, s->segments, s->report,
-	    s->cfg, server_assigned, server_ready, s };
+	    s->pl, s->cfg, server_assigned, server_ready, s };
 	if ((s->admin = admin_new(s->base, &deps, err, sizeof(err))) == NULL)
 		fatalx("admin: %s", err);
 }
