@@ -1005,6 +1005,52 @@ admin_route_reco(struct admin *ad, struct evhttp_request *req,
 	admin_reco_apply(ad, req, id);
 }
 
+/* A creator view or a scoring run is ready. */
+static void
+admin_creator_cb(const json_t *out, int status, const char *err, void *arg)
+{
+	admin_reco_cb(out, status, err, arg);
+}
+
+/* GET /v1/creators/{id}, POST /v1/creators/recompute?date=D */
+static void
+admin_route_creators(struct admin *ad, struct evhttp_request *req,
+    enum evhttp_cmd_type m, const char *rest)
+{
+	char date[32];
+	struct admin_wait *w;
+	int rc;
+
+	if (rest[0] != '/' || rest[1] == '\0' || strchr(rest + 1, '/') ||
+	    strlen(rest + 1) >= EVENT_ID_MAX) {
+		admin_error(req, 404, "not found");
+		return;
+	}
+	if (strcmp(rest, "/recompute") == 0 && m == EVHTTP_REQ_POST) {
+		if (admin_query(req, "date", date, sizeof(date)) == -1 ||
+		    !snapshot_date_ok(date)) {
+			admin_error(req, 422, "\"date\" must be a date "
+			    "YYYY-MM-DD");
+			return;
+		}
+	} else if (m != EVHTTP_REQ_GET) {
+		admin_error(req, 405, "method not allowed");
+		return;
+	}
+	w = admin_wait_new(ad, req, admin_fig_done);
+	w->pending++;
+	rc = m == EVHTTP_REQ_POST ? creators_run(ad->deps.creators, date,
+	    admin_creator_cb, w) : creators_show(ad->deps.creators, rest + 1,
+	    admin_creator_cb, w);
+	if (rc == -1) {
+		w->pending--;
+		admin_wait_refused(w, m == EVHTTP_REQ_POST ? 409 : 503,
+		    m == EVHTTP_REQ_POST ? "a scoring run is going, or the "
+		    "store is not available" : "the store is not available");
+	}
+	admin_wait_unref(w);
+}
+
 /* POST /v1/snapshots?date=D[&plan=ID]: run or re-run a day. */
 static void
 admin_snapshots(struct admin *ad, struct evhttp_request *req)
@@ -1294,6 +1340,8 @@ admin_request_cb(struct evhttp_request *req, void *arg)
 		admin_explain(ad, req);
 	else if (strncmp(path, "/v1/recommendations", 19) == 0)
 		admin_route_reco(ad, req, m, path + 19);
+	else if (strncmp(path, "/v1/creators", 12) == 0)
+		admin_route_creators(ad, req, m, path + 12);
 	else if (strncmp(path, "/plans/", 7) == 0 && m == EVHTTP_REQ_GET &&
 	    path[7] != '\0' && strlen(path + 7) < PLAN_ID_MAX)
 		admin_plan_figures(ad, req, path + 7, VIEW_PAGE);

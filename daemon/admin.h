@@ -12,6 +12,7 @@
 #include <event2/event.h>
 
 #include "config.h"
+#include "creators.h"
 #include "pipeline.h"
 #include "plans.h"
 #include "report.h"
@@ -26,6 +27,7 @@ struct admin_deps {
 	struct segments *segments;
 	struct report *report;
 	struct pipeline *pipeline;
+	struct creators *creators;
 	const struct sp_config *cfg;
 	int (*assigned)(void *arg);     /* input partitions assigned */
 	int (*ready)(void *arg);        /* serving: store, plans, Kafka */

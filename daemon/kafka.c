@@ -141,6 +141,10 @@ kafka_consumer_conf(struct kafka *k, char *err, size_t errlen)
 	rd_kafka_conf_set_error_cb(conf, kafka_error_cb);
 	rd_kafka_conf_set_log_cb(conf, kafka_log_cb);
 	rd_kafka_conf_set_rebalance_cb(conf, kafka_rebalance_cb);
+	if (kafka_set(conf, "log.queue", "true", err, errlen) == -1) {
+		rd_kafka_conf_destroy(conf);
+		return NULL;
+	}
 	return conf;
 }
 
@@ -164,6 +168,10 @@ kafka_producer_conf(struct kafka *k, char *err, size_t errlen)
 	rd_kafka_conf_set_error_cb(conf, kafka_error_cb);
 	rd_kafka_conf_set_log_cb(conf, kafka_log_cb);
 	rd_kafka_conf_set_dr_msg_cb(conf, kafka_dr_cb);
+	if (kafka_set(conf, "log.queue", "true", err, errlen) == -1) {
+		rd_kafka_conf_destroy(conf);
+		return NULL;
+	}
 	return conf;
 }
 
@@ -240,6 +248,10 @@ kafka_start(struct kafka *k, char *err, size_t errlen)
 	    (k->producer = rd_kafka_new(RD_KAFKA_PRODUCER, pc, err,
 	    errlen)) == NULL)
 		return -1;
+	/* librdkafka's log lines come through the polled queues, so they
+	 * are written from the loop's thread (log.c keeps state) */
+	rd_kafka_set_log_queue(k->consumer, NULL);
+	rd_kafka_set_log_queue(k->producer, NULL);
 	k->cq = rd_kafka_queue_get_consumer(k->consumer);
 	k->pq = rd_kafka_queue_get_main(k->producer);
 	k->cev = kafka_wire(k, k->cq, k->cpipe, kafka_consumer_ev_cb);

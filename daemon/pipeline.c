@@ -43,6 +43,8 @@ struct pl_shop {
 	int64_t shop_ts;        /* the latest shop event, -1: none */
 	double sps;
 	int64_t orders_90d;
+	int sps_asked;          /* read the stored SPS (for creators' facts) */
+	double sps_now;         /* the stored SPS, -1: unknown */
 };
 
 struct pl_flight;
@@ -86,6 +88,9 @@ struct pipeline {
 	struct strmap shop_index;       /* shop_id -> index + 1 */
 	struct strmap buyers;           /* "shop\037customer" -> 1 or 2 */
 	struct strmap shop_time;        /* shop_id -> int64_t latest event ts */
+	struct strmap pps_seen;         /* "c:<creator>", "p:<product>" */
+	char **pps_creators, **pps_products;
+	size_t npps_creators, npps_creatorcap, npps_products, npps_productcap;
 	struct pl_req *reqs;
 	size_t nreqs, reqcap;
 	int pending;
@@ -200,6 +205,12 @@ pl_reset_state(struct pipeline *pl)
 		pl_strlist_free(pl->shops[i].products, pl->shops[i].nproducts);
 	}
 	pl->nprods = pl->nshops = 0;
+	pl_strlist_free(pl->pps_creators, pl->npps_creators);
+	pl_strlist_free(pl->pps_products, pl->npps_products);
+	pl->pps_creators = pl->pps_products = NULL;
+	pl->npps_creators = pl->npps_products = 0;
+	pl->npps_creatorcap = pl->npps_productcap = 0;
+	strmap_release(&pl->pps_seen);
 	strmap_release(&pl->prod_index);
 	strmap_release(&pl->shop_index);
 	strmap_release(&pl->buyers);
@@ -253,6 +264,7 @@ pl_shop(struct pipeline *pl, const char *shop_id)
 	s = &pl->shops[pl->nshops];
 	memset(s, 0, sizeof(*s));
 	s->shop_ts = -1;
+	s->sps_now = -1;
 	snprintf(s->shop_id, sizeof(s->shop_id), "%s", shop_id);
 	if (strmap_put(&pl->shop_index, shop_id,
 	    (void *)(uintptr_t)(pl->nshops + 1)) == -1)
@@ -275,6 +287,28 @@ pl_ask_buyer(struct pipeline *pl, const char *shop, const char *customer)
 		fatalx("out of memory");
 	s = pl_shop(pl, shop);
 	pl_strlist_add(&s->asked, &s->nasked, &s->askcap, customer);
+}
+
+/* Note a creator (and a product it drove) for the creators' indexes. */
+static void
+pl_pps_note(struct pipeline *pl, const char *creator, const char *product)
+{
+	char key[EVENT_ID_MAX + 4];
+
+	snprintf(key, sizeof(key), "c:%s", creator);
+	if (strmap_get(&pl->pps_seen, key) == NULL) {
+		strmap_put(&pl->pps_seen, key, pl);
+		pl_strlist_add(&pl->pps_creators, &pl->npps_creators,
+		    &pl->npps_creatorcap, creator);
+	}
+	if (product == NULL)
+		return;
+	snprintf(key, sizeof(key), "p:%s", product);
+	if (strmap_get(&pl->pps_seen, key) == NULL) {
+		strmap_put(&pl->pps_seen, key, pl);
+		pl_strlist_add(&pl->pps_products, &pl->npps_products,
+		    &pl->npps_productcap, product);
+	}
 }
 
 /* Note shop-level facts: its catalog index, its performance, its time. */
@@ -302,7 +336,11 @@ pl_prepare_shop(struct pipeline *pl, const struct event *ev)
 			s->sps = ev->u.shop.sps;
 			s->orders_90d = ev->u.shop.orders_90d;
 		}
-	}
+	} else if (ev->type == EV_ORDER && ev->u.order.creator_id[0] != '\0') {
+		pl_shop(pl, ev->shop_id)->sps_asked = 1;
+		pl_pps_note(pl, ev->u.order.creator_id, ev->product_id);
+	} else if (ev->type == EV_CONTENT)
+		pl_pps_note(pl, ev->u.content.creator_id, NULL);
 }
 
 /* Note what one event needs loaded. */
@@ -331,6 +369,9 @@ pl_prepare_msg(struct pipeline *pl, struct pl_msg *pm)
 		pl_ask_buyer(pl, ev->shop_id, ev->u.order.customer_id);
 	} else if (ev->type == EV_ORDER_UPDATE) {
 		if (product_state_order(ps, ev->u.order_update.order_id) == NULL)
+			fatalx("out of memory");
+	} else if (ev->type == EV_REVIEW) {
+		if (product_state_order(ps, ev->u.review.order_id) == NULL)
 			fatalx("out of memory");
 	}
 }
@@ -637,6 +678,35 @@ pl_send_set(struct pipeline *pl, size_t idx, const char *key,
 	pl_send_members(pl, idx, "SADD", key, members, n, pl_write_cb);
 }
 
+/* The stored SPS of a shop. */
+static void
+pl_sps_cb(redisAsyncContext *ac, void *r, void *priv)
+{
+	struct pl_req *rq = priv;
+	struct pipeline *pl = rq->pl;
+	redisReply *reply = r;
+
+	(void)ac;
+	if (rq->gen != pl->gen)
+		return;
+	if (reply == NULL || reply->type == REDIS_REPLY_ERROR)
+		pl_reply_failed(pl, reply, "shop figures");
+	else if (reply->type == REDIS_REPLY_STRING)
+		pl->shops[rq->idx].sps_now = strtod(reply->str, NULL);
+	pl_round_done(pl, pl_apply);
+}
+
+/* HGET sp:shop:<shop> sps. */
+static void
+pl_send_sps(struct pipeline *pl, size_t idx)
+{
+	char key[300];
+	const char *argv[3] = { "HGET", store_key(pl->st, key, sizeof(key),
+	    "shop:%s", pl->shops[idx].shop_id), "sps" };
+
+	pl_send(pl, pl_sps_cb, idx, 3, argv, NULL);
+}
+
 /* Start a round of Redis commands: a new generation of requests. */
 static void
 pl_round_begin(struct pipeline *pl, enum pl_phase phase)
@@ -646,7 +716,7 @@ pl_round_begin(struct pipeline *pl, enum pl_phase phase)
 	pl->nreqs = 0;
 	free(pl->reqs);
 	/* reqs must not move while replies are pending: size it first */
-	pl->reqcap = pl->nprods + 4 * pl->nshops + 1;
+	pl->reqcap = pl->nprods + 4 * pl->nshops + pl->nmsgs + 3;
 	if ((pl->reqs = calloc(pl->reqcap, sizeof(*pl->reqs))) == NULL)
 		fatalx("out of memory");
 	pl->pending = 1;        /* released by the round's own call below */
@@ -662,10 +732,13 @@ pl_load(struct pipeline *pl)
 	pl_round_begin(pl, PL_LOADING);
 	for (size_t i = 0; i < pl->nprods; i++)
 		pl_send_load(pl, i);
-	for (size_t i = 0; i < pl->nshops; i++)
+	for (size_t i = 0; i < pl->nshops; i++) {
 		if (pl->shops[i].nasked > 0)
 			pl_send_buyers(pl, i, "SMISMEMBER", pl->shops[i].asked,
 			    pl->shops[i].nasked, pl_buyers_cb);
+		if (pl->shops[i].sps_asked)
+			pl_send_sps(pl, i);
+	}
 	pl_arm_timeout(pl);
 	pl_round_done(pl, pl_apply);
 }
@@ -702,6 +775,19 @@ pl_returning(struct pipeline *pl, const struct event *ev)
 	    sizeof(key), ev->shop_id, c)) == 1;
 }
 
+/* The shop's SPS as this batch knows it: its own event, else stored. */
+static double
+pl_shop_sps(struct pipeline *pl, const char *shop_id)
+{
+	uintptr_t i = (uintptr_t)strmap_get(&pl->shop_index, shop_id);
+	const struct pl_shop *s;
+
+	if (i == 0)
+		return -1;
+	s = &pl->shops[i - 1];
+	return s->shop_ts >= 0 ? s->sps : s->sps_now;
+}
+
 /* Apply one decoded event to its product. */
 static void
 pl_apply_msg(struct pipeline *pl, struct pl_msg *pm)
@@ -712,6 +798,7 @@ pl_apply_msg(struct pipeline *pl, struct pl_msg *pm)
 		.offset = pm->m->offset, .date = pm->date,
 		.returning = pl_returning(pl, &pm->ev),
 		.plan = plans_for_product(pl->plans, pm->ev.product_id),
+		.sps = pl_shop_sps(pl, pm->ev.shop_id),
 	};
 
 	if (engine_apply(&pl->ep, &p->ps, &in, &p->fx) == -1)
@@ -757,7 +844,7 @@ pl_key_index(struct pipeline *pl, struct pl_keys *k, const char *pid,
 {
 	char name[320];
 
-	if (w->key <= FX_VIEWS)
+	if (w->key <= FX_PPS)
 		return (int)w->key + 1;
 	if (w->key == FX_DAY)
 		store_key(pl->st, name, sizeof(name), "{%s}:day:%s", pid,
@@ -765,7 +852,7 @@ pl_key_index(struct pipeline *pl, struct pl_keys *k, const char *pid,
 	else
 		store_key(pl->st, name, sizeof(name), "{%s}:uniq:%s:%s", pid,
 		    w->date, w->key == FX_UNIQ_T ? "t" : "c");
-	for (size_t i = 5; i < k->n; i++)
+	for (size_t i = 6; i < k->n; i++)
 		if (strcmp(k->names[i], name) == 0)
 			return (int)i + 1;
 	memcpy(k->names[k->n], name, sizeof(name));
@@ -930,19 +1017,19 @@ pl_send_write(struct pipeline *pl, size_t idx)
 {
 	struct pl_prod *p = &pl->prods[idx];
 	struct effects *fx = &p->fx;
-	struct pl_keys k = { .n = 5 };
+	struct pl_keys k = { .n = 6 };
 	struct pl_groups gs = { 0 };
 	char newpos[48], ttl[24], ttlidx[64 * 8] = "", nkeys[24];
-	const char *kinds[5] = { "product", "arms", "offers", "orders",
-	    "views" };
+	const char *kinds[6] = { "product", "arms", "offers", "orders",
+	    "views", "pps" };
 	char (*idxs)[12], (*cnts)[12];
 	size_t a = 0, ci = 0, nchunks = 0;
 	const char **argv;
 
-	k.names = calloc(5 + fx->nw, sizeof(*k.names));
+	k.names = calloc(6 + fx->nw, sizeof(*k.names));
 	if (k.names == NULL)
 		fatalx("out of memory");
-	for (int i = 0; i < 5; i++)
+	for (int i = 0; i < 6; i++)
 		store_key(pl->st, k.names[i], sizeof(k.names[i]), "{%s}:%s",
 		    p->ps.product_id, kinds[i]);
 	for (size_t i = 0; i < fx->nw; i++)
@@ -1019,6 +1106,40 @@ pl_send_shop_writes(struct pipeline *pl, size_t i)
 		pl_send_shop_figures(pl, i);
 }
 
+/* A content event: kind, category, first day, removal. */
+static void
+pl_send_content(struct pipeline *pl, const struct pl_msg *pm)
+{
+	const struct event_content *c = &pm->ev.u.content;
+	char key[300];
+	const char *argv[8] = { "EVALSHA", store_sha_content(pl->st), "1",
+	    store_key(pl->st, key, sizeof(key), "pps:content:%s",
+	    c->creator_id), c->content_id, c->kind == CONTENT_LIVE ? "live" :
+	    "video", c->category, pm->date };
+	const char *all[9];
+
+	memcpy(all, argv, sizeof(argv));
+	all[8] = c->removed ? "1" : "0";
+	pl_send(pl, pl_write_cb, 0, 9, all, NULL);
+}
+
+/* The creators' indexes and content records (idempotent). */
+static void
+pl_send_pps_writes(struct pipeline *pl)
+{
+	char key[300];
+
+	if (pl->npps_creators > 0)
+		pl_send_set(pl, 0, store_key(pl->st, key, sizeof(key),
+		    "pps:creators"), pl->pps_creators, pl->npps_creators);
+	if (pl->npps_products > 0)
+		pl_send_set(pl, 0, store_key(pl->st, key, sizeof(key),
+		    "pps:products"), pl->pps_products, pl->npps_products);
+	for (size_t i = 0; i < pl->nmsgs; i++)
+		if (pl->msgs[i].ok && pl->msgs[i].ev.type == EV_CONTENT)
+			pl_send_content(pl, &pl->msgs[i]);
+}
+
 /* Nonzero if a product has anything to write. */
 static int
 pl_has_writes(const struct pl_prod *p)
@@ -1039,6 +1160,7 @@ pl_write(struct pipeline *pl)
 			pl_send_write(pl, i);
 	for (size_t i = 0; i < pl->nshops; i++)
 		pl_send_shop_writes(pl, i);
+	pl_send_pps_writes(pl);
 	pl_arm_timeout(pl);
 	pl_round_done(pl, pl_emit);
 }
@@ -1568,6 +1690,7 @@ pipeline_new(struct event_base *base, const struct sp_config *cfg,
 	strmap_init(&pl->shop_index);
 	strmap_init(&pl->buyers);
 	strmap_init(&pl->shop_time);
+	strmap_init(&pl->pps_seen);
 	pipeline_configure(pl, cfg);
 	return pl;
 }

@@ -9,6 +9,7 @@
 #include "log.h"
 #include "pipeline.h"
 #include "plans.h"
+#include "creators.h"
 #include "report.h"
 #include "segments.h"
 #include "stats.h"
@@ -34,6 +35,7 @@ struct server {
 	struct pipeline *pl;
 	struct segments *segments;
 	struct report *report;
+	struct creators *creators;
 	struct kafka *kafka;
 	struct admin *admin;
 	struct event *sig_term, *sig_int, *sig_hup, *watchdog, *minute, *lag,
@@ -264,6 +266,7 @@ server_reload(struct server *s)
 	pipeline_configure(s->pl, s->cfg);
 	segments_configure(s->segments, s->cfg);
 	report_configure(s->report, s->cfg);
+	creators_configure(s->creators, s->cfg);
 	if (admin_configure(s->admin, s->cfg, err, sizeof(err)) == -1)
 		log_warnx("reload: %s", err);
 	log_notice("configuration reloaded from \"%s\"", s->path);
@@ -370,8 +373,10 @@ server_start(struct server *s)
 	if ((s->report = report_new(s->base, s->st, s->plans, s->cfg)) == NULL)
 		fatalx("out of memory");
 	report_set_kafka(s->report, s->kafka);
+	if ((s->creators = creators_new(s->base, s->st, s->cfg)) == NULL)
+		fatalx("out of memory");
 	deps = (struct admin_deps){ s->plans, s->st, s->segments, s->report,
-	    s->pl, s->cfg, server_assigned, server_ready, s };
+	    s->pl, s->creators, s->cfg, server_assigned, server_ready, s };
 	if ((s->admin = admin_new(s->base, &deps, err, sizeof(err))) == NULL)
 		fatalx("admin: %s", err);
 }
@@ -383,13 +388,15 @@ server_free(struct server *s)
 	struct event *evs[] = { s->sig_term, s->sig_int, s->sig_hup,
 	    s->watchdog, s->minute, s->lag, s->deadline };
 
+	/* the store first: its pending callbacks still find their owners */
+	store_free(s->st);
 	admin_free(s->admin);
+	creators_free(s->creators);
 	report_free(s->report);
 	segments_free(s->segments);
 	pipeline_free(s->pl);
 	kafka_free(s->kafka);
 	plans_free(s->plans);
-	store_free(s->st);
 	for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
 		if (evs[i] != NULL)
 			event_free(evs[i]);

@@ -76,6 +76,25 @@ static const char store_lua_shop[] =
 "if ARGV[3] ~= '-1' then redis.call('HSET', KEYS[1], 'orders_90d', ARGV[3]) end\n"
 "return 1\n";
 
+/*
+ * Record a creator's content item: its kind, category and the day it was
+ * first seen; a later "removed" marks it with the day that was seen.
+ * KEYS[1] sp:pps:content:<creator>.  ARGV: content_id, kind, category,
+ * date, removed (0/1).  Value "kind|date|removed|removed_date|category".
+ */
+static const char store_lua_content[] =
+"local cur = redis.call('HGET', KEYS[1], ARGV[1])\n"
+"if not cur then\n"
+"  local rd = ARGV[5] == '1' and ARGV[4] or ''\n"
+"  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2] .. '|' .. ARGV[4] .. '|' .. ARGV[5] .. '|' .. rd .. '|' .. ARGV[3])\n"
+"  return 1\n"
+"end\n"
+"local kind, day, rem, rd, cat = string.match(cur, '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|(.*)$')\n"
+"if ARGV[5] == '1' and rem ~= '1' then\n"
+"  redis.call('HSET', KEYS[1], ARGV[1], kind .. '|' .. day .. '|1|' .. ARGV[4] .. '|' .. cat)\n"
+"end\n"
+"return 1\n";
+
 struct store {
 	struct event_base *base;
 	const struct config_redis *cfg;
@@ -86,7 +105,7 @@ struct store {
 	int backoff_ms;
 	int up;
 	int pending_setup;
-	char sha_load[48], sha_write[48], sha_shop[48];
+	char sha_load[48], sha_write[48], sha_shop[48], sha_content[48];
 };
 
 static void store_connect(struct store *st);
@@ -178,7 +197,7 @@ store_connect_cb(const redisAsyncContext *cac, int status)
 		store_schedule_retry(st);
 		return;
 	}
-	st->pending_setup = 4;
+	st->pending_setup = 5;
 	redisAsyncCommand(ac, store_setup_cb, NULL, "SELECT %d", st->cfg->db);
 	redisAsyncCommand(ac, store_setup_cb, st->sha_load, "SCRIPT LOAD %s",
 	    store_lua_load);
@@ -186,6 +205,8 @@ store_connect_cb(const redisAsyncContext *cac, int status)
 	    store_lua_write);
 	redisAsyncCommand(ac, store_setup_cb, st->sha_shop, "SCRIPT LOAD %s",
 	    store_lua_shop);
+	redisAsyncCommand(ac, store_setup_cb, st->sha_content, "SCRIPT LOAD %s",
+	    store_lua_content);
 }
 
 /* Lost: report and reconnect. */
@@ -317,4 +338,10 @@ const char *
 store_sha_shop(const struct store *st)
 {
 	return st->sha_shop;
+}
+
+const char *
+store_sha_content(const struct store *st)
+{
+	return st->sha_content;
 }

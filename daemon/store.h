@@ -43,6 +43,8 @@ const char *store_sha_load(const struct store *st);
 const char *store_sha_write(const struct store *st);
 /* ... and of the shop figures script (newest event time wins). */
 const char *store_sha_shop(const struct store *st);
+/* ... and of the creator content script. */
+const char *store_sha_content(const struct store *st);
 
 /* Key names: prefix + ... into buf; return buf. */
 const char *store_key(const struct store *st, char *buf, size_t len,

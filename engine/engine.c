@@ -439,27 +439,49 @@ offer_rec_parse_view(struct offer_rec *o, const char *s)
 	return 0;
 }
 
-/* plan_id|date|group|lines|qty|gmv|lines_o|gmv_o|cost|status|keys */
+/*
+ * plan_id|date|group|lines|qty|gmv|lines_o|gmv_o|cost|status|reviewed|keys|
+ * creator_id US content_id (US: the unit separator 0x1f, which ids cannot
+ * hold)
+ */
 int
 order_rec_format(const struct order_rec *o, char *buf, size_t len)
 {
 	int n = snprintf(buf, len, "%s|%s|%d|%" PRId64 "|%" PRId64 "|%" PRId64
-	    "|%" PRId64 "|%" PRId64 "|%" PRId64 "|%d|", o->plan_id, o->date,
+	    "|%" PRId64 "|%" PRId64 "|%" PRId64 "|%d|%d|", o->plan_id, o->date,
 	    o->group, o->lines, o->qty, o->gmv, o->lines_o, o->gmv_o, o->cost,
-	    o->status);
+	    o->status, o->reviewed);
 
 	for (int i = 0; i < o->nline_keys && n >= 0 && (size_t)n < len; i++)
 		n += snprintf(buf + n, len - (size_t)n, "%s%08" PRIx32,
 		    i ? "," : "", o->line_keys[i]);
+	if (n >= 0 && (size_t)n < len)
+		n += snprintf(buf + n, len - (size_t)n, "|%s\037%s",
+		    o->creator_id, o->content_id);
 	return n < 0 || (size_t)n >= len ? -1 : 0;
 }
 
-/* Parse the comma list of line keys. */
+/* Parse the creator and content ids after the line keys. */
+static int
+order_rec_parse_ids(struct order_rec *o, const char *s)
+{
+	const char *us = strchr(s, '\037');
+
+	if (us == NULL || (size_t)(us - s) >= sizeof(o->creator_id) ||
+	    strlen(us + 1) >= sizeof(o->content_id))
+		return -1;
+	memcpy(o->creator_id, s, (size_t)(us - s));
+	o->creator_id[us - s] = '\0';
+	snprintf(o->content_id, sizeof(o->content_id), "%s", us + 1);
+	return 0;
+}
+
+/* Parse the comma list of line keys, then the ids. */
 static int
 order_rec_parse_keys(struct order_rec *o, const char *s)
 {
 	o->nline_keys = 0;
-	while (*s != '\0') {
+	while (*s != '\0' && *s != '|') {
 		char *end;
 		unsigned long v = strtoul(s, &end, 16);
 
@@ -467,10 +489,10 @@ order_rec_parse_keys(struct order_rec *o, const char *s)
 			return -1;
 		o->line_keys[o->nline_keys++] = (uint32_t)v;
 		s = *end == ',' ? end + 1 : end;
-		if (*end != ',' && *end != '\0')
+		if (*end != ',' && *end != '|')
 			return -1;
 	}
-	return 0;
+	return *s == '|' ? order_rec_parse_ids(o, s + 1) : -1;
 }
 
 /* Parse an order record. */
@@ -483,8 +505,9 @@ order_rec_parse(struct order_rec *o, const char *s)
 	    engine_token(&s, o->date, sizeof(o->date)) == -1)
 		return -1;
 	if (sscanf(s, "%d|%" SCNd64 "|%" SCNd64 "|%" SCNd64 "|%" SCNd64 "|%"
-	    SCNd64 "|%" SCNd64 "|%d|%n", &o->group, &o->lines, &o->qty, &o->gmv,
-	    &o->lines_o, &o->gmv_o, &o->cost, &o->status, &n) != 8 ||
+	    SCNd64 "|%" SCNd64 "|%d|%d|%n", &o->group, &o->lines, &o->qty,
+	    &o->gmv, &o->lines_o, &o->gmv_o, &o->cost, &o->status, &o->reviewed,
+	    &n) != 9 || o->reviewed < 0 || o->reviewed > 1 ||
 	    o->group < 0 || o->group > 2 || o->status < 0 || o->status > 3 ||
 	    o->lines < 1 || o->qty < 1 || o->gmv < 0 || o->lines_o < 0 ||
 	    o->lines_o > o->lines || o->gmv_o < 0 || o->cost < 0 ||
@@ -1111,6 +1134,114 @@ engine_merge_line(struct order_rec *r, const struct order_rec *ln,
 		r->line_keys[r->nline_keys++] = key;
 }
 
+/* ---- creators' facts (docs/pps.md) ----------------------------------- */
+
+/*
+ * A creator fact of this product, field "<creator> US <date> US <stat>"
+ * of sp:{P}:pps (US: 0x1f, which ids cannot hold); content orders are
+ * "<creator> US <date> US c US <content>".
+ */
+static int
+engine_pps(struct effects *fx, enum fx_op op, const char *creator,
+    const char *date, const char *stat, const char *content,
+    const char *value)
+{
+	char field[3 * EVENT_ID_MAX + 32];
+
+	if (content != NULL)
+		snprintf(field, sizeof(field), "%s\037%s\037c\037%s", creator,
+		    date, content);
+	else
+		snprintf(field, sizeof(field), "%s\037%s\037%s", creator, date,
+		    stat);
+	return fx_write(fx, op, FX_PPS, NULL, field, value);
+}
+
+/* Add by to a creator's counter (and its content's, if any). */
+static int
+engine_pps_add(struct effects *fx, const struct order_rec *r,
+    const char *stat, int64_t by, int with_content)
+{
+	char v[32];
+
+	snprintf(v, sizeof(v), "%" PRId64, by);
+	if (engine_pps(fx, FX_HINCRBY, r->creator_id, r->date, stat, NULL,
+	    v) == -1)
+		return -1;
+	if (!with_content || r->content_id[0] == '\0')
+		return 0;
+	return engine_pps(fx, FX_HINCRBY, r->creator_id, r->date, NULL,
+	    r->content_id, v);
+}
+
+/* An order line a creator drove: its count, content and the shop's SPS. */
+static int
+engine_pps_order(struct order_rec *r, const struct event_order *e,
+    double sps, struct effects *fx)
+{
+	char v[32];
+
+	if (e->creator_id[0] == '\0')
+		return 0;
+	if (r->creator_id[0] == '\0') {
+		snprintf(r->creator_id, sizeof(r->creator_id), "%s",
+		    e->creator_id);
+		snprintf(r->content_id, sizeof(r->content_id), "%s",
+		    e->content_id);
+	}
+	if (engine_pps_add(fx, r, "o", 1, 1) == -1)
+		return -1;
+	if (sps < 0)
+		return 0;
+	snprintf(v, sizeof(v), "%.4g", sps);
+	return engine_pps(fx, FX_HSET, r->creator_id, r->date, "sps", NULL, v);
+}
+
+/* A status change of a creator's order: delivered, or taken back. */
+static int
+engine_pps_update(const struct order_rec *r, int was, int now,
+    struct effects *fx)
+{
+	if (r->creator_id[0] == '\0')
+		return 0;
+	if (now == 3)
+		return engine_pps_add(fx, r, "d", r->lines, 0);
+	if ((now == 1 || now == 2) && engine_pps_add(fx, r, "o", -r->lines,
+	    1) == -1)
+		return -1;
+	if ((now == 1 || now == 2) && was == 3)
+		return engine_pps_add(fx, r, "d", -r->lines, 0);
+	return 0;
+}
+
+/* The first review of an order: the product's counts, the creator's. */
+static int
+engine_on_review(struct product_state *ps, const struct engine_input *in,
+    struct effects *fx)
+{
+	const struct event_review *e = &in->ev->u.review;
+	struct order_rec *r = product_state_order(ps, e->order_id);
+	int positive = e->rating >= 4, shipping = !positive &&
+	    e->shipping_related;
+
+	if (r == NULL)
+		return -1;
+	if (!r->loaded || r->reviewed)
+		return 0;       /* unknown order, or reviewed already */
+	r->reviewed = 1;
+	if (r->creator_id[0] == '\0' && e->creator_id[0] != '\0')
+		snprintf(r->creator_id, sizeof(r->creator_id), "%s",
+		    e->creator_id);
+	if ((positive && fx_write(fx, FX_HINCRBY, FX_PRODUCT, NULL, "rev_pos",
+	    "1") == -1) || (!shipping && fx_write(fx, FX_HINCRBY, FX_PRODUCT,
+	    NULL, "rev_cnt", "1") == -1))
+		return -1;
+	if (r->creator_id[0] != '\0' && engine_pps_add(fx, r, positive ? "p" :
+	    shipping ? "s" : "n", 1, 0) == -1)
+		return -1;
+	return engine_put_order(fx, r);
+}
+
 /* Count an order line once; credit the learner if it used an offer. */
 static int
 engine_on_order(const struct engine_params *ep, struct product_state *ps,
@@ -1132,6 +1263,8 @@ engine_on_order(const struct engine_params *ep, struct product_state *ps,
 	if (engine_count_line(ep, ps, in, &ln, fx) == -1)
 		return -1;
 	engine_merge_line(r, &ln, key);
+	if (engine_pps_order(r, e, in->sps, fx) == -1)
+		return -1;
 	return engine_put_order(fx, r);
 }
 
@@ -1181,13 +1314,20 @@ engine_on_order_update(struct product_state *ps, const struct engine_input *in,
 		if (r->status != 0)
 			return 0;
 		r->status = 3;
+		if (engine_pps_update(r, 0, 3, fx) == -1)
+			return -1;
 		return engine_put_order(fx, r);
 	}
 	if (!was_paid)
 		return 0;
-	r->status = e->status == ORDER_CANCELLED ? 1 : 2;
-	if (engine_reverse(r, fx) == -1)
-		return -1;
+	{
+		int was = r->status;
+
+		r->status = e->status == ORDER_CANCELLED ? 1 : 2;
+		if (engine_reverse(r, fx) == -1 ||
+		    engine_pps_update(r, was, r->status, fx) == -1)
+			return -1;
+	}
 	return engine_put_order(fx, r);
 }
 
@@ -1280,6 +1420,8 @@ engine_apply(const struct engine_params *ep, struct product_state *ps,
 		return engine_on_seller_promotion(ps, in, fx);
 	case EV_PLATFORM_PROMOTION:
 		return engine_on_platform(ps, ev);
+	case EV_REVIEW:
+		return engine_on_review(ps, in, fx);
 	default:
 		return 0;       /* recorded position only, for now */
 	}

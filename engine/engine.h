@@ -85,6 +85,9 @@ struct order_rec {
 					   3 delivered */
 	uint32_t line_keys[ORDER_MAX_LINES];
 	int nline_keys;
+	char creator_id[EVENT_ID_MAX];  /* the affiliate who drove it, "" */
+	char content_id[EVENT_ID_MAX];
+	int reviewed;                   /* a review was counted */
 	int loaded;                     /* 0: none stored for this order */
 };
 
@@ -120,6 +123,7 @@ enum fx_key {
 	FX_OFFERS,      /* sp:{P}:offers */
 	FX_ORDERS,      /* sp:{P}:orders */
 	FX_VIEWS,       /* sp:{P}:views */
+	FX_PPS,         /* sp:{P}:pps: creators' facts (docs/pps.md) */
 	FX_DAY,         /* sp:{P}:day:<date> (date in the op) */
 	FX_UNIQ_T,      /* sp:{P}:uniq:<date>:t  (HyperLogLog) */
 	FX_UNIQ_C       /* sp:{P}:uniq:<date>:c */
@@ -184,6 +188,7 @@ struct engine_input {
 	int64_t offset;
 	const char *date;               /* event day in the schedule's zone */
 	int returning;                  /* customer has bought from the shop */
+	double sps;                     /* the shop's Performance Score, -1 */
 	struct plan *plan;              /* active plan of the product, or NULL */
 };
 
