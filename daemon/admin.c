@@ -368,21 +368,57 @@ admin_reply_html(struct evhttp_request *req, char *html)
 	free(html);
 }
 
-/* The seller's page of a plan. */
+/* The page's parts while the shop's recommendations are computed. */
+struct admin_page {
+	struct admin_wait *w;
+	json_t *plan, *days, *prods, *diag;
+};
+
+/* The recommendations are in (or not): build and send the page. */
 static void
-admin_page_reply(struct evhttp_request *req, const struct plan *p,
+admin_page_reco_cb(const json_t *rec, int status, const char *err,
+    void *arg)
+{
+	struct admin_page *pg = arg;
+	struct admin_wait *w = pg->w;
+
+	(void)err;
+	if (w->req != NULL) {
+		evhttp_connection_set_closecb(evhttp_request_get_connection(
+		    w->req), NULL, NULL);
+		admin_reply_html(w->req, page_plan_html(pg->plan, pg->days,
+		    pg->prods, pg->diag, status == 200 ? rec : NULL));
+		w->req = NULL;
+	}
+	json_decref(pg->plan);
+	json_decref(pg->days);
+	json_decref(pg->prods);
+	json_decref(pg->diag);
+	free(pg);
+	admin_wait_unref(w);
+}
+
+/* The seller's page of a plan: figures now, recommendations next. */
+static void
+admin_page_reply(struct admin_wait *w, const struct plan *p,
     const struct report_rows *r)
 {
-	json_t *plan = admin_plan_totals(p, r), *days = admin_days_json(r);
-	json_t *prods = admin_products_json(r, 1), *diag = NULL;
-	json_t *dj = admin_diagnosis_json(r, admin_judged_day(r, ""), &diag);
+	struct admin_page *pg = calloc(1, sizeof(*pg));
+	json_t *dj;
 
-	admin_reply_html(req, page_plan_html(plan, days, prods, diag, NULL));
-	json_decref(plan);
-	json_decref(days);
-	json_decref(prods);
-	json_decref(diag);
+	if (pg == NULL)
+		fatalx("out of memory");
+	pg->w = w;
+	pg->plan = admin_plan_totals(p, r);
+	pg->days = admin_days_json(r);
+	pg->prods = admin_products_json(r, 1);
+	dj = admin_diagnosis_json(r, admin_judged_day(r, ""), &pg->diag);
 	json_decref(dj);
+	w->pending++;
+	if (reco_compute(w->ad->deps.st, w->ad->deps.plans,
+	    w->ad->deps.pipeline, w->ad->deps.cfg, p->shop_id,
+	    admin_page_reco_cb, pg) == -1)
+		admin_page_reco_cb(NULL, 503, "the store is not available", pg);
 }
 
 /* The rows are in: answer the view. */
@@ -402,6 +438,8 @@ admin_fig_cb(const struct report_rows *r, const char *err, void *arg)
 			    "plan disappeared" : err);
 			w->req = NULL;
 		}
+	} else if (w->req != NULL && f->view == VIEW_PAGE) {
+		admin_page_reply(w, p, r);
 	} else if (w->req != NULL) {
 		evhttp_connection_set_closecb(evhttp_request_get_connection(
 		    w->req), NULL, NULL);
@@ -414,11 +452,9 @@ admin_fig_cb(const struct report_rows *r, const char *err, void *arg)
 			    admin_products_json(r, 0)) :
 			    json_pack("{s:s, s:o}", "plan_id", f->id, "days",
 			    admin_days_json(r)));
-		else if (f->view == VIEW_DIAGNOSIS)
+		else
 			admin_reply_json(w->req, 200, admin_diagnosis_json(r,
 			    admin_judged_day(r, f->date), &all));
-		else
-			admin_page_reply(w->req, p, r);
 		json_decref(all);
 		w->req = NULL;
 	}
@@ -749,8 +785,15 @@ admin_plan_figures(struct admin *ad, struct evhttp_request *req,
 		free(f);
 		return;
 	}
-	n = report_plan_dates(p, view == VIEW_METRICS ? from : "",
-	    view == VIEW_METRICS ? to : "", &dates);
+	if (view != VIEW_METRICS || to[0] == '\0') {
+		/* no day after the latest the daemon knows of: wall clock, or
+		 * the shop's latest event when its events run ahead */
+		int64_t t = pipeline_shop_time(ad->deps.pipeline, p->shop_id);
+		int64_t now = clock_now_ms();
+
+		clock_date(t > now ? t : now, to);
+	}
+	n = report_plan_dates(p, view == VIEW_METRICS ? from : "", to, &dates);
 	f->w = admin_wait_new(ad, req, admin_fig_done);
 	f->w->data = f;
 	f->w->free_data = free;
@@ -888,7 +931,13 @@ admin_reco_edits(json_t *body, const char *edits, size_t len,
 			json_object_set(body, keys[i], json_object_get(e,
 			    keys[i]));
 	if ((prods = json_object_get(e, "products")) != NULL &&
-	    json_is_array(prods)) {
+	    !json_is_array(prods)) {
+		snprintf(err, errlen, "field \"products\" must be an array of "
+		    "product ids");
+		json_decref(e);
+		return -1;
+	}
+	if (prods != NULL) {
 		*only = calloc(json_array_size(prods) + 1, sizeof(**only));
 		for (size_t i = 0; i < json_array_size(prods); i++)
 			if (json_is_string(json_array_get(prods, i)))
@@ -897,6 +946,31 @@ admin_reco_edits(json_t *body, const char *edits, size_t len,
 	}
 	json_decref(e);
 	return 0;
+}
+
+/* Keep every per-product range inside the plan's (edited) range. */
+static void
+admin_clip_ranges(json_t *body)
+{
+	json_t *ranges = json_object_get(body, "product_ranges"), *r;
+	double lo = json_number_value(json_object_get(body,
+	    "discount_min_pct"));
+	double hi = json_number_value(json_object_get(body,
+	    "discount_max_pct"));
+	const char *pid;
+	void *tmp;
+
+	if (!json_is_object(ranges) || hi <= 0 || lo > hi)
+		return;
+	json_object_foreach_safe(ranges, tmp, pid, r) {
+		double a = json_number_value(json_array_get(r, 0));
+		double b = json_number_value(json_array_get(r, 1));
+
+		a = a < lo ? lo : a > hi ? hi : a;
+		b = b < lo ? lo : b > hi ? hi : b;
+		json_object_set_new(ranges, pid, json_pack("[f, f]", a,
+		    b < a ? a : b));
+	}
 }
 
 struct admin_apply {
@@ -944,6 +1018,7 @@ admin_apply_cb(const json_t *rec, int status, const char *err, void *arg)
 				admin_error(a->req, 422, e);
 			else {
 				json_object_update(pb, body);
+				admin_clip_ranges(pb);
 				text = json_dumps(pb, JSON_COMPACT);
 				admin_plan_create_body(a->ad, a->req, text,
 				    strlen(text));

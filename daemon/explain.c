@@ -122,12 +122,13 @@ ex_offer(const struct product_state *ps)
 
 	if (o == NULL || !o->loaded)
 		return json_null();
-	return json_pack("{s:s, s:s, s:s, s:I, s:I, s:i, s:I, s:b}",
+	return json_pack("{s:s, s:s, s:s, s:I, s:I, s:i, s:I, s:b, s:b}",
 	    "offer_id", o->offer_id, "plan_id", o->plan_id, "tool",
 	    checkout_kind_name((enum checkout_kind)o->tool), "list_price",
 	    (json_int_t)o->list_price, "offer_price",
 	    (json_int_t)o->offer_price, "discount_bps", o->bps, "expires_at",
-	    (json_int_t)o->expires_at, "converted", o->converted);
+	    (json_int_t)o->expires_at, "converted", o->converted, "expired",
+	    o->expires_at <= clock_now_ms());
 }
 
 /* A sentence saying what decides the shopper's price. */
