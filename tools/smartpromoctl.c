@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * smartpromoctl.c - command-line client of the smartpromod admin HTTP API
- * (docs/admin-api.md): status, health, Prometheus metrics and plans.
+ * (docs/admin-api.md): status, health, Prometheus metrics, plans and their
+ * daily figures and diagnosis, T+1 snapshots, segments, recommendations and
+ * the explanation of one shopper's offer.
  *
  * Commands live in a table (ctl_commands), each with its own option table,
  * its number of arguments, a handler and its usage.  Options of either kind
@@ -28,6 +30,7 @@
 #define CTL_DEFAULT_URL "http://127.0.0.1:8470"
 #define CTL_DEFAULT_TIMEOUT_S 10
 #define CTL_MAXPOS 4
+#define CTL_PATH_MAX 2048
 #define CTL_LIST_SHOWN 10       /* ids shown by `plan show` before "more" */
 #define CTL_JSON_OUT (JSON_INDENT(2) | JSON_REAL_PRECISION(15))
 #define CTL_JSON_REQ (JSON_COMPACT | JSON_REAL_PRECISION(15))
@@ -46,7 +49,7 @@ struct ctl {
 	int version;
 	json_t *body;           /* plan create: the request from options */
 	json_t *raw;            /* plan create --file: the whole request */
-	const char *from, *to;  /* plan metrics: YYYY-MM-DD or NULL */
+	json_t *query;          /* query parameters from options (strings) */
 	const char *pos[CTL_MAXPOS];
 	int npos;
 	const struct ctl_cmd *cmd;
@@ -468,7 +471,7 @@ ctl_set_body_file(struct ctl *c, const struct ctl_option *o, const char *v,
 	return 0;
 }
 
-/* --from / --to: a YYYY-MM-DD day. */
+/* --from, --to, --date: a YYYY-MM-DD day as a query parameter. */
 static int
 ctl_set_date(struct ctl *c, const struct ctl_option *o, const char *v,
     char *err, size_t errlen)
@@ -478,10 +481,34 @@ ctl_set_date(struct ctl *c, const struct ctl_option *o, const char *v,
 		    "YYYY-MM-DD", o->name, v);
 		return -1;
 	}
-	if (strcmp(o->key, "from") == 0)
-		c->from = v;
-	else
-		c->to = v;
+	json_object_set_new(c->query, o->key, json_string(v));
+	return 0;
+}
+
+/* --shop, --plan, --product, --customer: a query parameter. */
+static int
+ctl_set_query(struct ctl *c, const struct ctl_option *o, const char *v,
+    char *err, size_t errlen)
+{
+	json_t *s = json_string(v);
+
+	if (s == NULL || *v == '\0') {
+		json_decref(s);
+		snprintf(err, errlen, "bad \"--%s\" value: empty or not UTF-8",
+		    o->name);
+		return -1;
+	}
+	json_object_set_new(c->query, o->key, s);
+	return 0;
+}
+
+/* --products of plan metrics: a query parameter set to 1. */
+static int
+ctl_set_query_flag(struct ctl *c, const struct ctl_option *o, const char *v,
+    char *err, size_t errlen)
+{
+	(void)v, (void)err, (void)errlen;
+	json_object_set_new(c->query, o->key, json_string("1"));
 	return 0;
 }
 
@@ -518,6 +545,40 @@ static const struct ctl_option ctl_create_options[] = {
 static const struct ctl_option ctl_metrics_options[] = {
 	{ "from", 0, 1, "from", ctl_set_date },
 	{ "to", 0, 1, "to", ctl_set_date },
+	{ "products", 0, 0, "products", ctl_set_query_flag },
+	{ NULL, 0, 0, NULL, NULL }
+};
+
+static const struct ctl_option ctl_snapshot_options[] = {
+	{ "date", 0, 1, "date", ctl_set_date },
+	{ "plan", 0, 1, "plan", ctl_set_query },
+	{ NULL, 0, 0, NULL, NULL }
+};
+
+static const struct ctl_option ctl_date_options[] = {
+	{ "date", 0, 1, "date", ctl_set_date },
+	{ NULL, 0, 0, NULL, NULL }
+};
+
+static const struct ctl_option ctl_shop_options[] = {
+	{ "shop", 0, 1, "shop", ctl_set_query },
+	{ NULL, 0, 0, NULL, NULL }
+};
+
+static const struct ctl_option ctl_apply_options[] = {
+	{ "products", 0, 1, "products", ctl_set_list },
+	{ "name", 0, 1, "name", ctl_set_string },
+	{ "days", 0, 1, "days", ctl_set_int },
+	{ "min", 0, 1, "discount_min_pct", ctl_set_number },
+	{ "max", 0, 1, "discount_max_pct", ctl_set_number },
+	{ "roi", 0, 1, "roi_target", ctl_set_number },
+	{ "budget", 0, 1, "budget", ctl_set_int },
+	{ NULL, 0, 0, NULL, NULL }
+};
+
+static const struct ctl_option ctl_explain_options[] = {
+	{ "product", 0, 1, "product", ctl_set_query },
+	{ "customer", 0, 1, "customer", ctl_set_query },
 	{ NULL, 0, 0, NULL, NULL }
 };
 
@@ -632,6 +693,26 @@ ctl_path_escape(const char *s, char *out, size_t outlen)
 			    ch);
 	}
 	out[n] = '\0';
+}
+
+/* Append "?k=v&..." of the query parameters (escaped) to path. */
+static void
+ctl_add_query(const struct ctl *c, char *path, size_t len)
+{
+	const char *key;
+	json_t *v;
+	char val[512];
+	size_t n = strlen(path);
+	int first = strchr(path, '?') == NULL;
+
+	json_object_foreach(c->query, key, v) {
+		if (n >= len)
+			break;
+		ctl_path_escape(json_string_value(v), val, sizeof(val));
+		n += (size_t)snprintf(path + n, len - n, "%c%s=%s",
+		    first ? '?' : '&', key, val);
+		first = 0;
+	}
 }
 
 /* Report a non-2xx answer: its "error" field, else its first line. */
@@ -837,6 +918,180 @@ ctl_fmt_list(const json_t *a, char *buf, size_t len)
 		snprintf(buf + off, len - off, ", ... (%zu more)",
 		    n - CTL_LIST_SHOWN);
 	return buf;
+}
+
+/* Drop trailing zeros (and a trailing point) of a decimal number. */
+static void
+ctl_trim_zeros(char *buf)
+{
+	size_t n = strlen(buf);
+
+	if (strchr(buf, '.') == NULL)
+		return;
+	while (n > 0 && buf[n - 1] == '0')
+		buf[--n] = '\0';
+	if (n > 0 && buf[n - 1] == '.')
+		buf[n - 1] = '\0';
+}
+
+/* A number with at most dec decimals; "-" for null or absent. */
+static const char *
+ctl_fmt_real(const json_t *v, int dec, char *buf, size_t len)
+{
+	if (!json_is_number(v))
+		return "-";
+	snprintf(buf, len, "%.*f", dec, json_number_value(v));
+	ctl_trim_zeros(buf);
+	return buf;
+}
+
+/* A percentage value as "12.5%"; "-" for null or absent. */
+static const char *
+ctl_fmt_pctv(const json_t *v, char *buf, size_t len)
+{
+	char p[32];
+
+	if (!json_is_number(v))
+		return "-";
+	ctl_fmt_pct(json_number_value(v), p, sizeof(p));
+	snprintf(buf, len, "%s%%", p);
+	return buf;
+}
+
+/* Basis points as a percentage "12.5%"; "-" for null or absent. */
+static const char *
+ctl_fmt_bps(const json_t *v, char *buf, size_t len)
+{
+	char p[32];
+
+	if (!json_is_number(v))
+		return "-";
+	ctl_fmt_pct(json_number_value(v) / 100.0, p, sizeof(p));
+	snprintf(buf, len, "%s%%", p);
+	return buf;
+}
+
+/* A boolean as "yes" or "no"; "-" when absent. */
+static const char *
+ctl_fmt_bool(const json_t *v)
+{
+	if (!json_is_boolean(v))
+		return "-";
+	return json_is_true(v) ? "yes" : "no";
+}
+
+/* A money interval [lo, hi] as "[-12.00, 34.50]"; "-" when null. */
+static const char *
+ctl_fmt_ci(const json_t *ci, char *buf, size_t len)
+{
+	char lo[40], hi[40];
+
+	if (!json_is_number(json_array_get(ci, 0)) ||
+	    !json_is_number(json_array_get(ci, 1)))
+		return "-";
+	snprintf(buf, len, "[%s, %s]", ctl_fmt_money(json_array_get(ci, 0),
+	    lo, sizeof(lo)), ctl_fmt_money(json_array_get(ci, 1), hi,
+	    sizeof(hi)));
+	return buf;
+}
+
+/* Nonzero if key is one of names or ends with "_" and one of them. */
+static int
+ctl_key_is(const char *key, const char *const *names)
+{
+	size_t kl = strlen(key), nl;
+
+	for (; *names != NULL; names++) {
+		nl = strlen(*names);
+		if (strcmp(key, *names) == 0 || (kl > nl &&
+		    key[kl - nl - 1] == '_' && strcmp(key + kl - nl,
+		    *names) == 0))
+			return 1;
+	}
+	return 0;
+}
+
+static const char *ctl_fmt_field(const char *, const json_t *, char *,
+    size_t);
+
+/* An object on one line: "key value, key value"; "-" when empty. */
+static const char *
+ctl_fmt_inline(const json_t *o, char *buf, size_t len)
+{
+	const char *key;
+	json_t *v;
+	char val[256];
+	size_t off = 0;
+
+	if (json_object_size(o) == 0)
+		return "-";
+	buf[0] = '\0';
+	json_object_foreach((json_t *)o, key, v) {
+		if (off >= len)
+			break;
+		off += (size_t)snprintf(buf + off, len - off, "%s%s %s",
+		    off > 0 ? ", " : "", key, ctl_fmt_field(key, v, val,
+		    sizeof(val)));
+	}
+	return buf;
+}
+
+/* An array of strings or scalars as "a, b, c"; "-" when empty. */
+static const char *
+ctl_fmt_array(const char *key, const json_t *a, char *buf, size_t len)
+{
+	json_t *v;
+	char val[256];
+	size_t i, off = 0;
+
+	if (json_array_size(a) == 0)
+		return "-";
+	buf[0] = '\0';
+	json_array_foreach(a, i, v) {
+		if (off >= len)
+			break;
+		off += (size_t)snprintf(buf + off, len - off, "%s%s",
+		    i > 0 ? ", " : "", json_is_object(v) ?
+		    ctl_fmt_inline(v, val, sizeof(val)) :
+		    ctl_fmt_field(key, v, val, sizeof(val)));
+	}
+	return buf;
+}
+
+/*
+ * Any JSON value as readable text, its unit guessed from its key: money
+ * (gmv, cost, budget, price, spend, amount), basis points (*_bps),
+ * percentages (*_pct), epoch ms times (ts, start, end, *_at).
+ */
+static const char *
+ctl_fmt_field(const char *key, const json_t *v, char *buf, size_t len)
+{
+	static const char *const money[] = { "gmv", "cost", "budget",
+	    "price", "spend", "amount", NULL };
+	static const char *const times[] = { "ts", "at", "start", "end",
+	    NULL };
+	static const char *const bps[] = { "bps", NULL };
+	static const char *const pct[] = { "pct", NULL };
+
+	if (v == NULL || json_is_null(v))
+		return "-";
+	if (json_is_boolean(v))
+		return ctl_fmt_bool(v);
+	if (json_is_string(v))
+		return json_string_value(v);
+	if (json_is_array(v))
+		return ctl_fmt_array(key, v, buf, len);
+	if (json_is_object(v))
+		return ctl_fmt_inline(v, buf, len);
+	if (json_is_integer(v) && ctl_key_is(key, money))
+		return ctl_fmt_money(v, buf, len);
+	if (json_is_integer(v) && ctl_key_is(key, times))
+		return ctl_fmt_time(v, 0, buf, len);
+	if (ctl_key_is(key, bps))
+		return ctl_fmt_bps(v, buf, len);
+	if (ctl_key_is(key, pct))
+		return ctl_fmt_pctv(v, buf, len);
+	return ctl_fmt_real(v, 4, buf, len);
 }
 
 /* ---- tables ---- */
@@ -1108,26 +1363,470 @@ ctl_plan_row(struct ctl_table *t, const json_t *p)
 	ctl_table_add(t, row);
 }
 
-/* Add one day of `plan metrics` as a table row. */
-static void
-ctl_day_row(struct ctl_table *t, const json_t *d)
+/* How a column of day figures is shown. */
+enum ctl_kind { CTL_K_INT, CTL_K_MONEY, CTL_K_RATIO, CTL_K_CI, CTL_K_BOOL };
+
+/* The figure columns of a day object (plan metrics, snapshot). */
+static const struct ctl_col {
+	const char *head;
+	const char *sub;        /* the member holding key ("control"), or NULL */
+	const char *key;
+	enum ctl_kind kind;
+} ctl_day_cols[] = {
+	{ "VIEWS", NULL, "page_views", CTL_K_INT },
+	{ "OFFERS", NULL, "offers", CTL_K_INT },
+	{ "ORDERS", NULL, "orders", CTL_K_INT },
+	{ "GMV", NULL, "gmv", CTL_K_MONEY },
+	{ "COST", NULL, "promotion_cost", CTL_K_MONEY },
+	{ "ROI", NULL, "roi", CTL_K_RATIO },
+	{ "CUSTOMERS", NULL, "customers", CTL_K_INT },
+	{ "CTRL VIEWS", "control", "page_views", CTL_K_INT },
+	{ "CTRL ORDERS", "control", "orders", CTL_K_INT },
+	{ "CTRL GMV", "control", "gmv", CTL_K_MONEY },
+	{ "INCR GMV", NULL, "incremental_gmv", CTL_K_MONEY },
+	{ "95% CI", NULL, "incremental_gmv_ci", CTL_K_CI },
+	{ "FINAL", NULL, "final", CTL_K_BOOL },
+};
+#define CTL_DAY_NCOLS (sizeof(ctl_day_cols) / sizeof(ctl_day_cols[0]))
+#define CTL_DAY_CELL 64
+
+/* One cell of a day object as its column shows it. */
+static const char *
+ctl_day_cell(const struct ctl_col *col, const json_t *d, char *buf,
+    size_t len)
 {
-	const json_t *ctrl = J(d, "control");
-	char b[10][40];
+	const json_t *v = J(col->sub != NULL ? J(d, col->sub) : d, col->key);
+
+	switch (col->kind) {
+	case CTL_K_INT:
+		return ctl_fmt_int(v, buf, len);
+	case CTL_K_MONEY:
+		return ctl_fmt_money(v, buf, len);
+	case CTL_K_RATIO:
+		return ctl_fmt_ratio(v, buf, len);
+	case CTL_K_CI:
+		return ctl_fmt_ci(v, buf, len);
+	default:
+		return ctl_fmt_bool(v);
+	}
+}
+
+/* Start a table of day figures headed first (and FINAL if final). */
+static void
+ctl_day_table(struct ctl_table *t, const char *first, int final)
+{
+	static char align[CTL_DAY_NCOLS + 2];
+	const char *head[CTL_DAY_NCOLS + 1];
+	size_t i, n = CTL_DAY_NCOLS - (final ? 0 : 1);
+
+	align[0] = 'l';
+	head[0] = first;
+	for (i = 0; i < n; i++) {
+		align[i + 1] = ctl_day_cols[i].kind == CTL_K_BOOL ? 'l' : 'r';
+		head[i + 1] = ctl_day_cols[i].head;
+	}
+	align[n + 1] = '\0';
+	ctl_table_init(t, n + 1, align);
+	ctl_table_add(t, head);
+}
+
+/* Add a day object as a row, its first cell first. */
+static void
+ctl_day_row(struct ctl_table *t, const char *first, const json_t *d)
+{
+	char b[CTL_DAY_NCOLS][CTL_DAY_CELL];
+	const char *row[CTL_DAY_NCOLS + 1];
+	size_t i;
+
+	row[0] = first;
+	for (i = 0; i + 1 < t->ncols; i++)
+		row[i + 1] = ctl_day_cell(&ctl_day_cols[i], d, b[i],
+		    sizeof(b[i]));
+	ctl_table_add(t, row);
+}
+
+/* Print an array of day objects, one row a day. */
+static void
+ctl_print_days(const json_t *days, int final)
+{
+	struct ctl_table t;
+	json_t *d;
+	size_t i;
+
+	ctl_day_table(&t, "DATE", final);
+	json_array_foreach(days, i, d)
+		ctl_day_row(&t, ctl_str(d, "date"), d);
+	ctl_table_print(&t);
+	ctl_table_release(&t);
+}
+
+/* Print a snapshot run: its date, then one row per plan. */
+static void
+ctl_print_snapshot(const json_t *r)
+{
+	struct ctl_table t;
+	json_t *d;
+	size_t i;
+
+	printf("snapshot of %s: %zu plan%s\n", ctl_str(r, "date"),
+	    json_array_size(J(r, "plans")),
+	    json_array_size(J(r, "plans")) == 1 ? "" : "s");
+	if (json_array_size(J(r, "plans")) == 0)
+		return;
+	ctl_day_table(&t, "PLAN", 0);
+	json_array_foreach(J(r, "plans"), i, d)
+		ctl_day_row(&t, ctl_str(d, "plan_id"), d);
+	ctl_table_print(&t);
+	ctl_table_release(&t);
+}
+
+/* Add the checks of one diagnosis result as rows, scoped by scope. */
+static size_t
+ctl_diagnosis_checks(struct ctl_table *t, const char *scope,
+    const json_t *res)
+{
+	json_t *ck;
+	size_t j, flagged = 0;
+	char z[32];
+
+	json_array_foreach(J(res, "checks"), j, ck) {
+		const char *row[6] = { scope, ctl_str(res, "date"),
+		    ctl_str(ck, "metric"), ctl_str(ck, "verdict"),
+		    ctl_fmt_real(J(ck, "z"), 2, z, sizeof(z)),
+		    ctl_str(ck, "reason") };
+
+		flagged += strcmp(row[3], "strong") == 0 ||
+		    strcmp(row[3], "weak") == 0;
+		ctl_table_add(t, row);
+	}
+	return flagged;
+}
+
+/* Add diagnosis results (one object or an array of them) as rows. */
+static size_t
+ctl_diagnosis_rows(struct ctl_table *t, const char *scope,
+    const json_t *results)
+{
+	json_t *res;
+	size_t i, flagged = 0;
+
+	if (json_is_object(results))
+		return ctl_diagnosis_checks(t, scope, results);
+	json_array_foreach(results, i, res)
+		flagged += ctl_diagnosis_checks(t, scope, res);
+	return flagged;
+}
+
+/* Print a plan's diagnosis: the plan's checks, then each product's. */
+static void
+ctl_print_diagnosis(const json_t *r)
+{
+	static const char *const head[] = { "SCOPE", "DATE", "METRIC",
+	    "VERDICT", "Z", "REASON" };
+	struct ctl_table t;
+	const char *pid;
+	json_t *res;
+	size_t flagged;
+
+	printf("diagnosis of plan %s, day %s\n", ctl_str(r, "plan_id"),
+	    ctl_str(r, "date"));
+	ctl_table_init(&t, 6, "llllrl");
+	ctl_table_add(&t, head);
+	flagged = ctl_diagnosis_rows(&t, "plan", J(r, "plan"));
+	json_object_foreach(J(r, "products"), pid, res)
+		flagged += ctl_diagnosis_rows(&t, pid, res);
+	if (t.nrows > 1)
+		ctl_table_print(&t);
+	ctl_table_release(&t);
+	printf("%zu unusual figure%s\n", flagged, flagged == 1 ? "" : "s");
+}
+
+/* The tool mix of a recommended product: "product_discount 100%". */
+static const char *
+ctl_fmt_tools(const json_t *tools, char *buf, size_t len)
+{
+	json_t *tl;
+	size_t i, off = 0;
+
+	if (json_array_size(tools) == 0)
+		return "-";
+	buf[0] = '\0';
+	json_array_foreach(tools, i, tl)
+		if (off < len)
+			off += (size_t)snprintf(buf + off, len - off,
+			    "%s%s %lld%%", i > 0 ? ", " : "", ctl_str(tl,
+			    "tool"), (long long)json_integer_value(J(tl,
+			    "share_pct")));
+	return buf;
+}
+
+/* Add a recommended product as a row. */
+static void
+ctl_recommend_row(struct ctl_table *t, const json_t *p)
+{
+	const json_t *ex = J(p, "expected");
+	char b[8][128];
 	const char *row[11];
 
-	row[0] = ctl_str(d, "date");
-	row[1] = ctl_fmt_int(J(d, "page_views"), b[0], sizeof(b[0]));
-	row[2] = ctl_fmt_int(J(d, "offers"), b[1], sizeof(b[1]));
-	row[3] = ctl_fmt_int(J(d, "orders"), b[2], sizeof(b[2]));
-	row[4] = ctl_fmt_money(J(d, "gmv"), b[3], sizeof(b[3]));
-	row[5] = ctl_fmt_money(J(d, "promotion_cost"), b[4], sizeof(b[4]));
-	row[6] = ctl_fmt_ratio(J(d, "roi"), b[5], sizeof(b[5]));
-	row[7] = ctl_fmt_int(J(d, "customers"), b[6], sizeof(b[6]));
-	row[8] = ctl_fmt_int(J(ctrl, "page_views"), b[7], sizeof(b[7]));
-	row[9] = ctl_fmt_int(J(ctrl, "orders"), b[8], sizeof(b[8]));
-	row[10] = ctl_fmt_money(J(ctrl, "gmv"), b[9], sizeof(b[9]));
+	row[0] = ctl_str(p, "product_id");
+	row[1] = ctl_str(p, "category");
+	row[2] = ctl_fmt_money(J(p, "price"), b[0], sizeof(b[0]));
+	row[3] = ctl_fmt_range(J(p, "discount_min_pct"),
+	    J(p, "discount_max_pct"), b[1], sizeof(b[1]));
+	row[4] = ctl_fmt_pctv(J(p, "best_pct"), b[2], sizeof(b[2]));
+	row[5] = ctl_fmt_tools(J(p, "tools"), b[3], sizeof(b[3]));
+	row[6] = ctl_fmt_ratio(J(ex, "extra_orders_per_1000_views"), b[4],
+	    sizeof(b[4]));
+	row[7] = ctl_fmt_money(J(ex, "extra_gmv_per_1000_views"), b[5],
+	    sizeof(b[5]));
+	row[8] = ctl_fmt_ratio(J(ex, "roi"), b[6], sizeof(b[6]));
+	row[9] = ctl_fmt_ratio(J(ex, "incremental_roi"), b[7], sizeof(b[7]));
+	row[10] = ctl_str(p, "lift_from");
 	ctl_table_add(t, row);
+}
+
+/* Print a recommendation: its identity, products, assumptions. */
+static void
+ctl_print_recommendation(const json_t *r)
+{
+	static const char *const head[] = { "PRODUCT", "CATEGORY", "PRICE",
+	    "RANGE", "BEST", "TOOLS", "+ORDERS/1K VIEWS", "+GMV/1K VIEWS",
+	    "ROI", "INCR ROI", "LIFT FROM" };
+	const json_t *prods = J(r, "products");
+	struct ctl_table t;
+	json_t *p;
+	size_t i;
+	char buf[64];
+
+	ctl_table_init(&t, 2, "ll");
+	ctl_table_kv(&t, "recommendation", ctl_str(r, "recommendation_id"));
+	ctl_table_kv(&t, "shop", ctl_str(r, "shop_id"));
+	ctl_table_kv(&t, "date", ctl_str(r, "date"));
+	ctl_table_kv(&t, "roi target", ctl_fmt_ratio(J(r, "roi_target"), buf,
+	    sizeof(buf)));
+	ctl_table_kv(&t, "days", ctl_fmt_int(J(r, "days"), buf,
+	    sizeof(buf)));
+	ctl_table_print(&t);
+	ctl_table_release(&t);
+	if (json_array_size(prods) == 0) {
+		printf("\nno product to recommend (every product is in a plan "
+		    "or has no price)\n");
+		return;
+	}
+	putchar('\n');
+	ctl_table_init(&t, 11, "llrlllrrrrl");
+	ctl_table_add(&t, head);
+	json_array_foreach(prods, i, p)
+		ctl_recommend_row(&t, p);
+	ctl_table_print(&t);
+	ctl_table_release(&t);
+	printf("\nassumptions\n");
+	json_array_foreach(prods, i, p)
+		printf("  %s: %s\n", ctl_str(p, "product_id"),
+		    ctl_str(p, "assumptions"));
+	printf("\napply with: " CTL_NAME " recommend apply %s\n",
+	    ctl_str(r, "recommendation_id"));
+}
+
+/* Print every member of o as "  key  value" lines, or "  none". */
+static void
+ctl_print_object(const json_t *o)
+{
+	struct ctl_table t;
+	const char *key;
+	json_t *v;
+	char label[160], buf[2048];
+	size_t i;
+
+	if (!json_is_object(o)) {
+		printf("  none\n");
+		return;
+	}
+	ctl_table_init(&t, 2, "ll");
+	json_object_foreach((json_t *)o, key, v) {
+		snprintf(label, sizeof(label), "  %s", key);
+		for (i = 0; label[i] != '\0'; i++)
+			if (label[i] == '_')
+				label[i] = ' ';
+		ctl_table_kv(&t, label, ctl_fmt_field(key, v, buf,
+		    sizeof(buf)));
+	}
+	ctl_table_print(&t);
+	ctl_table_release(&t);
+}
+
+/* The explanation's identity: product, customer, context, plan. */
+static void
+ctl_explain_head(const json_t *r)
+{
+	const json_t *plan = J(r, "plan"), *range = J(plan, "range");
+	struct ctl_table t;
+	char rng[64], buf[512];
+
+	ctl_table_init(&t, 2, "ll");
+	ctl_table_kv(&t, "product", ctl_str(r, "product_id"));
+	ctl_table_kv(&t, "customer", ctl_str(r, "customer_id"));
+	ctl_table_kv(&t, "context", ctl_str(r, "context"));
+	ctl_table_kv(&t, "holdout", ctl_fmt_bool(J(r, "holdout")));
+	ctl_table_kv(&t, "list price", ctl_fmt_money(J(r, "list_price"), buf,
+	    sizeof(buf)));
+	if (json_is_object(plan)) {
+		snprintf(buf, sizeof(buf), "%s, range %s", ctl_str(plan,
+		    "plan_id"), ctl_fmt_range(json_array_get(range, 0),
+		    json_array_get(range, 1), rng, sizeof(rng)));
+		ctl_table_kv(&t, "plan", buf);
+	} else
+		ctl_table_kv(&t, "plan", "none");
+	ctl_table_print(&t);
+	ctl_table_release(&t);
+}
+
+/* The learner's levels for this product and context. */
+static void
+ctl_explain_levels(const json_t *levels)
+{
+	static const char *const head[] = { "LEVEL", "DISCOUNT",
+	    "EXPOSURES", "CONVERSIONS", "POSTERIOR MEAN" };
+	struct ctl_table t;
+	json_t *l;
+	size_t i;
+	char b[5][48];
+
+	printf("\nlevels\n");
+	if (json_array_size(levels) == 0) {
+		printf("  none\n");
+		return;
+	}
+	ctl_table_init(&t, 5, "rrrrr");
+	ctl_table_add(&t, head);
+	json_array_foreach(levels, i, l) {
+		const char *row[5] = {
+		    ctl_fmt_int(J(l, "level"), b[0], sizeof(b[0])),
+		    ctl_fmt_bps(J(l, "discount_bps"), b[1], sizeof(b[1])),
+		    ctl_fmt_real(J(l, "exposures"), 2, b[2], sizeof(b[2])),
+		    ctl_fmt_real(J(l, "conversions"), 2, b[3], sizeof(b[3])),
+		    ctl_fmt_real(J(l, "posterior_mean"), 4, b[4],
+		    sizeof(b[4])) };
+
+		ctl_table_add(&t, row);
+	}
+	ctl_table_print(&t);
+	ctl_table_release(&t);
+}
+
+/* The promotion tools and whether this shopper may get them. */
+static void
+ctl_explain_tools(const json_t *tools)
+{
+	static const char *const head[] = { "TOOL", "ENABLED", "ELIGIBLE",
+	    "EXPOSURES", "CONVERSIONS" };
+	struct ctl_table t;
+	json_t *tl;
+	size_t i;
+	char b[2][48];
+
+	printf("\ntools\n");
+	if (json_array_size(tools) == 0) {
+		printf("  none\n");
+		return;
+	}
+	ctl_table_init(&t, 5, "lllrr");
+	ctl_table_add(&t, head);
+	json_array_foreach(tools, i, tl) {
+		const char *row[5] = { ctl_str(tl, "tool"),
+		    ctl_fmt_bool(J(tl, "enabled")),
+		    ctl_fmt_bool(J(tl, "eligible")),
+		    ctl_fmt_real(J(tl, "exposures"), 2, b[0], sizeof(b[0])),
+		    ctl_fmt_real(J(tl, "conversions"), 2, b[1],
+		    sizeof(b[1])) };
+
+		ctl_table_add(&t, row);
+	}
+	ctl_table_print(&t);
+	ctl_table_release(&t);
+}
+
+/* Print GET /v1/explain: why this shopper gets this offer. */
+static void
+ctl_print_explain(const json_t *r)
+{
+	ctl_explain_head(r);
+	ctl_explain_levels(J(r, "levels"));
+	ctl_explain_tools(J(r, "tools"));
+	printf("\nconstraints\n");
+	ctl_print_object(J(r, "constraints"));
+	printf("\ncurrent offer\n");
+	ctl_print_object(J(r, "offer"));
+	printf("\nwhy: %s\n", ctl_str(r, "why"));
+}
+
+/* Print GET /v1/segments/SHOP: each segment and its products. */
+static void
+ctl_print_segments(const json_t *r)
+{
+	static const char *const head[] = { "SEGMENT", "PRODUCTS" };
+	struct ctl_table t;
+	const char *seg;
+	json_t *ids;
+	char buf[1024];
+
+	printf("segments of shop %s\n", ctl_str(r, "shop_id"));
+	ctl_table_init(&t, 2, "ll");
+	ctl_table_add(&t, head);
+	json_object_foreach(J(r, "segments"), seg, ids) {
+		const char *row[2] = { seg, ctl_fmt_list(ids, buf,
+		    sizeof(buf)) };
+
+		ctl_table_add(&t, row);
+	}
+	ctl_table_print(&t);
+	ctl_table_release(&t);
+}
+
+/* Add one shop's recomputation as rows, a segment each. */
+static void
+ctl_recompute_rows(struct ctl_table *t, const char *shop, const json_t *o)
+{
+	const char *seg;
+	json_t *f;
+	char b[5][32];
+
+	json_object_foreach((json_t *)o, seg, f) {
+		const char *row[7];
+
+		if (!json_is_object(f))
+			continue;
+		row[0] = shop;
+		row[1] = ctl_fmt_int(J(o, "products"), b[0], sizeof(b[0]));
+		row[2] = seg;
+		row[3] = ctl_fmt_int(J(f, "size"), b[1], sizeof(b[1]));
+		row[4] = ctl_fmt_int(J(f, "entered"), b[2], sizeof(b[2]));
+		row[5] = ctl_fmt_int(J(f, "left"), b[3], sizeof(b[3]));
+		row[6] = ctl_fmt_int(J(f, "enrolled"), b[4], sizeof(b[4]));
+		ctl_table_add(t, row);
+	}
+}
+
+/* Print POST /v1/segments/recompute: per shop and segment. */
+static void
+ctl_print_recompute(const json_t *r)
+{
+	static const char *const head[] = { "SHOP", "PRODUCTS", "SEGMENT",
+	    "SIZE", "ENTERED", "LEFT", "ENROLLED" };
+	struct ctl_table t;
+	const char *shop;
+	json_t *o;
+
+	if (json_object_size(J(r, "shops")) == 0) {
+		printf("no shop recomputed\n");
+		return;
+	}
+	ctl_table_init(&t, 7, "lrlrrrr");
+	ctl_table_add(&t, head);
+	json_object_foreach(J(r, "shops"), shop, o)
+		ctl_recompute_rows(&t, shop, o);
+	ctl_table_print(&t);
+	ctl_table_release(&t);
 }
 
 /* Add a status scalar as a key/value row ("-" when absent). */
@@ -1377,44 +2076,258 @@ ctl_cmd_plan_end(struct ctl *c)
 	return CTL_OK;
 }
 
-/* The "/metrics?from=...&to=..." tail of a plan metrics path. */
-static void
-ctl_metrics_query(const struct ctl *c, char *out, size_t outlen)
-{
-	int n = snprintf(out, outlen, "/metrics");
-
-	if (c->from != NULL)
-		n += snprintf(out + n, outlen - (size_t)n, "?from=%s", c->from);
-	if (c->to != NULL)
-		snprintf(out + n, outlen - (size_t)n, "%cto=%s",
-		    c->from != NULL ? '&' : '?', c->to);
-}
-
-/* plan metrics ID: GET /v1/plans/ID/metrics?from=&to=. */
+/* plan metrics ID: GET /v1/plans/ID/metrics?from=&to=&products=. */
 static int
 ctl_cmd_plan_metrics(struct ctl *c)
 {
-	static const char *const head[] = { "DATE", "VIEWS", "OFFERS",
-	    "ORDERS", "GMV", "COST", "ROI", "CUSTOMERS", "CTRL VIEWS",
-	    "CTRL ORDERS", "CTRL GMV" };
-	char query[64], path[512];
-	struct ctl_table t;
-	json_t *r, *d;
-	size_t i;
+	char path[CTL_PATH_MAX];
+	const char *pid;
+	json_t *r, *days;
 	int rc;
 
-	ctl_metrics_query(c, query, sizeof(query));
-	ctl_plan_path(c, query, path, sizeof(path));
+	ctl_plan_path(c, "/metrics", path, sizeof(path));
+	ctl_add_query(c, path, sizeof(path));
 	if ((rc = ctl_call_json(c, "GET", path, NULL, &r)) != CTL_OK)
 		return rc;
 	if (!c->json) {
-		ctl_table_init(&t, 11, "lrrrrrrrrrr");
-		ctl_table_add(&t, head);
-		json_array_foreach(J(r, "days"), i, d)
-			ctl_day_row(&t, d);
-		ctl_table_print(&t);
-		ctl_table_release(&t);
+		ctl_print_days(J(r, "days"), 1);
+		json_object_foreach(J(r, "products"), pid, days) {
+			printf("\nproduct %s\n", pid);
+			ctl_print_days(days, 0);
+		}
 	}
+	json_decref(r);
+	return CTL_OK;
+}
+
+/* plan diagnosis ID: GET /v1/plans/ID/diagnosis. */
+static int
+ctl_cmd_plan_diagnosis(struct ctl *c)
+{
+	char path[CTL_PATH_MAX];
+	json_t *r;
+	int rc;
+
+	ctl_plan_path(c, "/diagnosis", path, sizeof(path));
+	if ((rc = ctl_call_json(c, "GET", path, NULL, &r)) != CTL_OK)
+		return rc;
+	if (!c->json)
+		ctl_print_diagnosis(r);
+	json_decref(r);
+	return CTL_OK;
+}
+
+/* Fail with a usage error unless the query parameter key was given. */
+static int
+ctl_need(const struct ctl *c, const char *key, const char *option)
+{
+	char msg[128];
+
+	if (J(c->query, key) != NULL)
+		return 0;
+	snprintf(msg, sizeof(msg), "missing \"%s\"", option);
+	ctl_usage_error(c->cmd, msg);
+	return -1;
+}
+
+/* snapshot --date D [--plan ID]: POST /v1/snapshots?date=D&plan=ID. */
+static int
+ctl_cmd_snapshot(struct ctl *c)
+{
+	char path[CTL_PATH_MAX] = "/v1/snapshots";
+	json_t *r;
+	int rc;
+
+	if (ctl_need(c, "date", "--date") == -1)
+		return CTL_EUSAGE;
+	ctl_add_query(c, path, sizeof(path));
+	if ((rc = ctl_call_json(c, "POST", path, NULL, &r)) != CTL_OK)
+		return rc;
+	if (!c->json)
+		ctl_print_snapshot(r);
+	json_decref(r);
+	return CTL_OK;
+}
+
+/* recommend --shop S: GET /v1/recommendations?shop=S. */
+static int
+ctl_cmd_recommend(struct ctl *c)
+{
+	char path[CTL_PATH_MAX] = "/v1/recommendations";
+	json_t *r;
+	int rc;
+
+	if (ctl_need(c, "shop", "--shop") == -1)
+		return CTL_EUSAGE;
+	ctl_add_query(c, path, sizeof(path));
+	if ((rc = ctl_call_json(c, "GET", path, NULL, &r)) != CTL_OK)
+		return rc;
+	if (!c->json)
+		ctl_print_recommendation(r);
+	json_decref(r);
+	return CTL_OK;
+}
+
+/* recommend apply ID: POST /v1/recommendations/ID/apply with overrides. */
+static int
+ctl_cmd_recommend_apply(struct ctl *c)
+{
+	char id[512], path[CTL_PATH_MAX];
+	json_t *r;
+	int rc;
+
+	ctl_path_escape(c->pos[0], id, sizeof(id));
+	snprintf(path, sizeof(path), "/v1/recommendations/%s/apply", id);
+	if ((rc = ctl_call_json(c, "POST", path, c->body, &r)) != CTL_OK)
+		return rc;
+	if (!c->json) {
+		printf("plan %s created from recommendation %s\n",
+		    ctl_str(r, "plan_id"), c->pos[0]);
+		ctl_print_plan(r);
+	}
+	json_decref(r);
+	return CTL_OK;
+}
+
+/* explain --product P --customer C: GET /v1/explain. */
+static int
+ctl_cmd_explain(struct ctl *c)
+{
+	char path[CTL_PATH_MAX] = "/v1/explain";
+	json_t *r;
+	int rc;
+
+	if (ctl_need(c, "product", "--product") == -1 ||
+	    ctl_need(c, "customer", "--customer") == -1)
+		return CTL_EUSAGE;
+	ctl_add_query(c, path, sizeof(path));
+	if ((rc = ctl_call_json(c, "GET", path, NULL, &r)) != CTL_OK)
+		return rc;
+	if (!c->json)
+		ctl_print_explain(r);
+	json_decref(r);
+	return CTL_OK;
+}
+
+/* A JSON list of strings as "a, b" (or "-"). */
+static const char *
+ctl_creator_list(const json_t *a, const char *key, char *buf, size_t len)
+{
+	size_t n = 0, i;
+	json_t *v;
+
+	buf[0] = '\0';
+	json_array_foreach(a, i, v) {
+		const char *s = json_is_string(v) ? json_string_value(v) :
+		    ctl_str(v, key);
+
+		n += (size_t)snprintf(buf + n, n < len ? len - n : 0, "%s%s",
+		    i ? ", " : "", s);
+	}
+	return buf[0] ? buf : "-";
+}
+
+/* What a creator sees, readable. */
+static void
+ctl_print_creator(const json_t *r)
+{
+	char b[1024];
+	json_t *score = J(r, "score"), *change = J(r, "change_7d");
+
+	printf("creator %s (scored for %s)\n", ctl_str(r, "creator_id"),
+	    ctl_str(r, "date"));
+	if (!json_is_true(J(r, "eligible"))) {
+		printf("  no score yet: not eligible (30 delivered orders in one "
+		    "category, 20 videos or 5 livestreams in 90 days)\n");
+		return;
+	}
+	printf("  score       %.2f of 5", json_number_value(score));
+	if (json_is_number(change))
+		printf("  (%+.2f over 7 days)", json_number_value(change));
+	printf("\n  eligible by %s\n", ctl_str(r, "criteria"));
+	printf("  category    %s, rank %lld of %lld\n", ctl_str(r, "category"),
+	    (long long)json_integer_value(J(r, "rank")),
+	    (long long)json_integer_value(J(r, "of")));
+	printf("  parts       products %.2f, content %.2f (0..1)\n",
+	    json_number_value(J(r, "product_part")),
+	    json_number_value(J(r, "content_part")));
+	printf("  benefits    %s\n", ctl_creator_list(J(r, "benefits"), NULL,
+	    b, sizeof(b)));
+	printf("  pulling down %s\n", ctl_creator_list(J(r, "drags"), "id", b,
+	    sizeof(b)));
+	printf("  recommended %s\n", ctl_creator_list(J(r, "recommendations"),
+	    "product_id", b, sizeof(b)));
+}
+
+/* creator show ID: GET /v1/creators/ID. */
+static int
+ctl_cmd_creator_show(struct ctl *c)
+{
+	char id[512], path[CTL_PATH_MAX];
+	json_t *r;
+	int rc;
+
+	ctl_path_escape(c->pos[0], id, sizeof(id));
+	snprintf(path, sizeof(path), "/v1/creators/%s", id);
+	if ((rc = ctl_call_json(c, "GET", path, NULL, &r)) != CTL_OK)
+		return rc;
+	if (!c->json)
+		ctl_print_creator(r);
+	json_decref(r);
+	return CTL_OK;
+}
+
+/* creator recompute --date D: POST /v1/creators/recompute. */
+static int
+ctl_cmd_creator_recompute(struct ctl *c)
+{
+	char path[CTL_PATH_MAX] = "/v1/creators/recompute";
+	json_t *r;
+	int rc;
+
+	if (ctl_need(c, "date", "--date") == -1)
+		return CTL_EUSAGE;
+	ctl_add_query(c, path, sizeof(path));
+	if ((rc = ctl_call_json(c, "POST", path, NULL, &r)) != CTL_OK)
+		return rc;
+	if (!c->json)
+		printf("scored %lld creators for %s\n", (long long)
+		    json_integer_value(J(r, "creators")), ctl_str(r, "date"));
+	json_decref(r);
+	return CTL_OK;
+}
+
+/* segments show SHOP: GET /v1/segments/SHOP. */
+static int
+ctl_cmd_segments_show(struct ctl *c)
+{
+	char shop[512], path[CTL_PATH_MAX];
+	json_t *r;
+	int rc;
+
+	ctl_path_escape(c->pos[0], shop, sizeof(shop));
+	snprintf(path, sizeof(path), "/v1/segments/%s", shop);
+	if ((rc = ctl_call_json(c, "GET", path, NULL, &r)) != CTL_OK)
+		return rc;
+	if (!c->json)
+		ctl_print_segments(r);
+	json_decref(r);
+	return CTL_OK;
+}
+
+/* segments recompute [--shop S]: POST /v1/segments/recompute. */
+static int
+ctl_cmd_segments_recompute(struct ctl *c)
+{
+	char path[CTL_PATH_MAX] = "/v1/segments/recompute";
+	json_t *r;
+	int rc;
+
+	ctl_add_query(c, path, sizeof(path));
+	if ((rc = ctl_call_json(c, "POST", path, NULL, &r)) != CTL_OK)
+		return rc;
+	if (!c->json)
+		ctl_print_recompute(r);
 	json_decref(r);
 	return CTL_OK;
 }
@@ -1455,10 +2368,65 @@ static const struct ctl_cmd ctl_commands[] = {
 	{ "plan", "end", 1, NULL, ctl_cmd_plan_end, "plan end ID",
 	    "End a plan now (POST /v1/plans/ID/end).\n" },
 	{ "plan", "metrics", 1, ctl_metrics_options, ctl_cmd_plan_metrics,
-	    "plan metrics ID [--from YYYY-MM-DD] [--to YYYY-MM-DD]",
-	    "Show a plan's daily T+1 figures (GET /v1/plans/ID/metrics).\n"
+	    "plan metrics ID [--from YYYY-MM-DD] [--to YYYY-MM-DD] "
+	    "[--products]",
+	    "Show a plan's daily figures with incremental GMV and its 95%\n"
+	    "interval; FINAL is yes for a stored T+1 snapshot, no for a day\n"
+	    "computed live (GET /v1/plans/ID/metrics).\n"
 	    "  --from DATE, --to DATE the first and last day (default: the\n"
-	    "                         plan's)\n" },
+	    "                         plan's)\n"
+	    "  --products             each product's days too\n" },
+	{ "plan", "diagnosis", 1, NULL, ctl_cmd_plan_diagnosis,
+	    "plan diagnosis ID",
+	    "Show which figures of the plan's last day, and of its products',\n"
+	    "are unusually strong or weak (GET /v1/plans/ID/diagnosis).\n" },
+	{ NULL, "snapshot", 0, ctl_snapshot_options, ctl_cmd_snapshot,
+	    "snapshot --date YYYY-MM-DD [--plan ID]",
+	    "Take (or take again) the T+1 snapshot of a day and show each\n"
+	    "plan's figures (POST /v1/snapshots).\n"
+	    "  --date DATE            the day\n"
+	    "  --plan ID              only this plan (default: every plan)\n" },
+	{ "creator", "show", 1, NULL, ctl_cmd_creator_show,
+	    "creator show CREATOR",
+	    "Show a creator's Promotion Performance Score, its change over 7\n"
+	    "days, rank in its category, benefits, what pulls it down and\n"
+	    "recommended products (GET /v1/creators/CREATOR).\n" },
+	{ "creator", "recompute", 0, ctl_date_options,
+	    ctl_cmd_creator_recompute, "creator recompute --date YYYY-MM-DD",
+	    "Score every creator for a day now (POST /v1/creators/recompute).\n"
+	    "  --date DATE            the day\n" },
+	{ "segments", "show", 1, NULL, ctl_cmd_segments_show,
+	    "segments show SHOP",
+	    "Show the products in each segment of a shop\n"
+	    "(GET /v1/segments/SHOP).\n" },
+	{ "segments", "recompute", 0, ctl_shop_options,
+	    ctl_cmd_segments_recompute, "segments recompute [--shop SHOP]",
+	    "Recompute the segments now and enroll newcomers in segment plans\n"
+	    "(POST /v1/segments/recompute).\n"
+	    "  --shop SHOP            only this shop (default: every shop)\n" },
+	{ NULL, "recommend", 0, ctl_shop_options, ctl_cmd_recommend,
+	    "recommend --shop SHOP",
+	    "Recommend a discount range, tools and the expected effect for\n"
+	    "the shop's products in no plan (GET /v1/recommendations).\n"
+	    "  --shop SHOP            the seller\n" },
+	{ "recommend", "apply", 1, ctl_apply_options, ctl_cmd_recommend_apply,
+	    "recommend apply ID [--products LIST] [--name NAME] [--min PCT] "
+	    "[--max PCT] [--days N] [--roi X] [--budget CENTS]",
+	    "Create a plan from a recommendation, with optional overrides\n"
+	    "(POST /v1/recommendations/ID/apply).\n"
+	    "  --products P1,P2,...   only these of the recommended products\n"
+	    "  --name NAME            the plan's name\n"
+	    "  --min PCT, --max PCT   the discount range in percent\n"
+	    "  --days N               duration in days\n"
+	    "  --roi X                ROI target (GMV / promotion cost)\n"
+	    "  --budget CENTS         promotion cost cap in minor units\n" },
+	{ NULL, "explain", 0, ctl_explain_options, ctl_cmd_explain,
+	    "explain --product PRODUCT --customer CUSTOMER",
+	    "Explain the offer a shopper gets for a product: context, plan\n"
+	    "range, the learner's levels, tools, the constraints that applied\n"
+	    "and the current offer (GET /v1/explain).\n"
+	    "  --product PRODUCT      the product\n"
+	    "  --customer CUSTOMER    the shopper\n" },
 };
 
 #define CTL_NCOMMANDS (sizeof(ctl_commands) / sizeof(ctl_commands[0]))
@@ -1491,30 +2459,41 @@ ctl_cmd_usage(const struct ctl_cmd *cmd)
 	printf("\n%s", cmd->help);
 }
 
-/* The command named by words argv[0..], and how many words it used. */
+/*
+ * The command named by words argv[0..], and how many words it used: a
+ * group's command ("recommend apply") before a lone word ("recommend").
+ */
 static const struct ctl_cmd *
 ctl_cmd_find(int argc, char **argv, int *nwords, char *err, size_t errlen)
 {
+	const struct ctl_cmd *cmd;
+	int group = 0;
 	size_t i;
 
 	for (i = 0; i < CTL_NCOMMANDS; i++) {
-		const struct ctl_cmd *cmd = &ctl_commands[i];
-
-		if (cmd->group == NULL && strcmp(argv[0], cmd->name) == 0) {
-			*nwords = 1;
-			return cmd;
-		}
-		if (cmd->group != NULL && strcmp(argv[0], cmd->group) == 0 &&
-		    argc > 1 && strcmp(argv[1], cmd->name) == 0) {
+		cmd = &ctl_commands[i];
+		if (cmd->group == NULL || strcmp(argv[0], cmd->group) != 0)
+			continue;
+		group = 1;
+		if (argc > 1 && strcmp(argv[1], cmd->name) == 0) {
 			*nwords = 2;
 			return cmd;
 		}
 	}
-	if (strcmp(argv[0], "plan") == 0)
-		snprintf(err, errlen, argc > 1 ? "unknown plan command \"%s\"" :
-		    "missing plan command%s", argc > 1 ? argv[1] : "");
-	else
+	for (i = 0; i < CTL_NCOMMANDS; i++) {
+		cmd = &ctl_commands[i];
+		if (cmd->group == NULL && strcmp(argv[0], cmd->name) == 0) {
+			*nwords = 1;
+			return cmd;
+		}
+	}
+	if (!group)
 		snprintf(err, errlen, "unknown command \"%s\"", argv[0]);
+	else if (argc > 1)
+		snprintf(err, errlen, "unknown %s command \"%s\"", argv[0],
+		    argv[1]);
+	else
+		snprintf(err, errlen, "missing %s command", argv[0]);
 	return NULL;
 }
 
@@ -1613,7 +2592,8 @@ main(int argc, char **argv)
 
 	memset(&c, 0, sizeof(c));
 	c.timeout_ms = CTL_DEFAULT_TIMEOUT_S * 1000;
-	if ((c.body = json_object()) == NULL)
+	if ((c.body = json_object()) == NULL ||
+	    (c.query = json_object()) == NULL)
 		ctl_oom();
 	if ((rc = ctl_setup(&c, argc, argv)) == -1)
 		rc = c.cmd->run(&c);
@@ -1622,6 +2602,7 @@ main(int argc, char **argv)
 		rc = CTL_EAPI;
 	}
 	json_decref(c.body);
+	json_decref(c.query);
 	json_decref(c.raw);
 	free(c.token);
 	return rc;
