@@ -411,8 +411,12 @@ cr_facts(const struct cr_job *job, struct cr_creator *c, struct pps_facts *f)
 		t->c.category = t->category;
 		t->c.orders = t->orders;
 		t->c.norders = t->norders;
-		if (t->c.day < 0)       /* no content event: its first order */
-			t->c.day = t->norders > 0 ? t->orders[0].day : job->today;
+		if (t->c.day < 0) {     /* no content event: its first order */
+			t->c.day = job->today;
+			for (size_t o = 0; o < t->norders; o++)
+				if (t->orders[o].day < t->c.day)
+					t->c.day = t->orders[o].day;
+		}
 		pc[nc++] = t->c;
 	}
 	*f = (struct pps_facts){ c->id, pp, np, pc, nc };
@@ -532,11 +536,12 @@ cr_store(struct cr_job *job, struct cr_creator *c, size_t rank, size_t of)
 	free((void *)f.contents);
 	recs = cr_recommend(job, s->category ? s->category : "");
 	bens = cr_benefits(s->score_x100);
-	snprintf(score, sizeof(score), s->score_x100 >= 0 ? "%.2f" : "",
-	    s->score_x100 / 100.0);
+	score[0] = change[0] = '\0';
+	if (s->score_x100 >= 0)
+		snprintf(score, sizeof(score), "%.2f", s->score_x100 / 100.0);
 	snprintf(x100, sizeof(x100), "%d", s->score_x100);
-	snprintf(change, sizeof(change), c->has_change ? "%.2f" : "",
-	    c->change / 100.0);
+	if (c->has_change)
+		snprintf(change, sizeof(change), "%.2f", c->change / 100.0);
 	snprintf(rk, sizeof(rk), "%zu", rank);
 	snprintf(ofs, sizeof(ofs), "%zu", of);
 	snprintf(parts[0], sizeof(parts[0]), "%.4f", s->product);
@@ -583,7 +588,7 @@ cr_store(struct cr_job *job, struct cr_creator *c, size_t rank, size_t of)
 static void
 cr_score_all(struct cr_job *job)
 {
-	size_t n = job->creators.count, pos = 0, i = 0;
+	size_t n = job->creators.count, pos = 0, i = 0, nr = 0;
 	struct pps_rank_entry *e = calloc(n + 1, sizeof(*e));
 	const char *k;
 	void *v;
@@ -594,11 +599,15 @@ cr_score_all(struct cr_job *job)
 		struct cr_creator *c = v;
 
 		cr_score(job, c);
-		e[i++] = (struct pps_rank_entry){ c->id, c->score.category ?
+		if (c->score.score_x100 < 0) {  /* unranked: no score */
+			cr_store(job, c, 0, 0);
+			continue;
+		}
+		e[nr++] = (struct pps_rank_entry){ c->id, c->score.category ?
 		    c->score.category : "", c->score.score_x100, 0, 0 };
 	}
-	pps_rank(e, n);
-	for (i = 0; i < n; i++)
+	pps_rank(e, nr);
+	for (i = 0; i < nr; i++)
 		cr_store(job, strmap_get(&job->creators, e[i].creator_id),
 		    e[i].rank, e[i].of);
 	json_object_set_new(job->result, "creators", json_integer((json_int_t)

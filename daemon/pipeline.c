@@ -488,8 +488,8 @@ pl_save_plans(struct pipeline *pl)
 		struct plan *p;
 		size_t j;
 
-		if (pl->msgs[i].prod < 0 || (p = plans_for_product(pl->plans,
-		    pl->msgs[i].ev.product_id)) == NULL)
+		if (pl->msgs[i].prod < 0 || (p = plans_for_product_at(pl->plans,
+		    pl->msgs[i].ev.product_id, pl->msgs[i].ev.ts)) == NULL)
 			continue;
 		for (j = 0; j < pl->nsaved && pl->saved[j].plan != p; j++)
 			;
@@ -797,7 +797,8 @@ pl_apply_msg(struct pipeline *pl, struct pl_msg *pm)
 		.ev = &pm->ev, .partition = pm->m->partition,
 		.offset = pm->m->offset, .date = pm->date,
 		.returning = pl_returning(pl, &pm->ev),
-		.plan = plans_for_product(pl->plans, pm->ev.product_id),
+		.plan = plans_for_product_at(pl->plans, pm->ev.product_id,
+		    pm->ev.ts),
 		.sps = pl_shop_sps(pl, pm->ev.shop_id),
 	};
 
@@ -1274,6 +1275,7 @@ pl_collect_counts(struct pipeline *pl, struct pl_counts *c)
 		c->fx.deactivated += f->deactivated;
 		c->fx.refused += f->refused;
 		c->fx.withheld += f->withheld;
+		c->fx.budget_held += f->budget_held;
 		for (int t = 0; t < TOOLS_N; t++)
 			c->fx.by_tool[t] += f->by_tool[t];
 	}
@@ -1344,6 +1346,7 @@ pl_count(const struct pl_counts *c)
 	stats.promotions_deactivated += c->fx.deactivated;
 	stats.promotions_refused += c->fx.refused;
 	stats.withheld += c->fx.withheld;
+	stats.budget_held += c->fx.budget_held;
 	for (int t = 0; t < TOOLS_N; t++)
 		stats.offers_by_tool[t] += c->fx.by_tool[t];
 	stats.batches++;

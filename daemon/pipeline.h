@@ -15,9 +15,12 @@
  *   commit  offsets are stored once every message was delivered, and
  *           committed every [kafka] commit_interval_ms.
  *
- * One batch is in flight at a time; a Redis failure or timeout retries the
- * batch from the load step after a backoff, so nothing is lost or applied
- * twice.
+ * One batch is loaded, applied and written at a time; once written it
+ * becomes a flight awaiting its delivery reports while the next batch
+ * starts (at most four flights; they land, and their offsets are stored,
+ * in order).  A Redis failure or timeout retries the batch from the load
+ * step after a backoff, so nothing is lost or applied twice; while Redis
+ * is away the input is paused and the consumer still polled.
  */
 #ifndef SP_PIPELINE_H
 #define SP_PIPELINE_H

@@ -17,7 +17,9 @@
 struct plans {
 	struct store *st;
 	struct strmap by_id;
-	struct strmap by_product;       /* active plans only */
+	struct strmap by_product;       /* product -> struct plans_link list
+					   of the active plans enrolling it
+					   (windows that do not overlap) */
 	struct plan **all;
 	size_t n, cap;
 };
@@ -47,6 +49,8 @@ plans_new(struct store *st)
 	return ps;
 }
 
+static void plans_index_free(struct plans *ps);
+
 /* Drop every plan. */
 static void
 plans_clear(struct plans *ps)
@@ -57,7 +61,7 @@ plans_clear(struct plans *ps)
 	}
 	ps->n = 0;
 	strmap_release(&ps->by_id);
-	strmap_release(&ps->by_product);
+	plans_index_free(ps);
 }
 
 /* Free the registry and its plans. */
@@ -71,15 +75,60 @@ plans_free(struct plans *ps)
 	free(ps);
 }
 
+struct plans_link {
+	struct plan *plan;
+	struct plans_link *next;
+};
+
+/* Nonzero if the product's list already holds p. */
+static int
+plans_linked(const struct plans_link *l, const struct plan *p)
+{
+	for (; l != NULL; l = l->next)
+		if (l->plan == p)
+			return 1;
+	return 0;
+}
+
 /* Index the products of an active plan. */
 static void
 plans_index(struct plans *ps, struct plan *p)
 {
 	if (p->status != PLAN_ACTIVE)
 		return;
-	for (size_t i = 0; i < p->nproducts; i++)
-		if (plan_has_product(p, p->products[i]))
-			strmap_put(&ps->by_product, p->products[i], p);
+	for (size_t i = 0; i < p->nproducts; i++) {
+		struct plans_link *head, *l;
+
+		if (!plan_has_product(p, p->products[i]))
+			continue;
+		head = strmap_get(&ps->by_product, p->products[i]);
+		if (plans_linked(head, p))
+			continue;
+		if ((l = malloc(sizeof(*l))) == NULL)
+			fatalx("out of memory");
+		*l = (struct plans_link){ p, head };
+		if (strmap_put(&ps->by_product, p->products[i], l) == -1)
+			fatalx("out of memory");
+	}
+}
+
+/* Remove a plan from a product's list. */
+static void
+plans_unlink(struct plans *ps, const char *product_id, const struct plan *p)
+{
+	struct plans_link *head = strmap_get(&ps->by_product, product_id);
+	struct plans_link **pp = &head, *l;
+
+	while ((l = *pp) != NULL && l->plan != p)
+		pp = &l->next;
+	if (l == NULL)
+		return;
+	*pp = l->next;
+	free(l);
+	if (head == NULL)
+		strmap_del(&ps->by_product, product_id);
+	else
+		strmap_put(&ps->by_product, product_id, head);
 }
 
 /* Remove a plan's products from the index. */
@@ -87,8 +136,25 @@ static void
 plans_unindex(struct plans *ps, struct plan *p)
 {
 	for (size_t i = 0; i < p->nproducts; i++)
-		if (strmap_get(&ps->by_product, p->products[i]) == p)
-			strmap_del(&ps->by_product, p->products[i]);
+		plans_unlink(ps, p->products[i], p);
+}
+
+/* Free the index's lists. */
+static void
+plans_index_free(struct plans *ps)
+{
+	size_t pos = 0;
+	const char *k;
+	void *v;
+
+	while (strmap_next(&ps->by_product, &pos, &k, &v))
+		while (v != NULL) {
+			struct plans_link *l = v;
+
+			v = l->next;
+			free(l);
+		}
+	strmap_release(&ps->by_product);
 }
 
 /* Add to memory, newest first by creation time. */
@@ -139,10 +205,33 @@ plans_get(struct plans *ps, const char *id)
 	return strmap_get(&ps->by_id, id);
 }
 
+/* The active plan enrolling the product at event time ts: the one whose
+ * window holds ts, else the nearest one to come, else the latest. */
+struct plan *
+plans_for_product_at(struct plans *ps, const char *product_id, int64_t ts)
+{
+	struct plans_link *l = strmap_get(&ps->by_product, product_id);
+	struct plan *next = NULL, *last = NULL;
+
+	for (; l != NULL; l = l->next) {
+		struct plan *p = l->plan;
+
+		if (p->start_ms <= ts && ts < p->end_ms)
+			return p;
+		if (p->start_ms > ts && (next == NULL ||
+		    p->start_ms < next->start_ms))
+			next = p;
+		if (last == NULL || p->end_ms > last->end_ms)
+			last = p;
+	}
+	return next != NULL ? next : last;
+}
+
+/* The active plan enrolling the product now (wall clock). */
 struct plan *
 plans_for_product(struct plans *ps, const char *product_id)
 {
-	return strmap_get(&ps->by_product, product_id);
+	return plans_for_product_at(ps, product_id, clock_now_ms());
 }
 
 size_t
@@ -283,16 +372,23 @@ plans_op_settle(struct plans_op *op)
 	plans_op_unref(op);
 }
 
-/* The first enrolled product already in an active plan, or NULL. */
+/* The first enrolled product already in an active plan whose window
+ * overlaps p's, or NULL. */
 static const char *
 plans_overlap(struct plans *ps, const struct plan *p, struct plan **other)
 {
 	for (size_t i = 0; i < p->nproducts; i++) {
+		const struct plans_link *l;
+
 		if (!plan_has_product(p, p->products[i]))
 			continue;
-		*other = plans_for_product(ps, p->products[i]);
-		if (*other != NULL && (*other)->end_ms > p->start_ms)
-			return p->products[i];
+		for (l = strmap_get(&ps->by_product, p->products[i]); l != NULL;
+		    l = l->next)
+			if (l->plan->end_ms > p->start_ms &&
+			    l->plan->start_ms < p->end_ms) {
+				*other = l->plan;
+				return p->products[i];
+			}
 	}
 	return NULL;
 }

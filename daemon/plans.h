@@ -30,7 +30,15 @@ int plans_load(struct plans *ps, plans_done_cb *cb, void *arg);
 /* The plan with this id, or NULL. */
 struct plan *plans_get(struct plans *ps, const char *id);
 
-/* The active plan that enrolls this product, or NULL. */
+/*
+ * The active plan that enrolls this product at event time ts (a product may
+ * be in several plans whose windows do not overlap): the one whose window
+ * holds ts, else the nearest to come, else the latest; NULL when none.
+ */
+struct plan *plans_for_product_at(struct plans *ps, const char *product_id,
+    int64_t ts);
+
+/* The same at the wall clock's now. */
 struct plan *plans_for_product(struct plans *ps, const char *product_id);
 
 /* All plans, newest first; the array is the registry's. */

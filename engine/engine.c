@@ -790,8 +790,10 @@ engine_decide(const struct engine_params *ep, struct product_state *ps,
 		return rc;
 	if (p->budget >= 0) {
 		int64_t day = pacing_day(in->date);
+		/* voucher and bmsm discounts need at least min_qty units */
 		double exp = engine_budget_rate(ep, ps, p, ctx, ch.level) *
-		    (double)(co.list_price - co.offer_price);
+		    (double)(co.list_price - co.offer_price) *
+		    (double)(co.min_qty > 1 ? co.min_qty : 1);
 
 		engine_budget_roll(&p->rt, day);
 		if (engine_budget_full(p, day, in->ev->ts, exp))

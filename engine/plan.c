@@ -494,9 +494,10 @@ plan_req_money(struct plan *p, const json_t *root,
 		    "positive integer (minor units)");
 	if (budget != NULL)
 		p->budget = json_integer_value(budget);
+	/* the longest plan must still end before PLAN_TIME_MAX */
 	if (start != NULL && (!json_is_integer(start) ||
 	    json_integer_value(start) <= 0 ||
-	    json_integer_value(start) > PLAN_TIME_MAX))
+	    json_integer_value(start) > PLAN_TIME_MAX - 366 * PLAN_DAY_MS))
 		return plan_fail(err, errlen, "field \"start\" must be a "
 		    "positive integer (epoch ms)");
 	p->start_ms = start != NULL ? json_integer_value(start) : now_ms;
@@ -542,9 +543,15 @@ plan_from_request(struct plan *p, const char *body, size_t len,
 
 	plan_blank(p);
 	root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
-	if (root == NULL)
+	if (root == NULL) {
+		/* jansson quotes the input, maybe cut inside a character:
+		 * keep the reason printable ASCII so it fits a JSON reply */
+		for (char *c = je.text; *c != '\0'; c++)
+			if ((unsigned char)*c < 0x20 || (unsigned char)*c > 0x7e)
+				*c = '?';
 		rc = plan_fail(err, errlen, "body is not valid JSON: %s",
 		    je.text);
+	}
 	else if (!json_is_object(root))
 		rc = plan_fail(err, errlen, "body must be a JSON object");
 	else

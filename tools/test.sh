@@ -17,4 +17,7 @@ export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 BUILD_DIR=build-asan BUILD_TYPE=Debug tools/build.sh -DSP_SANITIZE=ON
 ctest --test-dir build-asan --output-on-failure -j2
+
+echo "== fuzz smoke (libFuzzer, 20 s per parser)"
+tools/fuzz.sh --smoke
 echo "== all tests passed"

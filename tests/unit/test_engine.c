@@ -1478,8 +1478,8 @@ test_records_garbage(void **state)
 		"of|pl|2|0|500|100|95|1|2|0", "of|pl|-1|0|500|100|95|1|2|0",
 		"of|pl|0|8|500|100|95|1|2|0", "of|pl|0|-1|500|100|95|1|2|0",
 		"of|pl|0|0|500|x|95|1|2|0", "of|pl|0|0|500|100|95|1|2|",
-		"of-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-		"aaaa|pl|0|0|500|100|95|1|2|0",
+		("of-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		"aaaaa|pl|0|0|500|100|95|1|2|0"),
 	};
 	static const char *const bad_orders[] = {
 		"", "garbage", "pl|2025-11-24|1|2|3|4",
