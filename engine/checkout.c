@@ -5,6 +5,7 @@
  * (docs/pricing.md).
  */
 #include "checkout.h"
+#include "util.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -138,18 +139,6 @@ checkout_flash_units(const struct checkout_cap *cap, int64_t qty)
 
 /* ---- checking the input ------------------------------------------------- */
 
-/* Format err; always -1. */
-static int
-checkout_fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 /* Nonzero if v is absent (-1) or in [0, max]. */
 static int
 checkout_opt_ok(int64_t v, int64_t max)
@@ -163,18 +152,18 @@ checkout_check_tiers(const struct checkout_tier *t, int n, const char *who,
     size_t i, char *err, size_t errlen)
 {
 	if (n < 1 || n > CHECKOUT_MAX_TIERS)
-		return checkout_fail(err, errlen, "%s %zu: \"tiers\" must have "
+		return util_fail(err, errlen, "%s %zu: \"tiers\" must have "
 		    "1 to %d elements", who, i, CHECKOUT_MAX_TIERS);
 	for (int k = 0; k < n; k++) {
 		if (t[k].min_qty < 1 || t[k].min_qty > CHECKOUT_QTY_MAX ||
 		    (k > 0 && t[k].min_qty <= t[k - 1].min_qty))
-			return checkout_fail(err, errlen, "%s %zu: \"min_qty\" "
+			return util_fail(err, errlen, "%s %zu: \"min_qty\" "
 			    "of tier %d must be 1 to %d and ascending", who, i,
 			    k, CHECKOUT_QTY_MAX);
 		if (!checkout_opt_ok(t[k].bps, BPS) ||
 		    !checkout_opt_ok(t[k].amount, CHECKOUT_SPEND_MAX) ||
 		    (t[k].bps < 0 && t[k].amount < 0))
-			return checkout_fail(err, errlen, "%s %zu: tier %d "
+			return util_fail(err, errlen, "%s %zu: tier %d "
 			    "needs \"bps\" 0 to %d or \"amount\" 0 to %lld",
 			    who, i, k, BPS, (long long)CHECKOUT_SPEND_MAX);
 	}
@@ -187,16 +176,16 @@ checkout_check_off(int32_t bps, int64_t amount, int64_t min_spend,
     int needed, const char *who, size_t i, char *err, size_t errlen)
 {
 	if (!checkout_opt_ok(bps, BPS))
-		return checkout_fail(err, errlen, "%s %zu: \"discount_bps\" "
+		return util_fail(err, errlen, "%s %zu: \"discount_bps\" "
 		    "must be -1 to %d", who, i, BPS);
 	if (!checkout_opt_ok(amount, CHECKOUT_SPEND_MAX))
-		return checkout_fail(err, errlen, "%s %zu: \"amount\" must be "
+		return util_fail(err, errlen, "%s %zu: \"amount\" must be "
 		    "-1 to %lld", who, i, (long long)CHECKOUT_SPEND_MAX);
 	if (min_spend < 0 || min_spend > CHECKOUT_SPEND_MAX)
-		return checkout_fail(err, errlen, "%s %zu: \"min_spend\" must "
+		return util_fail(err, errlen, "%s %zu: \"min_spend\" must "
 		    "be 0 to %lld", who, i, (long long)CHECKOUT_SPEND_MAX);
 	if (needed && bps < 0 && amount < 0)
-		return checkout_fail(err, errlen, "%s %zu: needs "
+		return util_fail(err, errlen, "%s %zu: needs "
 		    "\"discount_bps\" or \"amount\"", who, i);
 	return 0;
 }
@@ -209,14 +198,14 @@ checkout_check_tool(const struct checkout_tool *t, const char *who, size_t i,
 	const struct checkout_cap *c = &t->cap;
 
 	if ((int)t->kind < 0 || t->kind >= CHECKOUT__KINDS)
-		return checkout_fail(err, errlen, "%s %zu: unknown \"kind\"",
+		return util_fail(err, errlen, "%s %zu: unknown \"kind\"",
 		    who, i);
 	if (t->kind == CHECKOUT_BMSM)
 		return checkout_check_tiers(t->tiers, t->ntiers, who, i, err,
 		    errlen);
 	if (c->per_buyer < 0 || c->total < 0 || c->used_buyer < 0 ||
 	    c->used_total < 0)
-		return checkout_fail(err, errlen, "%s %zu: \"cap\" must not be "
+		return util_fail(err, errlen, "%s %zu: \"cap\" must not be "
 		    "negative", who, i);
 	return checkout_check_off(t->discount_bps, t->amount, t->min_spend,
 	    1, who, i, err, errlen);
@@ -228,7 +217,7 @@ checkout_check_platform(const struct checkout_platform *t, size_t i,
     char *err, size_t errlen)
 {
 	if ((int)t->kind < PLATFORM_SHIPPING_VOUCHER || t->kind > PLATFORM_BMSM)
-		return checkout_fail(err, errlen, "platform %zu: unknown "
+		return util_fail(err, errlen, "platform %zu: unknown "
 		    "\"kind\"", i);
 	if (t->kind == PLATFORM_BMSM &&
 	    checkout_check_tiers(t->tiers, t->ntiers, "platform", i, err,
@@ -243,27 +232,27 @@ static int
 checkout_check_fields(const struct checkout_line *l, char *err, size_t errlen)
 {
 	if (l->list_price < 0 || l->list_price > CHECKOUT_MONEY_MAX)
-		return checkout_fail(err, errlen, "\"list_price\" must be 0 to "
+		return util_fail(err, errlen, "\"list_price\" must be 0 to "
 		    "%lld", (long long)CHECKOUT_MONEY_MAX);
 	if (l->qty < 1 || l->qty > CHECKOUT_QTY_MAX)
-		return checkout_fail(err, errlen, "\"qty\" must be 1 to %d",
+		return util_fail(err, errlen, "\"qty\" must be 1 to %d",
 		    CHECKOUT_QTY_MAX);
 	if (l->other_spend < 0 || l->other_spend > CHECKOUT_SPEND_MAX)
-		return checkout_fail(err, errlen, "\"other_spend\" must be 0 "
+		return util_fail(err, errlen, "\"other_spend\" must be 0 "
 		    "to %lld", (long long)CHECKOUT_SPEND_MAX);
 	if (l->shipping < 0 || l->shipping > CHECKOUT_MONEY_MAX)
-		return checkout_fail(err, errlen, "\"shipping\" must be 0 to "
+		return util_fail(err, errlen, "\"shipping\" must be 0 to "
 		    "%lld", (long long)CHECKOUT_MONEY_MAX);
 	if (!checkout_opt_ok(l->campaign_price, CHECKOUT_MONEY_MAX))
-		return checkout_fail(err, errlen, "\"campaign_price\" must be "
+		return util_fail(err, errlen, "\"campaign_price\" must be "
 		    "-1 to %lld", (long long)CHECKOUT_MONEY_MAX);
 	if (l->min_bps < 0 || l->max_bps > BPS || l->min_bps > l->max_bps)
-		return checkout_fail(err, errlen, "\"min_bps\" and \"max_bps\" "
+		return util_fail(err, errlen, "\"min_bps\" and \"max_bps\" "
 		    "must satisfy 0 <= min <= max <= %d", BPS);
 	if ((l->nseller > 0 && l->seller == NULL) ||
 	    (l->noffers > 0 && l->offers == NULL) ||
 	    (l->nplatform > 0 && l->platform == NULL))
-		return checkout_fail(err, errlen, "\"seller\", \"offers\" or "
+		return util_fail(err, errlen, "\"seller\", \"offers\" or "
 		    "\"platform\" is NULL with a count");
 	return 0;
 }

@@ -5,6 +5,7 @@
  * string.  Statistic and defaults in diagnose.h and docs/metrics.md.
  */
 #include "diagnose.h"
+#include "util.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -34,23 +35,6 @@ struct diagnose_rows {
 	int nbase;
 };
 
-static int diagnose_fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-/* Write a message into err and return -1. */
-static int
-diagnose_fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err != NULL && errlen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
-
 /* The defaults documented in diagnose.h and docs/metrics.md. */
 void
 diagnose_params_default(struct diagnose_params *dp)
@@ -71,27 +55,27 @@ diagnose_params_check(const struct diagnose_params *dp, char *err,
     size_t errlen)
 {
 	if (dp->window_days < 1 || dp->window_days > DIAGNOSE_WINDOW_MAX)
-		return diagnose_fail(err, errlen, "\"window_days\" must be "
+		return util_fail(err, errlen, "\"window_days\" must be "
 		    "from 1 to %d", DIAGNOSE_WINDOW_MAX);
 	if (dp->min_days < 1 || dp->min_days > dp->window_days)
-		return diagnose_fail(err, errlen, "\"min_days\" must be from 1 "
+		return util_fail(err, errlen, "\"min_days\" must be from 1 "
 		    "to window_days (%d)", dp->window_days);
 	if (!(dp->z_threshold > 0 && dp->z_threshold <= DIAGNOSE_Z_MAX))
-		return diagnose_fail(err, errlen, "\"z_threshold\" must be "
+		return util_fail(err, errlen, "\"z_threshold\" must be "
 		    "above 0 and at most %g", DIAGNOSE_Z_MAX);
 	if (!(dp->mad_floor_rel >= 0 && dp->mad_floor_rel <= 1))
-		return diagnose_fail(err, errlen, "\"mad_floor_rel\" must be "
+		return util_fail(err, errlen, "\"mad_floor_rel\" must be "
 		    "from 0 to 1");
 	for (int m = 0; m < DIAGNOSE_NMETRICS; m++) {
 		double f = dp->mad_floor_abs[m];
 
 		if (!(f > 0 && isfinite(f)))
-			return diagnose_fail(err, errlen, "\"mad_floor_abs\" "
+			return util_fail(err, errlen, "\"mad_floor_abs\" "
 			    "of \"%s\" must be above 0",
 			    diagnose_metric_names[m]);
 	}
 	if (dp->min_views < 1)
-		return diagnose_fail(err, errlen, "\"min_views\" must be at "
+		return util_fail(err, errlen, "\"min_views\" must be at "
 		    "least 1");
 	return 0;
 }
@@ -110,57 +94,29 @@ diagnose_verdict_name(enum diagnose_verdict v)
 	return (unsigned)v <= DIAGNOSE_NO_DATA ? diagnose_verdict_names[v] : "";
 }
 
-/* Days since 1970-01-01 of a civil date (proleptic Gregorian). */
-static long
-diagnose_days_from_civil(int y, int m, int d)
-{
-	long era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
-/* The day number of "YYYY-MM-DD"; 0 or -1. */
-static int
-diagnose_day_number(const char *s, long *day)
-{
-	int y, m, d, len = 0;
-
-	if (sscanf(s, "%4d-%2d-%2d%n", &y, &m, &d, &len) != 3 ||
-	    len != SNAPSHOT_DATE_MAX - 1 || s[len] != '\0' || m < 1 ||
-	    m > 12 || d < 1 || d > 31)
-		return -1;
-	*day = diagnose_days_from_civil(y, m, d);
-	return 0;
-}
-
 /* Place row d as the judged day or in the baseline; 0 or -1 with err. */
 static int
 diagnose_place(struct diagnose_rows *r, const struct snapshot_day *d,
-    long today, int window, char *err, size_t errlen)
+    int64_t today, int window, char *err, size_t errlen)
 {
-	long day, back;
+	int64_t day, back;
 
-	if (diagnose_day_number(d->date, &day) == -1)
-		return diagnose_fail(err, errlen, "row date \"%s\" is not "
+	if (util_date_parse(d->date, &day) == -1)
+		return util_fail(err, errlen, "row date \"%s\" is not "
 		    "YYYY-MM-DD", d->date);
 	back = today - day;
 	if (back < 0 || back > window)
 		return 0;
 	if (back == 0) {
 		if (r->today != NULL)
-			return diagnose_fail(err, errlen, "date \"%s\" appears "
+			return util_fail(err, errlen, "date \"%s\" appears "
 			    "twice", d->date);
 		r->today = d;
 		return 0;
 	}
 	for (int i = 0; i < r->nbase; i++)
 		if (strcmp(r->base[i]->date, d->date) == 0)
-			return diagnose_fail(err, errlen, "date \"%s\" appears "
+			return util_fail(err, errlen, "date \"%s\" appears "
 			    "twice", d->date);
 	r->base[r->nbase++] = d;
 	return 0;
@@ -317,13 +273,13 @@ diagnose_day(const struct diagnose_params *dp,
     struct diagnose_result *out, char *err, size_t errlen)
 {
 	struct diagnose_rows r = { NULL, { NULL }, 0 };
-	long today;
+	int64_t today;
 
 	memset(out, 0, sizeof(*out));
 	if (diagnose_params_check(dp, err, errlen) == -1)
 		return -1;
-	if (date == NULL || diagnose_day_number(date, &today) == -1)
-		return diagnose_fail(err, errlen, "date \"%s\" is not "
+	if (date == NULL || util_date_parse(date, &today) == -1)
+		return util_fail(err, errlen, "date \"%s\" is not "
 		    "YYYY-MM-DD", date != NULL ? date : "");
 	for (size_t i = 0; i < n; i++)
 		if (diagnose_place(&r, &days[i], today, dp->window_days, err,

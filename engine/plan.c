@@ -6,6 +6,7 @@
  * a 10,000-product plan costs the same per lookup as a small one).
  */
 #include "plan.h"
+#include "util.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -44,23 +45,6 @@ struct plan_fields {
 	const char *const *values;
 	size_t n;
 };
-
-static int plan_fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-/* Write a message into err and return -1. */
-static int
-plan_fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err != NULL && errlen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
 
 /* The wire name of a segment bit. */
 const char *
@@ -129,10 +113,10 @@ plan_copy_text(const char *s, size_t len, const char *field, char *dst,
 {
 	if (s == NULL || !plan_text_ok(s, len, max, is_id)) {
 		if (is_id)
-			return plan_fail(err, errlen, "field \"%s\" must be an "
+			return util_fail(err, errlen, "field \"%s\" must be an "
 			    "id of 1 to %zu bytes without control characters",
 			    field, max - 1);
-		return plan_fail(err, errlen, "field \"%s\" must be a string "
+		return util_fail(err, errlen, "field \"%s\" must be a string "
 		    "of 1 to %zu bytes", field, max - 1);
 	}
 	memcpy(dst, s, len);
@@ -146,15 +130,15 @@ plan_add_id(char (*arr)[EVENT_ID_MAX], size_t i, struct strmap *m,
     const char *s, size_t len, const char *field, char *err, size_t errlen)
 {
 	if (s == NULL || !plan_text_ok(s, len, EVENT_ID_MAX, 1))
-		return plan_fail(err, errlen, "\"%s\" must hold product ids of "
+		return util_fail(err, errlen, "\"%s\" must hold product ids of "
 		    "1 to %d bytes without control characters", field,
 		    EVENT_ID_MAX - 1);
 	if (strmap_get(m, s) != NULL)
-		return plan_fail(err, errlen, "duplicate product \"%s\" in "
+		return util_fail(err, errlen, "duplicate product \"%s\" in "
 		    "\"%s\"", s, field);
 	memcpy(arr[i], s, len + 1);
 	if (strmap_put(m, arr[i], arr[i]) == -1)
-		return plan_fail(err, errlen, "out of memory");
+		return util_fail(err, errlen, "out of memory");
 	return 0;
 }
 
@@ -166,9 +150,9 @@ plan_check_count(size_t n, const char *field, size_t minn, size_t maxn,
 	if (n >= minn && n <= maxn)
 		return 0;
 	if (minn == 0)
-		return plan_fail(err, errlen, "\"%s\" must hold at most %zu "
+		return util_fail(err, errlen, "\"%s\" must hold at most %zu "
 		    "product ids", field, maxn);
-	return plan_fail(err, errlen, "\"%s\" must hold %zu to %zu product "
+	return util_fail(err, errlen, "\"%s\" must hold %zu to %zu product "
 	    "ids", field, minn, maxn);
 }
 
@@ -181,14 +165,14 @@ plan_read_ids(const json_t *arr, const char *field, size_t minn, size_t maxn,
 	size_t n = json_array_size(arr);
 
 	if (!json_is_array(arr))
-		return plan_fail(err, errlen, "field \"%s\" must be an array "
+		return util_fail(err, errlen, "field \"%s\" must be an array "
 		    "of product ids", field);
 	if (plan_check_count(n, field, minn, maxn, err, errlen) == -1)
 		return -1;
 	if (n == 0)
 		return 0;
 	if ((*out = calloc(n, EVENT_ID_MAX)) == NULL)
-		return plan_fail(err, errlen, "out of memory");
+		return util_fail(err, errlen, "out of memory");
 	for (size_t i = 0; i < n; i++) {
 		const json_t *e = json_array_get(arr, i);
 
@@ -208,10 +192,10 @@ plan_add_segment(struct plan *p, const char *name, size_t len, char *err,
 	unsigned bit = plan_segment_bit(name, len);
 
 	if (bit == 0)
-		return plan_fail(err, errlen, "unknown segment \"%.*s\"",
+		return util_fail(err, errlen, "unknown segment \"%.*s\"",
 		    (int)(len > 64 ? 64 : len), name);
 	if (p->segments & bit)
-		return plan_fail(err, errlen, "duplicate segment \"%s\" in "
+		return util_fail(err, errlen, "duplicate segment \"%s\" in "
 		    "\"segments\"", plan_segment_name(bit));
 	p->segments |= bit;
 	return 0;
@@ -226,14 +210,14 @@ plan_read_segments(struct plan *p, const json_t *arr, char *err,
 	const json_t *e;
 
 	if (!json_is_array(arr))
-		return plan_fail(err, errlen, "field \"segments\" must be an "
+		return util_fail(err, errlen, "field \"segments\" must be an "
 		    "array of segment names");
 	if (json_array_size(arr) < 1 || json_array_size(arr) > PLAN_NSEGMENTS)
-		return plan_fail(err, errlen, "\"segments\" must hold 1 to %d "
+		return util_fail(err, errlen, "\"segments\" must hold 1 to %d "
 		    "segment names", PLAN_NSEGMENTS);
 	json_array_foreach(arr, i, e) {
 		if (!json_is_string(e))
-			return plan_fail(err, errlen, "field \"segments\" must "
+			return util_fail(err, errlen, "field \"segments\" must "
 			    "be an array of segment names");
 		if (plan_add_segment(p, json_string_value(e),
 		    json_string_length(e), err, errlen) == -1)
@@ -253,17 +237,17 @@ plan_pct_bps(const json_t *v, const char *what, int32_t *bps, char *err,
 	double x, r;
 
 	if (!json_is_number(v))
-		return plan_fail(err, errlen, "%s must be a number", what);
+		return util_fail(err, errlen, "%s must be a number", what);
 	x = json_number_value(v) * 100.0;
 	if (!(x > 0.0))
-		return plan_fail(err, errlen, "%s must be greater than 0", what);
+		return util_fail(err, errlen, "%s must be greater than 0", what);
 	if (x > 1e8) {
 		*bps = INT32_MAX;
 		return 0;
 	}
 	r = round(x);
 	if (fabs(x - r) >= 1e-6 || r < 1.0)
-		return plan_fail(err, errlen, "%s must have at most 2 decimals",
+		return util_fail(err, errlen, "%s must have at most 2 decimals",
 		    what);
 	*bps = (int32_t)r;
 	return 0;
@@ -284,7 +268,7 @@ plan_range_pair(const json_t *val, const char *what, int bps_mode,
     int32_t pair[2], char *err, size_t errlen)
 {
 	if (!json_is_array(val) || json_array_size(val) != 2)
-		return plan_fail(err, errlen, "%s must be %s", what, bps_mode ?
+		return util_fail(err, errlen, "%s must be %s", what, bps_mode ?
 		    "[min_bps, max_bps]" : "[min_pct, max_pct]");
 	for (size_t i = 0; i < 2; i++) {
 		const json_t *e = json_array_get(val, i);
@@ -294,7 +278,7 @@ plan_range_pair(const json_t *val, const char *what, int bps_mode,
 				return -1;
 		} else if (!json_is_integer(e) || json_integer_value(e) < 1 ||
 		    json_integer_value(e) > PLAN_BPS_MAX)
-			return plan_fail(err, errlen, "%s must hold basis "
+			return util_fail(err, errlen, "%s must hold basis "
 			    "points from 1 to %d", what, PLAN_BPS_MAX);
 		else
 			pair[i] = (int32_t)json_integer_value(e);
@@ -314,18 +298,18 @@ plan_read_range(struct plan *p, const char *key, const json_t *val,
 	int32_t pair[2];
 
 	if (!plan_text_ok(key, strlen(key), EVENT_ID_MAX, 1))
-		return plan_fail(err, errlen, "\"product_ranges\" must be keyed "
+		return util_fail(err, errlen, "\"product_ranges\" must be keyed "
 		    "by product ids of 1 to %d bytes", EVENT_ID_MAX - 1);
 	snprintf(what, sizeof(what), "product range for \"%s\"", key);
 	if (p->segments == 0 && strmap_get(&p->index, key) == NULL)
-		return plan_fail(err, errlen, "%s names a product not in the "
+		return util_fail(err, errlen, "%s names a product not in the "
 		    "plan", what);
 	if (plan_range_pair(val, what, cap_pct == 0, pair, err, errlen) == -1)
 		return -1;
 	if (pair[0] > pair[1])
-		return plan_fail(err, errlen, "%s has min above max", what);
+		return util_fail(err, errlen, "%s has min above max", what);
 	if (cap_pct != 0 && pair[1] > cap_pct * 100)
-		return plan_fail(err, errlen, "%s must be at most %d (the "
+		return util_fail(err, errlen, "%s must be at most %d (the "
 		    "configured cap)", what, cap_pct);
 	memcpy(r->product_id, key, strlen(key) + 1);
 	r->min_bps = pair[0];
@@ -343,23 +327,23 @@ plan_read_ranges(struct plan *p, const json_t *obj, int cap_pct, char *err,
 	size_t i = 0;
 
 	if (!json_is_object(obj))
-		return plan_fail(err, errlen, "field \"product_ranges\" must be "
+		return util_fail(err, errlen, "field \"product_ranges\" must be "
 		    "an object");
 	if (json_object_size(obj) > PLAN_MAX_PRODUCTS)
-		return plan_fail(err, errlen, "\"product_ranges\" must hold at "
+		return util_fail(err, errlen, "\"product_ranges\" must hold at "
 		    "most %d products", PLAN_MAX_PRODUCTS);
 	if (json_object_size(obj) == 0)
 		return 0;
 	p->ranges = calloc(json_object_size(obj), sizeof(*p->ranges));
 	if (p->ranges == NULL)
-		return plan_fail(err, errlen, "out of memory");
+		return util_fail(err, errlen, "out of memory");
 	json_object_foreach((json_t *)obj, key, val) {
 		struct plan_range *r = &p->ranges[i];
 
 		if (plan_read_range(p, key, val, cap_pct, r, err, errlen) == -1)
 			return -1;
 		if (strmap_put(&p->rindex, r->product_id, r) == -1)
-			return plan_fail(err, errlen, "out of memory");
+			return util_fail(err, errlen, "out of memory");
 		p->nranges = ++i;
 	}
 	return 0;
@@ -378,7 +362,7 @@ plan_req_keys(const json_t *root, char *err, size_t errlen)
 			if (strcmp(key, plan_request_keys[i]) == 0)
 				break;
 		if (i == nkeys)
-			return plan_fail(err, errlen, "unknown field \"%.64s\"",
+			return util_fail(err, errlen, "unknown field \"%.64s\"",
 			    key);
 	}
 	return 0;
@@ -392,7 +376,7 @@ plan_req_text(const json_t *root, const char *field, char *dst, size_t max,
 	json_t *v = plan_opt(root, field);
 
 	if (v == NULL)
-		return plan_fail(err, errlen, "field \"%s\" is required", field);
+		return util_fail(err, errlen, "field \"%s\" is required", field);
 	return plan_copy_text(json_string_value(v), json_string_length(v),
 	    field, dst, max, is_id, err, errlen);
 }
@@ -408,7 +392,7 @@ plan_req_days(struct plan *p, const json_t *root, char *err, size_t errlen)
 		return 0;
 	if (!json_is_integer(v) || json_integer_value(v) < PLAN_DAYS_MIN ||
 	    json_integer_value(v) > PLAN_DAYS_MAX)
-		return plan_fail(err, errlen, "field \"days\" must be an "
+		return util_fail(err, errlen, "field \"days\" must be an "
 		    "integer from %d to %d", PLAN_DAYS_MIN, PLAN_DAYS_MAX);
 	p->days = (int)json_integer_value(v);
 	return 0;
@@ -423,7 +407,7 @@ plan_req_pct(const json_t *root, const char *field, int32_t *bps, char *err,
 	json_t *v = plan_opt(root, field);
 
 	if (v == NULL)
-		return plan_fail(err, errlen, "field \"%s\" is required", field);
+		return util_fail(err, errlen, "field \"%s\" is required", field);
 	snprintf(what, sizeof(what), "field \"%s\"", field);
 	return plan_pct_bps(v, what, bps, err, errlen);
 }
@@ -439,10 +423,10 @@ plan_req_discount(struct plan *p, const json_t *root,
 	    errlen) == -1)
 		return -1;
 	if (p->min_bps > p->max_bps)
-		return plan_fail(err, errlen, "\"discount_min_pct\" must not "
+		return util_fail(err, errlen, "\"discount_min_pct\" must not "
 		    "exceed \"discount_max_pct\"");
 	if (p->max_bps > (int64_t)lim->max_discount_pct * 100)
-		return plan_fail(err, errlen, "\"discount_max_pct\" must be at "
+		return util_fail(err, errlen, "\"discount_max_pct\" must be at "
 		    "most %d (the configured cap)", lim->max_discount_pct);
 	return 0;
 }
@@ -457,7 +441,7 @@ plan_req_members(struct plan *p, const json_t *root, char *err,
 	json_t *ex = plan_opt(root, "exclude");
 
 	if ((prod == NULL) == (seg == NULL))
-		return plan_fail(err, errlen, "give either \"products\" or "
+		return util_fail(err, errlen, "give either \"products\" or "
 		    "\"segments\"");
 	if (seg != NULL && plan_read_segments(p, seg, err, errlen) == -1)
 		return -1;
@@ -484,13 +468,13 @@ plan_req_money(struct plan *p, const json_t *root,
 	if (roi != NULL && (!json_is_number(roi) ||
 	    !(json_number_value(roi) >= PLAN_ROI_MIN &&
 	    json_number_value(roi) <= PLAN_ROI_MAX)))
-		return plan_fail(err, errlen, "field \"roi_target\" must be "
+		return util_fail(err, errlen, "field \"roi_target\" must be "
 		    "from 1 to 100");
 	if (roi != NULL)
 		p->roi_target = json_number_value(roi);
 	if (budget != NULL && (!json_is_integer(budget) ||
 	    json_integer_value(budget) <= 0))
-		return plan_fail(err, errlen, "field \"budget\" must be a "
+		return util_fail(err, errlen, "field \"budget\" must be a "
 		    "positive integer (minor units)");
 	if (budget != NULL)
 		p->budget = json_integer_value(budget);
@@ -498,7 +482,7 @@ plan_req_money(struct plan *p, const json_t *root,
 	if (start != NULL && (!json_is_integer(start) ||
 	    json_integer_value(start) <= 0 ||
 	    json_integer_value(start) > PLAN_TIME_MAX - 366 * PLAN_DAY_MS))
-		return plan_fail(err, errlen, "field \"start\" must be a "
+		return util_fail(err, errlen, "field \"start\" must be a "
 		    "positive integer (epoch ms)");
 	p->start_ms = start != NULL ? json_integer_value(start) : now_ms;
 	return 0;
@@ -549,11 +533,11 @@ plan_from_request(struct plan *p, const char *body, size_t len,
 		for (char *c = je.text; *c != '\0'; c++)
 			if ((unsigned char)*c < 0x20 || (unsigned char)*c > 0x7e)
 				*c = '?';
-		rc = plan_fail(err, errlen, "body is not valid JSON: %s",
+		rc = util_fail(err, errlen, "body is not valid JSON: %s",
 		    je.text);
 	}
 	else if (!json_is_object(root))
-		rc = plan_fail(err, errlen, "body must be a JSON object");
+		rc = util_fail(err, errlen, "body must be a JSON object");
 	else
 		rc = plan_req_parse(p, root, lim, now_ms, err, errlen);
 	json_decref(root);
@@ -852,9 +836,9 @@ plan_f_int(const struct plan_fields *f, const char *name, int64_t lo,
 	const char *s = plan_field_get(f, name);
 
 	if (s == NULL)
-		return plan_fail(err, errlen, "field \"%s\" is required", name);
+		return util_fail(err, errlen, "field \"%s\" is required", name);
 	if (plan_parse_i64(s, out) == -1 || *out < lo || *out > hi)
-		return plan_fail(err, errlen, "field \"%s\" must be an integer "
+		return util_fail(err, errlen, "field \"%s\" must be an integer "
 		    "from %" PRId64 " to %" PRId64, name, lo, hi);
 	return 0;
 }
@@ -870,7 +854,7 @@ plan_f_opt_int(const struct plan_fields *f, const char *name, int64_t none,
 	if (s == NULL || *s == '\0')
 		return 0;
 	if (plan_parse_i64(s, out) == -1 || *out <= 0)
-		return plan_fail(err, errlen, "field \"%s\" must be empty or a "
+		return util_fail(err, errlen, "field \"%s\" must be empty or a "
 		    "positive integer", name);
 	return 0;
 }
@@ -884,9 +868,9 @@ plan_f_text(const struct plan_fields *f, const char *name, char *dst,
 	json_t *utf8;
 
 	if (s == NULL)
-		return plan_fail(err, errlen, "field \"%s\" is required", name);
+		return util_fail(err, errlen, "field \"%s\" is required", name);
 	if ((utf8 = json_string(s)) == NULL)
-		return plan_fail(err, errlen, "field \"%s\" is not valid UTF-8",
+		return util_fail(err, errlen, "field \"%s\" is not valid UTF-8",
 		    name);
 	json_decref(utf8);
 	return plan_copy_text(s, strlen(s), name, dst, max, is_id, err,
@@ -904,7 +888,7 @@ plan_f_json(const struct plan_fields *f, const char *name, const char *def,
 
 	v = json_loads(s != NULL ? s : def, JSON_REJECT_DUPLICATES, &je);
 	if (v == NULL)
-		plan_fail(err, errlen, "field \"%s\" is not valid JSON: %s",
+		util_fail(err, errlen, "field \"%s\" is not valid JSON: %s",
 		    name, je.text);
 	return v;
 }
@@ -920,7 +904,7 @@ plan_f_segments(struct plan *p, const struct plan_fields *f, char *err,
 
 	if (kind == NULL || (strcmp(kind, "custom") != 0 &&
 	    strcmp(kind, "segment") != 0))
-		return plan_fail(err, errlen, "field \"kind\" must be "
+		return util_fail(err, errlen, "field \"kind\" must be "
 		    "\"custom\" or \"segment\"");
 	custom = strcmp(kind, "custom") == 0;
 	while (s != NULL && *s != '\0') {
@@ -931,7 +915,7 @@ plan_f_segments(struct plan *p, const struct plan_fields *f, char *err,
 		s = comma != NULL ? comma + 1 : NULL;
 	}
 	if (custom != (p->segments == 0))
-		return plan_fail(err, errlen, "field \"segments\" must be %s "
+		return util_fail(err, errlen, "field \"segments\" must be %s "
 		    "for a %s plan", custom ? "empty" : "given", kind);
 	return 0;
 }
@@ -982,18 +966,18 @@ plan_f_terms(struct plan *p, const struct plan_fields *f, char *err,
 	    plan_f_opt_int(f, "budget", -1, &p->budget, err, errlen) == -1)
 		return -1;
 	if (lo > hi)
-		return plan_fail(err, errlen, "\"discount_min_bps\" must not "
+		return util_fail(err, errlen, "\"discount_min_bps\" must not "
 		    "exceed \"discount_max_bps\"");
 	p->days = (int)days;
 	p->min_bps = (int32_t)lo;
 	p->max_bps = (int32_t)hi;
 	if (roi == NULL || *roi == '\0')
-		return plan_fail(err, errlen, "field \"roi_target\" is "
+		return util_fail(err, errlen, "field \"roi_target\" is "
 		    "required");
 	p->roi_target = strtod(roi, &end);
 	if (*end != '\0' || !(p->roi_target >= PLAN_ROI_MIN &&
 	    p->roi_target <= PLAN_ROI_MAX))
-		return plan_fail(err, errlen, "field \"roi_target\" must be "
+		return util_fail(err, errlen, "field \"roi_target\" must be "
 		    "from 1 to 100");
 	return 0;
 }
@@ -1008,7 +992,7 @@ plan_f_status(struct plan *p, const struct plan_fields *f, char *err,
 
 	if (st == NULL || (strcmp(st, "active") != 0 &&
 	    strcmp(st, "ended") != 0))
-		return plan_fail(err, errlen, "field \"status\" must be "
+		return util_fail(err, errlen, "field \"status\" must be "
 		    "\"active\" or \"ended\"");
 	p->status = strcmp(st, "ended") == 0 ? PLAN_ENDED : PLAN_ACTIVE;
 	if (plan_f_int(f, "start", 1, PLAN_TIME_MAX, &p->start_ms, err,
@@ -1020,15 +1004,15 @@ plan_f_status(struct plan *p, const struct plan_fields *f, char *err,
 	    plan_f_opt_int(f, "ended_at", 0, &p->ended_ms, err, errlen) == -1)
 		return -1;
 	if (p->end_ms <= p->start_ms)
-		return plan_fail(err, errlen, "field \"end\" must be after "
+		return util_fail(err, errlen, "field \"end\" must be after "
 		    "\"start\"");
 	if ((p->status == PLAN_ENDED) != (p->ended_ms > 0))
-		return plan_fail(err, errlen, "field \"ended_at\" must be set "
+		return util_fail(err, errlen, "field \"ended_at\" must be set "
 		    "exactly when \"status\" is \"ended\"");
 	if (why == NULL || p->status != PLAN_ENDED)
 		why = "";
 	if (strlen(why) >= sizeof(p->end_reason))
-		return plan_fail(err, errlen, "field \"end_reason\" must be at "
+		return util_fail(err, errlen, "field \"end_reason\" must be at "
 		    "most %zu bytes", sizeof(p->end_reason) - 1);
 	memcpy(p->end_reason, why, strlen(why) + 1);
 	return 0;
@@ -1067,11 +1051,11 @@ plan_set_products(struct plan *p, const char *const *ids, size_t n,
 	struct strmap m;
 
 	if (p->segments == 0)
-		return plan_fail(err, errlen, "plan \"%s\" is not a segment "
+		return util_fail(err, errlen, "plan \"%s\" is not a segment "
 		    "plan", p->plan_id);
 	strmap_init(&m);
 	if (n > 0 && (arr = calloc(n, EVENT_ID_MAX)) == NULL)
-		return plan_fail(err, errlen, "out of memory");
+		return util_fail(err, errlen, "out of memory");
 	for (size_t i = 0; i < n; i++)
 		if (plan_add_id(arr, i, &m, ids[i], ids[i] != NULL ?
 		    strlen(ids[i]) : 0, "products", err, errlen) == -1) {

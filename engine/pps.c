@@ -6,6 +6,7 @@
  * The formulas are in docs/pps.md; this file follows it line by line.
  */
 #include "pps.h"
+#include "util.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -30,20 +31,6 @@ static const struct {
 	[PPS_BENEFIT_PRIORITY_SAMPLES] = { "priority_samples", 350 },
 	[PPS_BENEFIT_LIVE_GIVEAWAYS] = { "live_giveaways", 400 },
 };
-
-/* Write a formatted reason, if the caller gave room for one. */
-static int
-pps_fail(char *reason, size_t reasonlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (reason != NULL && reasonlen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(reason, reasonlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
 
 /* NULL and "" alike: the empty string. */
 static const char *
@@ -77,7 +64,7 @@ pps_check_range(double v, double lo, double hi, const char *name,
 {
 	if (v >= lo && v <= hi)
 		return 0;
-	return pps_fail(reason, reasonlen,
+	return util_fail(reason, reasonlen,
 	    "parameter \"%s\" must be from %g to %g", name, lo, hi);
 }
 
@@ -125,19 +112,19 @@ pps_check_product(const struct pps_product *pr, char *reason,
 	const struct pps_product_day *d;
 
 	if (pr->product_id == NULL)
-		return pps_fail(reason, reasonlen, "product without an id");
+		return util_fail(reason, reasonlen, "product without an id");
 	if (pr->days == NULL && pr->ndays > 0)
-		return pps_fail(reason, reasonlen,
+		return util_fail(reason, reasonlen,
 		    "product \"%s\" has no days array", pr->product_id);
 	for (size_t i = 0; i < pr->ndays; i++) {
 		d = &pr->days[i];
 		if (!pps_count_ok(d->orders) || !pps_count_ok(d->delivered) ||
 		    !pps_count_ok(d->positive) || !pps_count_ok(d->negative) ||
 		    !pps_count_ok(d->negative_shipping))
-			return pps_fail(reason, reasonlen, "product \"%s\" has "
+			return util_fail(reason, reasonlen, "product \"%s\" has "
 			    "a count out of 0..1000000000", pr->product_id);
 		if (!(d->sps <= 5.0))
-			return pps_fail(reason, reasonlen, "product \"%s\" has "
+			return util_fail(reason, reasonlen, "product \"%s\" has "
 			    "an sps above 5", pr->product_id);
 	}
 	return 0;
@@ -149,16 +136,16 @@ pps_check_content(const struct pps_content *c, char *reason,
     size_t reasonlen)
 {
 	if (c->content_id == NULL)
-		return pps_fail(reason, reasonlen, "content without an id");
+		return util_fail(reason, reasonlen, "content without an id");
 	if (c->kind != CONTENT_VIDEO && c->kind != CONTENT_LIVE)
-		return pps_fail(reason, reasonlen,
+		return util_fail(reason, reasonlen,
 		    "content \"%s\" has an unknown kind", c->content_id);
 	if (c->orders == NULL && c->norders > 0)
-		return pps_fail(reason, reasonlen,
+		return util_fail(reason, reasonlen,
 		    "content \"%s\" has no orders array", c->content_id);
 	for (size_t i = 0; i < c->norders; i++)
 		if (!pps_count_ok(c->orders[i].orders))
-			return pps_fail(reason, reasonlen, "content \"%s\" has "
+			return util_fail(reason, reasonlen, "content \"%s\" has "
 			    "a count out of 0..1000000000", c->content_id);
 	return 0;
 }
@@ -169,7 +156,7 @@ pps_check_facts(const struct pps_facts *f, char *reason, size_t reasonlen)
 {
 	if ((f->products == NULL && f->nproducts > 0) ||
 	    (f->contents == NULL && f->ncontents > 0))
-		return pps_fail(reason, reasonlen, "facts without an array");
+		return util_fail(reason, reasonlen, "facts without an array");
 	for (size_t i = 0; i < f->nproducts; i++)
 		if (pps_check_product(&f->products[i], reason, reasonlen) == -1)
 			return -1;
@@ -366,7 +353,7 @@ pps_eligibility(const struct pps_facts *f, int32_t today,
 	size_t n = f->nproducts > f->ncontents ? f->nproducts : f->ncontents;
 
 	if ((t = calloc(n > 0 ? n : 1, sizeof(*t))) == NULL)
-		return pps_fail(reason, reasonlen, "out of memory");
+		return util_fail(reason, reasonlen, "out of memory");
 	pps_best_delivered(f, today, p, t, out);
 	pps_count_kinds(f, today, p, out);
 	if (out->category_delivered == 0)
@@ -489,7 +476,7 @@ pps_change(const struct pps_facts *f, int32_t today, int32_t days,
 	*delta_x100 = 0;
 	*has_change = 0;
 	if (days < 0 || (int64_t)today - days < INT32_MIN)
-		return pps_fail(reason, reasonlen,
+		return util_fail(reason, reasonlen,
 		    "change over %d days is out of range", (int)days);
 	if (pps_compute(f, today, p, &now, reason, reasonlen) == -1 ||
 	    pps_compute(f, today - days, p, &then, reason, reasonlen) == -1)
@@ -713,13 +700,13 @@ pps_check_stats(const struct pps_product_stat *s, size_t n, char *reason,
     size_t reasonlen)
 {
 	if (s == NULL && n > 0)
-		return pps_fail(reason, reasonlen, "stats without an array");
+		return util_fail(reason, reasonlen, "stats without an array");
 	for (size_t i = 0; i < n; i++) {
 		if (s[i].product_id == NULL)
-			return pps_fail(reason, reasonlen,
+			return util_fail(reason, reasonlen,
 			    "product stat without an id");
 		if (s[i].positive < 0 || s[i].positive > s[i].reviews)
-			return pps_fail(reason, reasonlen, "product \"%s\" "
+			return util_fail(reason, reasonlen, "product \"%s\" "
 			    "must have 0 <= positive <= reviews",
 			    s[i].product_id);
 	}
@@ -753,73 +740,18 @@ pps_recommend(const struct pps_product_stat *s, size_t n,
 	return 0;
 }
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant). */
-static int64_t
-pps_days_from_civil(int64_t y, int m, int d)
-{
-	int64_t era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
-/* The date of a day number (inverse of pps_days_from_civil). */
-static void
-pps_civil_from_days(int64_t z, int64_t *y, int *m, int *d)
-{
-	int64_t era, doe, yoe, doy, mp;
-
-	z += 719468;
-	era = (z >= 0 ? z : z - 146096) / 146097;
-	doe = z - era * 146097;
-	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	mp = (5 * doy + 2) / 153;
-	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
-	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
-	*y = yoe + era * 400 + (*m <= 2);
-}
-
-/* The value of n decimal digits at s, or -1 if one is not a digit. */
-static int
-pps_digits(const char *s, int n)
-{
-	int v = 0;
-
-	for (int i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		v = v * 10 + (s[i] - '0');
-	}
-	return v;
-}
-
 /* Day number of a YYYY-MM-DD date. */
 int
 pps_day_parse(const char *date, int32_t *day, char *reason,
     size_t reasonlen)
 {
-	int y, m, d, m2, d2;
-	int64_t z, y2;
+	int64_t z;
 
-	if (date == NULL || strlen(date) != 10 || date[4] != '-' ||
-	    date[7] != '-' || (y = pps_digits(date, 4)) < 1 ||
-	    (m = pps_digits(date + 5, 2)) < 1 || m > 12 ||
-	    (d = pps_digits(date + 8, 2)) < 1)
-		goto bad;
-	z = pps_days_from_civil(y, m, d);
-	pps_civil_from_days(z, &y2, &m2, &d2);
-	if (y2 != y || m2 != m || d2 != d)
-		goto bad;
+	if (date == NULL || util_date_parse(date, &z) == -1)
+		return util_fail(reason, reasonlen, "date \"%.32s\" must be a "
+		    "day written YYYY-MM-DD", date != NULL ? date : "");
 	*day = (int32_t)z;
 	return 0;
-bad:
-	return pps_fail(reason, reasonlen, "date \"%.32s\" must be a day "
-	    "written YYYY-MM-DD", date != NULL ? date : "");
 }
 
 /* YYYY-MM-DD of a day number. */
@@ -829,6 +761,6 @@ pps_day_format(int32_t day, char *buf, size_t len)
 	int64_t y;
 	int m, d;
 
-	pps_civil_from_days(day, &y, &m, &d);
+	util_civil_from_days(day, &y, &m, &d);
 	snprintf(buf, len, "%04lld-%02d-%02d", (long long)y, m, d);
 }

@@ -7,6 +7,7 @@
  * applies it.  Model in recommend.h and docs/metrics.md.
  */
 #include "recommend.h"
+#include "util.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -42,23 +43,6 @@ struct recommend_calc {
 	double price;
 };
 
-static int recommend_fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-/* Write a message into err and return -1. */
-static int
-recommend_fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err != NULL && errlen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
-
 /* The defaults documented in recommend.h and docs/metrics.md. */
 void
 recommend_params_default(struct recommend_params *rp)
@@ -83,15 +67,15 @@ recommend_check_grid(const struct recommend_params *rp, char *err,
 	if (rp->min_bps < RECOMMEND_BUCKET_BPS || rp->max_bps < rp->min_bps ||
 	    rp->max_bps > RECOMMEND_BPS_MAX || rp->min_bps % 25 != 0 ||
 	    rp->max_bps % 25 != 0)
-		return recommend_fail(err, errlen, "\"min_bps\" and "
+		return util_fail(err, errlen, "\"min_bps\" and "
 		    "\"max_bps\" must be multiples of 25 with 25 <= min <= "
 		    "max <= %d",
 		    RECOMMEND_BPS_MAX);
 	if (rp->step_bps < RECOMMEND_BUCKET_BPS || rp->step_bps % 25 != 0)
-		return recommend_fail(err, errlen, "\"step_bps\" must be a "
+		return util_fail(err, errlen, "\"step_bps\" must be a "
 		    "positive multiple of 25");
 	if (rp->min_width_bps < 0 || rp->min_width_bps > RECOMMEND_BPS_MAX)
-		return recommend_fail(err, errlen, "\"min_width_bps\" must be "
+		return util_fail(err, errlen, "\"min_width_bps\" must be "
 		    "from 0 to %d", RECOMMEND_BPS_MAX);
 	return 0;
 }
@@ -105,22 +89,22 @@ recommend_params_check(const struct recommend_params *rp, char *err,
 		return -1;
 	if (!(rp->roi_target >= RECOMMEND_ROI_MIN &&
 	    rp->roi_target <= RECOMMEND_ROI_MAX))
-		return recommend_fail(err, errlen, "\"roi_target\" must be "
+		return util_fail(err, errlen, "\"roi_target\" must be "
 		    "from %g to %g", RECOMMEND_ROI_MIN, RECOMMEND_ROI_MAX);
 	if (!(rp->near_share >= 0 && rp->near_share <= 1))
-		return recommend_fail(err, errlen, "\"near_share\" must be "
+		return util_fail(err, errlen, "\"near_share\" must be "
 		    "from 0 to 1");
 	if (!(rp->prior_conversion > 0 && rp->prior_conversion < 1))
-		return recommend_fail(err, errlen, "\"prior_conversion\" must "
+		return util_fail(err, errlen, "\"prior_conversion\" must "
 		    "be above 0 and below 1");
 	if (!(rp->prior_elasticity >= 0 && rp->prior_elasticity <= 10))
-		return recommend_fail(err, errlen, "\"prior_elasticity\" must "
+		return util_fail(err, errlen, "\"prior_elasticity\" must "
 		    "be from 0 to 10");
 	if (!(rp->prior_strength > 0 && rp->prior_strength <= 1e6))
-		return recommend_fail(err, errlen, "\"prior_strength\" must be "
+		return util_fail(err, errlen, "\"prior_strength\" must be "
 		    "above 0 and at most 1e6");
 	if (rp->days < 7 || rp->days > 365)
-		return recommend_fail(err, errlen, "\"days\" must be from 7 to "
+		return util_fail(err, errlen, "\"days\" must be from 7 to "
 		    "365");
 	return 0;
 }
@@ -556,7 +540,7 @@ recommend_items(const struct recommend_params *rp,
 {
 	out->items = calloc(n > 0 ? n : 1, sizeof(*out->items));
 	if (out->items == NULL)
-		return recommend_fail(err, errlen, "out of memory");
+		return util_fail(err, errlen, "out of memory");
 	for (size_t i = 0; i < n; i++) {
 		if (p[i].in_plan || p[i].price <= 0)
 			continue;
@@ -569,7 +553,7 @@ recommend_items(const struct recommend_params *rp,
 	for (size_t i = 1; i < out->nitems; i++)
 		if (strcmp(out->items[i].product_id,
 		    out->items[i - 1].product_id) == 0)
-			return recommend_fail(err, errlen, "product \"%s\" "
+			return util_fail(err, errlen, "product \"%s\" "
 			    "appears twice", out->items[i].product_id);
 	return 0;
 }
@@ -588,14 +572,14 @@ recommend_compute(const struct recommend_params *rp, const char *shop_id,
 	if (recommend_params_check(rp, err, errlen) == -1)
 		return -1;
 	if (date == NULL || !snapshot_date_ok(date))
-		return recommend_fail(err, errlen, "date \"%s\" is not "
+		return util_fail(err, errlen, "date \"%s\" is not "
 		    "YYYY-MM-DD", date != NULL ? date : "");
 	if (shop_id == NULL || shop_id[0] == '\0' ||
 	    strlen(shop_id) >= sizeof(out->shop_id))
-		return recommend_fail(err, errlen, "shop id must be 1 to %zu "
+		return util_fail(err, errlen, "shop id must be 1 to %zu "
 		    "bytes", sizeof(out->shop_id) - 1);
 	if ((cv = recommend_curves(rp, pools, npools)) == NULL)
-		return recommend_fail(err, errlen, "out of memory");
+		return util_fail(err, errlen, "out of memory");
 	memcpy(out->shop_id, shop_id, strlen(shop_id) + 1);
 	memcpy(out->date, date, SNAPSHOT_DATE_MAX);
 	out->roi_target = rp->roi_target;
@@ -728,7 +712,7 @@ recommend_body_add(struct recommend_body *b, const json_t *item, char *err,
 	int named;
 
 	if (id == NULL)
-		return recommend_fail(err, errlen, "recommendation product "
+		return util_fail(err, errlen, "recommendation product "
 		    "without a \"product_id\"");
 	named = b->only != NULL && bsearch(&id, b->only, b->nonly,
 	    sizeof(*b->only), recommend_str_cmp) != NULL;
@@ -737,13 +721,13 @@ recommend_body_add(struct recommend_body *b, const json_t *item, char *err,
 	b->nfound += named;
 	if (json_is_null(lo) && json_is_null(hi)) {
 		if (named)
-			return recommend_fail(err, errlen, "product \"%s\" has "
+			return util_fail(err, errlen, "product \"%s\" has "
 			    "no discount that meets the ROI target", id);
 		return 0;
 	}
 	if (!json_is_number(lo) || !json_is_number(hi) ||
 	    json_number_value(lo) > json_number_value(hi))
-		return recommend_fail(err, errlen, "product \"%s\" has a bad "
+		return util_fail(err, errlen, "product \"%s\" has a bad "
 		    "discount range", id);
 	b->lo = fmin(b->lo, json_number_value(lo));
 	b->hi = fmax(b->hi, json_number_value(hi));
@@ -762,19 +746,19 @@ recommend_body_fill(struct recommend_body *b, const json_t *rec, char *err,
 	json_t *item;
 
 	if (!json_is_array(items))
-		return recommend_fail(err, errlen, "recommendation without "
+		return util_fail(err, errlen, "recommendation without "
 		    "\"products\"");
 	json_array_foreach(items, i, item)
 		if (recommend_body_add(b, item, err, errlen) == -1)
 			return -1;
 	if (b->only != NULL && b->nfound != b->nonly)
-		return recommend_fail(err, errlen, "a chosen product is not in "
+		return util_fail(err, errlen, "a chosen product is not in "
 		    "the recommendation (or named twice)");
 	if (json_array_size(b->products) == 0)
-		return recommend_fail(err, errlen, "no recommended product has "
+		return util_fail(err, errlen, "no recommended product has "
 		    "a discount range");
 	if (json_array_size(b->products) > PLAN_MAX_PRODUCTS)
-		return recommend_fail(err, errlen, "more than %d products: "
+		return util_fail(err, errlen, "more than %d products: "
 		    "choose some", PLAN_MAX_PRODUCTS);
 	return 0;
 }
@@ -794,7 +778,7 @@ recommend_body_make(const json_t *rec, struct recommend_body *b, char *err,
 
 	if (id == NULL || shop == NULL || date == NULL ||
 	    !json_is_number(roi) || !json_is_integer(days)) {
-		recommend_fail(err, errlen, "recommendation without its id, "
+		util_fail(err, errlen, "recommendation without its id, "
 		    "shop_id, date, roi_target or days");
 		return NULL;
 	}
@@ -815,12 +799,12 @@ recommend_plan_body(const json_t *rec, const char *const *only,
 	json_t *body = NULL;
 
 	if (b.products == NULL || b.ranges == NULL)
-		recommend_fail(err, errlen, "out of memory");
+		util_fail(err, errlen, "out of memory");
 	else if (!json_is_object(rec))
-		recommend_fail(err, errlen, "recommendation must be an object");
+		util_fail(err, errlen, "recommendation must be an object");
 	else if (nonly > 0 && (b.only = calloc(nonly, sizeof(*b.only))) ==
 	    NULL)
-		recommend_fail(err, errlen, "out of memory");
+		util_fail(err, errlen, "out of memory");
 	else {
 		if (nonly > 0) {
 			memcpy(b.only, only, nonly * sizeof(*b.only));

@@ -6,6 +6,7 @@
  * segment's members since the stored set.  Definitions in docs/plans.md.
  */
 #include "segment.h"
+#include "util.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -34,23 +35,6 @@ struct segment_work {
 /* The address stored as the value of a present key in a strmap. */
 static int segment_mark;
 
-static int segment_fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-/* Write a message into err and return -1. */
-static int
-segment_fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err != NULL && errlen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
-
 /* The defaults documented in segment.h and docs/plans.md. */
 void
 segment_params_default(struct segment_params *sp)
@@ -70,7 +54,7 @@ static int
 segment_check_pct(const char *name, int pct, char *err, size_t errlen)
 {
 	if (pct < 1 || pct > 100)
-		return segment_fail(err, errlen, "\"%s\" must be an integer "
+		return util_fail(err, errlen, "\"%s\" must be an integer "
 		    "from 1 to 100", name);
 	return 0;
 }
@@ -80,7 +64,7 @@ static int
 segment_check_min(const char *name, int64_t v, char *err, size_t errlen)
 {
 	if (v < 1)
-		return segment_fail(err, errlen, "\"%s\" must be at least 1",
+		return util_fail(err, errlen, "\"%s\" must be at least 1",
 		    name);
 	return 0;
 }
@@ -90,7 +74,7 @@ static int
 segment_check_window(int window_days, char *err, size_t errlen)
 {
 	if (window_days < 1 || window_days > SEGMENT_WINDOW_MAX)
-		return segment_fail(err, errlen, "\"window_days\" must be an "
+		return util_fail(err, errlen, "\"window_days\" must be an "
 		    "integer from 1 to %d", SEGMENT_WINDOW_MAX);
 	return 0;
 }
@@ -114,119 +98,13 @@ segment_params_check(const struct segment_params *sp, char *err,
 		return -1;
 	if (sp->noncompetitive_top_n < 1 ||
 	    sp->noncompetitive_top_n > SEGMENT_TOP_N_MAX)
-		return segment_fail(err, errlen, "\"noncompetitive_top_n\" "
+		return util_fail(err, errlen, "\"noncompetitive_top_n\" "
 		    "must be an integer from 1 to %d", SEGMENT_TOP_N_MAX);
 	if (sp->noncompetitive_combine != SEGMENT_COMBINE_RANK_SUM &&
 	    sp->noncompetitive_combine != SEGMENT_COMBINE_BOTH)
-		return segment_fail(err, errlen, "\"noncompetitive_combine\" "
+		return util_fail(err, errlen, "\"noncompetitive_combine\" "
 		    "must be \"rank_sum\" or \"both\"");
 	return 0;
-}
-
-/* Nonzero in a leap year of the Gregorian calendar. */
-static int
-segment_leap(int64_t y)
-{
-	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
-/* Days in month m of year y. */
-static int64_t
-segment_month_days(int64_t y, int64_t m)
-{
-	static const int64_t days[12] = {
-		31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31
-	};
-
-	return m == 2 && segment_leap(y) ? 29 : days[m - 1];
-}
-
-/* Days since 1970-01-01 of a valid civil date (H. Hinnant's method). */
-static int64_t
-segment_days_from_civil(int64_t y, int64_t m, int64_t d)
-{
-	int64_t era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
-/* The civil date of a day number (inverse of the above). */
-static void
-segment_civil_from_days(int64_t z, int64_t *y, int64_t *m, int64_t *d)
-{
-	int64_t era, doe, yoe, doy, mp;
-
-	z += 719468;
-	era = (z >= 0 ? z : z - 146096) / 146097;
-	doe = z - era * 146097;
-	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	mp = (5 * doy + 2) / 153;
-	*d = doy - (153 * mp + 2) / 5 + 1;
-	*m = mp < 10 ? mp + 3 : mp - 9;
-	*y = yoe + era * 400 + (*m <= 2);
-}
-
-/* The value of n decimal digits at s, or -1 if one is not a digit. */
-static int64_t
-segment_digits(const char *s, int n)
-{
-	int64_t v = 0;
-
-	for (int i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		v = v * 10 + (s[i] - '0');
-	}
-	return v;
-}
-
-/* The day number of a "YYYY-MM-DD" date; 0 or -1 if malformed. */
-static int
-segment_parse_date(const char *s, int64_t *day)
-{
-	int64_t y, m, d;
-
-	if (strlen(s) != 10 || s[4] != '-' || s[7] != '-')
-		return -1;
-	y = segment_digits(s, 4);
-	m = segment_digits(s + 5, 2);
-	d = segment_digits(s + 8, 2);
-	if (y < 1 || m < 1 || m > 12 || d < 1 ||
-	    d > segment_month_days(y, m))
-		return -1;
-	*day = segment_days_from_civil(y, m, d);
-	return 0;
-}
-
-/* Write n decimal digits of v at s. */
-static void
-segment_put_digits(char *s, int64_t v, int n)
-{
-	for (int i = n - 1; i >= 0; i--) {
-		s[i] = (char)('0' + v % 10);
-		v /= 10;
-	}
-}
-
-/* "YYYY-MM-DD" of a day number of the years 1 to 9999. */
-static void
-segment_format_date(int64_t day, char *buf)
-{
-	int64_t y, m, d;
-
-	segment_civil_from_days(day, &y, &m, &d);
-	segment_put_digits(buf, y, 4);
-	buf[4] = '-';
-	segment_put_digits(buf + 5, m, 2);
-	buf[7] = '-';
-	segment_put_digits(buf + 8, d, 2);
-	buf[10] = '\0';
 }
 
 /* The first and last day numbers of today's window; 0 or -1 with err. */
@@ -238,13 +116,13 @@ segment_window(const char *today, int window_days, int64_t *first,
 
 	if (segment_check_window(window_days, err, errlen) == -1)
 		return -1;
-	if (segment_parse_date(today, &t) == -1)
-		return segment_fail(err, errlen, "malformed date \"%s\"",
+	if (util_date_parse(today, &t) == -1)
+		return util_fail(err, errlen, "malformed date \"%s\"",
 		    today);
 	*first = t - window_days;
 	*last = t - 1;
-	if (*first < segment_days_from_civil(1, 1, 1))
-		return segment_fail(err, errlen, "window of \"%s\" starts "
+	if (*first < util_days_from_civil(1, 1, 1))
+		return util_fail(err, errlen, "window of \"%s\" starts "
 		    "before year 1", today);
 	return 0;
 }
@@ -260,7 +138,7 @@ segment_window_dates(const char *today, int window_days,
 	    errlen) == -1)
 		return -1;
 	for (int64_t z = first; z <= last; z++)
-		segment_format_date(z, dates[z - first]);
+		util_date_format(z, dates[z - first]);
 	return 0;
 }
 
@@ -276,8 +154,8 @@ segment_window_sum(struct segment_product *p,
 	    errlen) == -1)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
-		if (segment_parse_date(days[i].date, &z) == -1)
-			return segment_fail(err, errlen, "malformed date "
+		if (util_date_parse(days[i].date, &z) == -1)
+			return util_fail(err, errlen, "malformed date "
 			    "\"%s\"", days[i].date);
 		if (z < first || z > last)
 			continue;
@@ -460,7 +338,7 @@ segment_compute(const struct segment_params *sp,
 	for (size_t i = 0; i < n; i++)
 		mask[i] = 0;
 	if (segment_work_init(&w, p, n) == -1)
-		return segment_fail(err, errlen, "out of memory");
+		return util_fail(err, errlen, "out of memory");
 	if (w.m == 0)
 		return 0;
 	segment_rank_by(&w, p, offsetof(struct segment_product, views),
@@ -525,7 +403,7 @@ segment_diff(struct segment_diff *d, unsigned bit,
 
 	memset(d, 0, sizeof(*d));
 	if (plan_segment_name(bit) == NULL)
-		return segment_fail(err, errlen, "not a segment bit \"%#x\"",
+		return util_fail(err, errlen, "not a segment bit \"%#x\"",
 		    bit);
 	strmap_init(&was);
 	strmap_init(&now);
@@ -540,7 +418,7 @@ segment_diff(struct segment_diff *d, unsigned bit,
 	strmap_release(&now);
 	if (rc == -1) {
 		segment_diff_release(d);
-		return segment_fail(err, errlen, "out of memory");
+		return util_fail(err, errlen, "out of memory");
 	}
 	return 0;
 }

@@ -6,6 +6,7 @@
  * they are shown as.  Definitions in docs/metrics.md.
  */
 #include "snapshot.h"
+#include "util.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -78,23 +79,6 @@ static const struct snapshot_field snapshot_fields[] = {
 };
 #define SNAPSHOT_NFIELDS (sizeof(snapshot_fields) / sizeof(snapshot_fields[0]))
 
-static int snapshot_fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-/* Write a message into err and return -1. */
-static int
-snapshot_fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err != NULL && errlen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
-
 /* The defaults documented in snapshot.h and docs/metrics.md. */
 void
 snapshot_params_default(struct snapshot_params *sp)
@@ -109,10 +93,10 @@ snapshot_params_check(const struct snapshot_params *sp, char *err,
     size_t errlen)
 {
 	if (!(sp->z > 0 && sp->z <= 10))
-		return snapshot_fail(err, errlen, "\"z\" must be above 0 and "
+		return util_fail(err, errlen, "\"z\" must be above 0 and "
 		    "at most 10");
 	if (!(sp->line_cv >= 0 && sp->line_cv <= SNAPSHOT_CV_MAX))
-		return snapshot_fail(err, errlen, "\"line_cv\" must be from 0 "
+		return util_fail(err, errlen, "\"line_cv\" must be from 0 "
 		    "to %g", SNAPSHOT_CV_MAX);
 	return 0;
 }
@@ -144,15 +128,15 @@ snapshot_init(struct snapshot_day *d, const char *date, const char *plan_id,
 	if (product_id == NULL)
 		product_id = "";
 	if (!snapshot_date_ok(date))
-		return snapshot_fail(err, errlen, "date \"%s\" is not "
+		return util_fail(err, errlen, "date \"%s\" is not "
 		    "YYYY-MM-DD", date != NULL ? date : "");
 	if (plan_id == NULL || plan_id[0] == '\0' ||
 	    strlen(plan_id) >= sizeof(d->plan_id))
-		return snapshot_fail(err, errlen, "plan id \"%s\" must be 1 to "
+		return util_fail(err, errlen, "plan id \"%s\" must be 1 to "
 		    "%zu bytes", plan_id != NULL ? plan_id : "",
 		    sizeof(d->plan_id) - 1);
 	if (strlen(product_id) >= sizeof(d->product_id))
-		return snapshot_fail(err, errlen, "product id \"%s\" is too "
+		return util_fail(err, errlen, "product id \"%s\" is too "
 		    "long", product_id);
 	memcpy(d->date, date, SNAPSHOT_DATE_MAX);
 	memcpy(d->plan_id, plan_id, strlen(plan_id) + 1);
@@ -205,7 +189,7 @@ snapshot_set_counter(struct snapshot_day *d, const char *name,
 		}
 		if (snapshot_parse_i64(value, snapshot_i64(d,
 		    snapshot_counter_off[i])) == -1)
-			return snapshot_fail(err, errlen, "day counter \"%s\" "
+			return util_fail(err, errlen, "day counter \"%s\" "
 			    "is not an integer: \"%s\"", name, value);
 		return 0;
 	}
@@ -554,10 +538,10 @@ snapshot_from_fields(struct snapshot_day *d, const char *const *names,
 		const char *v = snapshot_lookup(names, values, n, f->name);
 
 		if (v == NULL)
-			return snapshot_fail(err, errlen, "snapshot field "
+			return util_fail(err, errlen, "snapshot field "
 			    "\"%s\" is missing", f->name);
 		if (snapshot_parse(d, f, v) == -1)
-			return snapshot_fail(err, errlen, "snapshot field "
+			return util_fail(err, errlen, "snapshot field "
 			    "\"%s\" has a bad value \"%s\"", f->name, v);
 	}
 	return 0;

@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * util.c - the error formatter and day-number dates of util.h.
+ */
+#include "util.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Write a message into err and return -1. */
+int
+util_fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err != NULL && errlen > 0) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return -1;
+}
+
+/* Days since 1970-01-01 of a civil date. */
+int64_t
+util_days_from_civil(int64_t y, int m, int d)
+{
+	int64_t era, yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+/* The civil date of a day number. */
+void
+util_civil_from_days(int64_t z, int64_t *y, int *m, int *d)
+{
+	int64_t era, doe, yoe, doy, mp;
+
+	z += 719468;
+	era = (z >= 0 ? z : z - 146096) / 146097;
+	doe = z - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
+	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
+	*y = yoe + era * 400 + (*m <= 2);
+}
+
+/* The value of n decimal digits at s, or -1 if one is not a digit. */
+static int
+util_digits(const char *s, int n)
+{
+	int v = 0;
+
+	for (int i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
+}
+
+/* Days in a month of a year. */
+static int
+util_month_days(int y, int m)
+{
+	static const int days[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31,
+	    30, 31 };
+	int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+
+	return m == 2 && leap ? 29 : days[m - 1];
+}
+
+/* The day number of "YYYY-MM-DD". */
+int
+util_date_parse(const char *s, int64_t *day)
+{
+	int y, m, d;
+
+	if (strlen(s) != 10 || s[4] != '-' || s[7] != '-')
+		return -1;
+	y = util_digits(s, 4);
+	m = util_digits(s + 5, 2);
+	d = util_digits(s + 8, 2);
+	if (y < 1 || m < 1 || m > 12 || d < 1 || d > util_month_days(y, m))
+		return -1;
+	*day = util_days_from_civil(y, m, d);
+	return 0;
+}
+
+/* Write n decimal digits of v at s. */
+static void
+util_put_digits(char *s, int64_t v, int n)
+{
+	for (int i = n - 1; i >= 0; i--) {
+		s[i] = (char)('0' + v % 10);
+		v /= 10;
+	}
+}
+
+/* "YYYY-MM-DD" of a day number. */
+void
+util_date_format(int64_t day, char *buf)
+{
+	int64_t y;
+	int m, d;
+
+	util_civil_from_days(day, &y, &m, &d);
+	util_put_digits(buf, y, 4);
+	buf[4] = '-';
+	util_put_digits(buf + 5, m, 2);
+	buf[7] = '-';
+	util_put_digits(buf + 8, d, 2);
+	buf[10] = '\0';
+}

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * util.h - small helpers the engine modules share: an error formatter and
+ * calendar dates as day numbers (days since 1970-01-01, proleptic
+ * Gregorian, years 1 to 9999).
+ *
+ * Pure: no I/O, no clock, no allocation.
+ */
+#ifndef SP_UTIL_H
+#define SP_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Format a message into err (if it has room) and return -1. */
+int util_fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Days since 1970-01-01 of a valid civil date (H. Hinnant's method). */
+int64_t util_days_from_civil(int64_t y, int m, int d);
+
+/* The civil date of a day number (inverse of the above). */
+void util_civil_from_days(int64_t z, int64_t *y, int *m, int *d);
+
+/*
+ * The day number of a strict "YYYY-MM-DD" (exactly ten characters, a real
+ * calendar day, year 1 to 9999); 0, or -1 if malformed.
+ */
+int util_date_parse(const char *s, int64_t *day);
+
+/* "YYYY-MM-DD" of a day number of the years 1 to 9999 (buf: 11 bytes). */
+void util_date_format(int64_t day, char *buf);
+
+#endif
