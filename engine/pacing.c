@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * pacing.c - per-day ROI pacing: the dual multiplier and the day guard.
+ * pacing.c - per-day ROI pacing: the multiplier's integral and
+ * proportional parts, the backstop guard, and the price of a resource.
  */
 #include "pacing.h"
 
@@ -17,36 +18,80 @@ pacing_roll(struct plan_runtime *rt, int64_t day)
 	rt->day_cost = 0;
 }
 
-/* Levels above 1 / (1 + target) break the floor on their own. */
+/* The paced target: the floor plus the margin. */
+static double
+pacing_target(double roi_target)
+{
+	return roi_target * (1.0 + PACING_MARGIN);
+}
+
+/* Clamp v into lo..hi. */
+static double
+pacing_clamp(double v, double lo, double hi)
+{
+	return v < lo ? lo : v > hi ? hi : v;
+}
+
+/* The day's shortfall against the paced target, relative to it. */
+static double
+pacing_deficit(const struct plan_runtime *rt, double roi_target)
+{
+	double c = pacing_target(roi_target) * (double)rt->day_cost;
+
+	if (c <= 0)
+		return 0;
+	return pacing_clamp((c - (double)rt->day_gmv) / c,
+	    -PACING_DEFICIT_MAX, PACING_DEFICIT_MAX);
+}
+
+/* The multiplier of a decision: the integral plus the day's shortfall. */
+double
+pacing_lambda(const struct plan_runtime *rt, double roi_target)
+{
+	return pacing_clamp(rt->lambda + PACING_GAIN * pacing_deficit(rt,
+	    roi_target), 0.0, PACING_LAMBDA_MAX);
+}
+
+/* Only levels that meet the floor on their own, on a day far below it. */
 int32_t
 pacing_allowed_bps(const struct plan_runtime *rt, double roi_target,
     int32_t max_bps)
 {
 	int32_t safe = (int32_t)(10000.0 / (1.0 + roi_target));
 
-	if ((double)rt->day_gmv >= roi_target * (double)rt->day_cost)
+	if ((double)rt->day_gmv >= (1.0 - PACING_GUARD) * roi_target *
+	    (double)rt->day_cost)
 		return max_bps;
 	return safe < max_bps ? safe : max_bps;
 }
 
-/* Dual step on one order line, normalised by its list value. */
+/* The two dual steps of one order line (see pacing.h). */
 void
 pacing_record(struct plan_runtime *rt, double roi_target, int64_t gmv,
     int64_t cost, int64_t list_value)
 {
-	double step;
+	double t = pacing_target(roi_target), c, g;
 
 	rt->day_gmv += gmv;
 	rt->day_cost += cost;
 	if (list_value <= 0)
 		return;
-	step = PACING_ETA * (roi_target * (double)cost - (double)gmv) /
+	c = t * (double)rt->day_cost;
+	g = (double)rt->day_gmv;
+	rt->lambda += PACING_ETA * (t * (double)cost - (double)gmv) /
 	    (double)list_value;
-	rt->lambda += step;
-	if (rt->lambda < 0.0)
-		rt->lambda = 0.0;
-	if (rt->lambda > PACING_LAMBDA_MAX)
-		rt->lambda = PACING_LAMBDA_MAX;
+	if (c + g > 0)
+		rt->lambda += PACING_ETA_DAY * (c - g) / (c + g);
+	rt->lambda = pacing_clamp(rt->lambda, 0.0, PACING_LAMBDA_MAX);
+}
+
+/* Dual step on a resource: dearer when used beyond its rate. */
+void
+pacing_resource_step(struct pacing_resource *pr, double used, double rate)
+{
+	pr->mu += pr->eta * (used - rate);
+	if (pr->mu < 0)
+		pr->mu = 0;
 }
 
 /* 20261122 from "2026-11-22". */

@@ -1,10 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_bandit.c - unit tests of engine/bandit.c and engine/pacing.c: the
- * discount levels of a range, arm reset and decay, the monotone projection
+ * discount levels of a range, arm reset and decay, the prior and posterior
+ * of the demand curve (sharing across levels, the pool without the
+ * product's own counts, exploration that shrinks), the monotone projection
  * of sampled rates, and convergence of the learner on simulated demand
  * curves (GMV only, with an ROI multiplier, a middle optimum, two shopper
- * contexts, a pooled prior and drifting demand), then the day pacing.
+ * contexts, a pooled prior and drifting demand), then the day pacing: the
+ * multiplier's steps, the guard, a resource price, and a closed loop with
+ * late orders that must hold the floor every day.
  * Simulations use fixed seeds, so a run is reproducible; the thresholds are
  * loose enough for any seed and tight enough that a broken learner fails.
  */
@@ -25,6 +29,10 @@
 #define DAY_MS (24 * HOUR_MS)
 
 typedef double (*conv_fn)(double d);
+
+static double conv_exp(double d);
+static double conv_knee(double d);
+static double conv_flat(double d);
 
 /* Learner settings of the tests: six levels over 5%..30%, no forgetting. */
 static struct bandit_params
@@ -245,7 +253,176 @@ test_expose_convert(void **state)
 	/* the posterior mean moves toward the data */
 	assert_true(bandit_mean(&a, NULL, 0, 2, &bp) >
 	    bandit_mean(&a, NULL, 0, 1, &bp));
-	assert_true(fabs(bandit_mean(&a, NULL, 0, 0, &bp) - 0.05) < 1e-12);
+	/* with no data: prior_conversion at the middle of the range, the
+	 * prior slope around it */
+	arms_new(&a, &bp);
+	for (int l = 0; l < 6; l++) {
+		double x = (500 + 500 * l) / 1e4 - 0.175;
+		double want = 1 / (1 + exp(-(log(0.05 / 0.95) +
+		    BANDIT_SLOPE0 * x)));
+
+		assert_true(fabs(bandit_mean(&a, NULL, 1, l, &bp) - want) <
+		    1e-9);
+	}
+	assert_true(bandit_mean(&a, NULL, 1, 6, &bp) == 0.05);  /* no level */
+}
+
+/* Evidence at one level moves the others: the curve is shared. */
+static void
+test_curve_shares_levels(void **state)
+{
+	struct bandit_params bp = params();
+	struct bandit_arms a;
+	double before[6];
+
+	(void)state;
+	arms_new(&a, &bp);
+	for (int l = 0; l < 6; l++)
+		before[l] = bandit_mean(&a, NULL, 0, l, &bp);
+	a.n[0][0] = 2000;                       /* data at 5% only: 20% */
+	a.s[0][0] = 400;
+	for (int l = 1; l < 6; l++) {
+		print_message("shared curve: level %d %.4f -> %.4f\n", l,
+		    before[l], bandit_mean(&a, NULL, 0, l, &bp));
+		assert_true(bandit_mean(&a, NULL, 0, l, &bp) > 2 * before[l]);
+	}
+	assert_true(fabs(bandit_mean(&a, NULL, 0, 0, &bp) - 0.2) < 0.01);
+	/* the other context learned nothing */
+	for (int l = 0; l < 6; l++)
+		assert_true(bandit_mean(&a, NULL, 1, l, &bp) == before[l]);
+}
+
+/* The pool teaches a product what its other products saw, not its own. */
+static void
+test_pool_without_own(void **state)
+{
+	struct bandit_params bp = params();
+	struct bandit_arms a;
+	struct plan_runtime rt, hi;
+
+	(void)state;
+	arms_new(&a, &bp);
+	memset(&rt, 0, sizeof(rt));
+	for (int l = 0; l < 6; l++) {
+		a.n[0][l] = rt.pool_n[0][l] = 2;
+		a.s[0][l] = rt.pool_s[0][l] = 0.1;
+	}
+	/* a pool of the product alone is no prior: it would count twice */
+	for (int l = 0; l < 6; l++)
+		assert_true(fabs(bandit_mean(&a, &rt, 0, l, &bp) -
+		    bandit_mean(&a, NULL, 0, l, &bp)) < 1e-12);
+	/* other products converting at 2% or at 10% pull a product with few
+	 * views down or up */
+	hi = rt;
+	for (int l = 0; l < 6; l++) {
+		rt.pool_n[0][l] += 20000;
+		rt.pool_s[0][l] += 400;
+		hi.pool_n[0][l] += 20000;
+		hi.pool_s[0][l] += 2000;
+	}
+	for (int l = 0; l < 6; l++) {
+		print_message("pool: level %d alone %.4f, others at 2%% %.4f, "
+		    "at 10%% %.4f\n", l, bandit_mean(&a, NULL, 0, l, &bp),
+		    bandit_mean(&a, &rt, 0, l, &bp), bandit_mean(&a, &hi, 0, l,
+		    &bp));
+		assert_true(bandit_mean(&a, &rt, 0, l, &bp) + 0.01 <
+		    bandit_mean(&a, &hi, 0, l, &bp));
+		assert_true(bandit_mean(&a, &rt, 0, l, &bp) < 0.04);
+		assert_true(bandit_mean(&a, &hi, 0, l, &bp) > 0.07);
+	}
+}
+
+/* Standard deviation of the draws of level l over 4000 decisions. */
+static double
+draw_sd(const struct bandit_arms *a, const struct plan_runtime *rt, int l)
+{
+	struct bandit_params bp = params();
+	struct bandit_choice ch;
+	struct rng r;
+	double s1 = 0, s2 = 0;
+
+	rng_seed(&r, 4242);
+	for (int i = 0; i < 4000; i++) {
+		bandit_choose(a, rt, 0, PRICE, 5.0, 10000, &bp, &r, &ch);
+		s1 += ch.theta[l];
+		s2 += ch.theta[l] * ch.theta[l];
+	}
+	return sqrt(fmax(0, s2 / 4000 - (s1 / 4000) * (s1 / 4000)));
+}
+
+/* Give a product n exposures a level at the rising curve, pool too. */
+static void
+own_data(struct bandit_arms *a, struct plan_runtime *rt, double n)
+{
+	for (int l = 0; l < 6; l++) {
+		a->n[0][l] = n;
+		a->s[0][l] = n * conv_exp(0.05 + 0.05 * l);
+		rt->pool_n[0][l] = 50000 + n;
+		rt->pool_s[0][l] = (50000 + n) * conv_exp(0.05 + 0.05 * l);
+	}
+}
+
+/*
+ * Exploration shrinks as data grow: the plan's draw with the pool, the
+ * product's own with its own exposures (none without own traffic).
+ */
+static void
+test_explore_shrinks(void **state)
+{
+	struct bandit_params bp = params();
+	struct bandit_arms a;
+	struct plan_runtime rt;
+	double none, pooled, few, many;
+
+	(void)state;
+	arms_new(&a, &bp);
+	memset(&rt, 0, sizeof(rt));
+	none = draw_sd(&a, &rt, 3);
+	own_data(&a, &rt, 0);
+	pooled = draw_sd(&a, &rt, 3);
+	own_data(&a, &rt, 200);
+	few = draw_sd(&a, &rt, 3);
+	own_data(&a, &rt, 20000);
+	many = draw_sd(&a, &rt, 3);
+	print_message("draw sd at level 3: no data %.4f, pooled %.4f, own "
+	    "200 %.4f, own 20000 %.4f\n", none, pooled, few, many);
+	assert_true(pooled < none / 10);
+	assert_true(few > pooled);              /* its own departure, drawn */
+	assert_true(many < few / 3);
+	assert_true(many > 0);                  /* still a draw, not a mean */
+}
+
+/* A level's use is priced in its score; a dear use is avoided. */
+static void
+test_choose_priced(void **state)
+{
+	struct bandit_params bp = params();
+	struct bandit_arms a;
+	struct bandit_choice ch;
+	struct rng r;
+	int32_t lv[PLAN_MAX_LEVELS];
+	double use[PLAN_MAX_LEVELS] = { 0, 300, 600, 900, 1200, 1500 };
+
+	(void)state;
+	arms_new(&a, &bp);
+	bandit_levels(500, 3000, 6, lv);
+	rng_seed(&r, 11);
+	for (int i = 0; i < 2000; i++) {
+		bandit_choose_priced(&a, NULL, 0, PRICE, 5.0, 10000, use, &bp,
+		    &r, &ch);
+		for (int l = 0; l < 6; l++) {
+			double d = lv[l] / 10000.0;
+
+			assert_true(fabs(ch.score[l] - ch.theta[l] * (PRICE *
+			    (1 - d) - use[l])) < 1e-9);
+		}
+		assert_true(ch.lambda == 0);
+	}
+	for (int l = 1; l < 6; l++)
+		use[l] = 10 * PRICE;            /* only level 0 pays */
+	for (int i = 0; i < 200; i++)
+		assert_int_equal(bandit_choose_priced(&a, NULL, 0, PRICE, 5.0,
+		    10000, use, &bp, &r, &ch), 0);
 }
 
 /* Sampled rates are non-decreasing in the discount, even against data. */
@@ -284,9 +461,14 @@ test_isotonic(void **state)
 			sum5 += ch.theta[5];
 		}
 	}
-	/* all levels pooled: the mean is the pooled rate 810 / 6000 */
-	assert_true(fabs(sum0 / 10000 - 0.135) < 0.01);
-	assert_true(fabs(sum5 / 10000 - 0.135) < 0.01);
+	/*
+	 * data falling with the discount: every draw pools all levels into
+	 * one value, a weighted mean of the levels' rates (1% to 30%)
+	 */
+	print_message("isotonic: mean draw at level 0 %.4f, at level 5 "
+	    "%.4f\n", sum0 / 10000, sum5 / 10000);
+	assert_true(fabs(sum0 - sum5) < 1e-9 * sum0);
+	assert_true(sum0 / 10000 > 0.1 && sum0 / 10000 < 0.2);
 }
 
 /* Scores follow the formula; masked levels are never chosen. */
@@ -605,7 +787,7 @@ test_drift(void **state)
 	    20000);
 }
 
-/* The day guard: full range while the day holds its ROI, else safe only. */
+/* The backstop guard: safe levels only on a day far below the floor. */
 static void
 test_pacing_allowed(void **state)
 {
@@ -614,17 +796,16 @@ test_pacing_allowed(void **state)
 	(void)state;
 	memset(&rt, 0, sizeof(rt));
 	assert_int_equal(pacing_allowed_bps(&rt, 5.0, 3000), 3000);
-	rt.day_gmv = 5000;
-	rt.day_cost = 1000;                     /* ROI exactly 5 */
+	rt.day_gmv = 4500;
+	rt.day_cost = 1000;                     /* ROI 4.5: 10% below 5 */
 	assert_int_equal(pacing_allowed_bps(&rt, 5.0, 3000), 3000);
-	rt.day_cost = 1001;
+	rt.day_cost = 1001;                     /* just beyond */
 	assert_int_equal(pacing_allowed_bps(&rt, 5.0, 3000), 1666);
 	assert_int_equal(pacing_allowed_bps(&rt, 5.0, 1000), 1000);
 	rt.day_gmv = 1000;                      /* ROI 1: below any target */
 	assert_int_equal(pacing_allowed_bps(&rt, 3.0, 9000), 2500);
 	assert_int_equal(pacing_allowed_bps(&rt, 2.0, 9000), 3333);
 	assert_int_equal(pacing_allowed_bps(&rt, 6.0, 9000), 1428);
-	assert_int_equal(pacing_allowed_bps(&rt, 1.0, 9000), 5000);
 	rt.day_gmv = 0;
 	assert_int_equal(pacing_allowed_bps(&rt, 4.0, 3000), 2000);
 	/* a safe level meets the target on its own: (1 - d) / d >= target */
@@ -657,7 +838,17 @@ test_pacing_roll(void **state)
 	assert_true(rt.lambda != 0);            /* lambda carries over */
 }
 
-/* The dual step: up on an order that breaks the target, down without cost. */
+/* The step of one line with the day's figures g, c after it. */
+static double
+lambda_step(double gmv, double cost, double list, double g, double c)
+{
+	double t = 5.0 * (1 + PACING_MARGIN);
+
+	return PACING_ETA * (t * cost - gmv) / list + PACING_ETA_DAY *
+	    (t * c - g) / (t * c + g);
+}
+
+/* The dual steps: up on lines that break the target, down without cost. */
 static void
 test_pacing_lambda(void **state)
 {
@@ -667,24 +858,140 @@ test_pacing_lambda(void **state)
 	(void)state;
 	memset(&rt, 0, sizeof(rt));
 	rt.lambda = 1.0;
-	/* gmv 1500, cost 500: ROI 3 < 5, step 0.1 * (2500 - 1500) / 2000 */
+	/* gmv 1500, cost 500: ROI 3, below 5 on the line and the day */
 	pacing_record(&rt, 5.0, 1500, 500, 2000);
-	assert_true(fabs(rt.lambda - 1.05) < 1e-12);
+	assert_true(fabs(rt.lambda - (1 + lambda_step(1500, 500, 2000, 1500,
+	    500))) < 1e-12);
+	assert_true(rt.lambda > 1.0);
 	l0 = rt.lambda;
-	pacing_record(&rt, 5.0, 2000, 0, 2000); /* no cost: step -0.1 */
-	assert_true(fabs(rt.lambda - (l0 - 0.1)) < 1e-12);
-	for (int i = 0; i < 100; i++)
+	pacing_record(&rt, 5.0, 2000, 0, 2000); /* no cost: down */
+	assert_true(fabs(rt.lambda - (l0 + lambda_step(2000, 0, 2000, 3500,
+	    500))) < 1e-12);
+	assert_true(rt.lambda < l0);
+	for (int i = 0; i < 2000; i++)
 		pacing_record(&rt, 5.0, 2000, 0, 2000);
 	assert_true(rt.lambda == 0.0);
-	for (int i = 0; i < 1000; i++)
+	for (int i = 0; i < 5000; i++)
 		pacing_record(&rt, 5.0, 100, 1900, 2000);
 	assert_true(rt.lambda == PACING_LAMBDA_MAX);
-	assert_true(rt.day_gmv == 1500 + 2000 * 101 + 100 * 1000);
-	assert_true(rt.day_cost == 500 + 1900 * 1000);
+	assert_true(rt.day_gmv == 1500 + 2000 * 2001 + 100 * 5000);
+	assert_true(rt.day_cost == 500 + 1900 * 5000);
 	/* no list value: figures only */
 	l0 = rt.lambda;
 	pacing_record(&rt, 5.0, 0, 10, 0);
-	assert_true(rt.lambda == l0 && rt.day_cost == 500 + 1900 * 1000 + 10);
+	assert_true(rt.lambda == l0 && rt.day_cost == 500 + 1900 * 5000 + 10);
+}
+
+/* A decision's multiplier: the integral plus the day's shortfall. */
+static void
+test_pacing_lambda_day(void **state)
+{
+	struct plan_runtime rt;
+	double t = 5.0 * (1 + PACING_MARGIN);
+
+	(void)state;
+	memset(&rt, 0, sizeof(rt));
+	rt.lambda = 0.4;
+	assert_true(pacing_lambda(&rt, 5.0) == 0.4);    /* no cost yet */
+	rt.day_cost = 1000;
+	rt.day_gmv = (int64_t)(t * 1000 * 0.95);        /* 5% short */
+	assert_true(fabs(pacing_lambda(&rt, 5.0) - (0.4 + PACING_GAIN *
+	    (t * 1000 - (double)rt.day_gmv) / (t * 1000))) < 1e-12);
+	rt.day_gmv = 100;                       /* far short: clamped */
+	assert_true(fabs(pacing_lambda(&rt, 5.0) - (0.4 + PACING_GAIN *
+	    PACING_DEFICIT_MAX)) < 1e-12);
+	rt.day_gmv = 100000;                    /* far above: spend it */
+	assert_true(pacing_lambda(&rt, 5.0) == 0.0);
+	rt.lambda = 19.9;
+	rt.day_gmv = 100;
+	assert_true(pacing_lambda(&rt, 5.0) == PACING_LAMBDA_MAX);
+}
+
+/* A resource's price rises while it is used beyond its rate. */
+static void
+test_pacing_resource(void **state)
+{
+	struct pacing_resource pr = { 0, 10 };
+
+	(void)state;
+	pacing_resource_step(&pr, 1, 0.25);
+	assert_true(fabs(pr.mu - 7.5) < 1e-12);
+	pacing_resource_step(&pr, 0, 0.25);
+	assert_true(fabs(pr.mu - 5.0) < 1e-12);
+	for (int i = 0; i < 10; i++)
+		pacing_resource_step(&pr, 0, 0.25);
+	assert_true(pr.mu == 0);                /* never negative */
+}
+
+/* An order of the closed loop, due some views after its offer. */
+struct loop_order {
+	int due, level, ctx;
+};
+
+/* One day of the closed loop; its GMV and cost into g and c. */
+static void
+loop_day(struct sim *s, struct loop_order *q, int *nq, int day, double *g,
+    double *c)
+{
+	int32_t lv[PLAN_MAX_LEVELS];
+
+	bandit_levels(500, 3000, 6, lv);
+	pacing_roll(&s->rt, 20261101 + day);
+	*g = *c = 0;
+	for (int v = 0; v < 4000; v++) {
+		int now = day * 4000 + v, ctx = (int)(rng_next(&s->world) & 1);
+		struct bandit_choice ch;
+		int l;
+
+		for (int i = 0; i < *nq; i++) {
+			int64_t cost = PRICE * lv[q[i].level] / 10000;
+
+			if (q[i].due > now)
+				continue;
+			pacing_record(&s->rt, 5.0, PRICE - cost, cost, PRICE);
+			bandit_convert(&s->a, &s->rt, q[i].ctx, q[i].level);
+			*g += PRICE - cost;
+			*c += cost;
+			q[i--] = q[--*nq];
+		}
+		l = bandit_choose(&s->a, &s->rt, ctx, PRICE, 5.0,
+		    pacing_allowed_bps(&s->rt, 5.0, 3000), &s->bp, &s->pick,
+		    &ch);
+		bandit_expose(&s->a, &s->rt, ctx, l);
+		if (rng_uniform(&s->world) < (ctx ? conv_flat : conv_exp)(
+		    lv[l] / 1e4)) {
+			q[*nq].due = now + (int)(rng_uniform(&s->world) * 800);
+			q[*nq].level = l, q[*nq].ctx = ctx;
+			(*nq)++;
+		}
+	}
+}
+
+/*
+ * Closed loop with late orders: GMV-only choices would give ROI 3.2, so
+ * the floor binds; every day after the first must end at or above 5, and
+ * the slack must be spent (not far above 5).
+ */
+static void
+test_pacing_closed_loop(void **state)
+{
+	struct loop_order q[4000];
+	struct sim s;
+	int nq = 0;
+
+	(void)state;
+	sim_init(&s, 77, 1.0, 5.0);
+	for (int day = 0; day < 12; day++) {
+		double g, c;
+
+		loop_day(&s, q, &nq, day, &g, &c);
+		print_message("closed loop: day %2d GMV %.0f ROI %.3f lambda "
+		    "%.3f\n", day, g, g / c, s.rt.lambda);
+		if (day > 0)
+			assert_true(g >= 5.0 * c);
+		if (day > 3)
+			assert_true(g <= 5.6 * c);
+	}
 }
 
 /* Dates to day numbers; malformed dates give 0. */
@@ -727,6 +1034,10 @@ main(void)
 		cmocka_unit_test(test_arms_fit),
 		cmocka_unit_test(test_decay),
 		cmocka_unit_test(test_expose_convert),
+		cmocka_unit_test(test_curve_shares_levels),
+		cmocka_unit_test(test_pool_without_own),
+		cmocka_unit_test(test_explore_shrinks),
+		cmocka_unit_test(test_choose_priced),
 		cmocka_unit_test(test_isotonic),
 		cmocka_unit_test(test_choose_score_and_mask),
 		cmocka_unit_test(test_converge_gmv),
@@ -738,6 +1049,9 @@ main(void)
 		cmocka_unit_test(test_pacing_allowed),
 		cmocka_unit_test(test_pacing_roll),
 		cmocka_unit_test(test_pacing_lambda),
+		cmocka_unit_test(test_pacing_lambda_day),
+		cmocka_unit_test(test_pacing_resource),
+		cmocka_unit_test(test_pacing_closed_loop),
 		cmocka_unit_test(test_pacing_day),
 		cmocka_unit_test(test_pacing_day_rejects_malformed),
 	};
