@@ -237,7 +237,7 @@ ex_state_cb(redisAsyncContext *ac, void *rp, void *priv)
 
 	(void)ac;
 	if (reply == NULL || reply->type != REDIS_REPLY_ARRAY ||
-	    reply->elements != 5) {
+	    reply->elements != 6) {
 		ex_done(r, NULL, 503, "the store did not answer");
 		return;
 	}
@@ -266,9 +266,9 @@ explain_run(struct store *st, struct plans *plans, const struct pipeline *pl,
     void *arg)
 {
 	struct ex_req *r = calloc(1, sizeof(*r));
-	char keys[5][400];
-	const char *kinds[5] = { "product", "arms", "offers", "orders",
-	    "views" }, *argv[11];
+	char keys[6][400];
+	const char *kinds[6] = { "product", "arms", "offers", "orders",
+	    "views", "outbox" }, *argv[13];
 
 	if (r == NULL)
 		fatalx("out of memory");
@@ -282,13 +282,14 @@ explain_run(struct store *st, struct plans *plans, const struct pipeline *pl,
 		fatalx("out of memory");
 	argv[0] = "EVALSHA";
 	argv[1] = store_sha_load(st);
-	argv[2] = "5";
-	for (int k = 0; k < 5; k++)
+	argv[2] = "6";
+	for (int k = 0; k < 6; k++)
 		argv[3 + k] = store_key(st, keys[k], sizeof(keys[k]), "{%s}:%s",
 		    product_id, kinds[k]);
-	argv[8] = "1";
-	argv[9] = customer_id;
-	if (store_command(st, ex_state_cb, r, 10, argv, NULL) == -1) {
+	argv[9] = "1";
+	argv[10] = "0";
+	argv[11] = customer_id;
+	if (store_command(st, ex_state_cb, r, 12, argv, NULL) == -1) {
 		product_state_release(&r->ps);
 		free(r);
 		return -1;

@@ -358,6 +358,10 @@ pl_prepare_msg(struct pipeline *pl, struct pl_msg *pm)
 		return;
 	pm->prod = (int)pl_prod(pl, ev->product_id);
 	ps = &pl->prods[pm->prod].ps;
+	if ((ev->type == EV_PAGE_VIEW || ev->type == EV_SELLER_PROMOTION) &&
+	    product_state_outbox(ps, pm->m->partition, pm->m->offset,
+	    NULL) == -1)
+		fatalx("out of memory");
 	if (ev->type == EV_PAGE_VIEW) {
 		if (product_state_offer(ps, ev->u.page_view.customer_id) == NULL)
 			fatalx("out of memory");
@@ -426,7 +430,7 @@ pl_fill_prod(struct pl_prod *p, const redisReply *r)
 	size_t n;
 	int rc = 0;
 
-	if (r->type != REDIS_REPLY_ARRAY || r->elements != 5)
+	if (r->type != REDIS_REPLY_ARRAY || r->elements != 6)
 		return -1;
 	n = pl_flat(r->element[0], &names, &values);
 	if (product_state_load(&p->ps, names, values, n, err,
@@ -451,7 +455,13 @@ static void
 pl_fill_records(struct pl_prod *p, const redisReply *r)
 {
 	const redisReply *offers = r->element[2], *orders = r->element[3];
-	const redisReply *views = r->element[4];
+	const redisReply *views = r->element[4], *outbox = r->element[5];
+
+	for (size_t i = 0; i < p->ps.noutbox && i < outbox->elements; i++)
+		if (outbox->element[i]->type == REDIS_REPLY_STRING &&
+		    product_state_outbox(&p->ps, p->ps.outbox[i].partition,
+		    p->ps.outbox[i].offset, outbox->element[i]->str) == -1)
+			fatalx("out of memory");
 
 	for (size_t i = 0; i < p->ps.noffers && i < offers->elements; i++) {
 		const redisReply *v = offers->element[i];
@@ -567,7 +577,7 @@ pl_load_cb(redisAsyncContext *ac, void *r, void *priv)
 	if (rq->gen != pl->gen)
 		return;
 	if (reply == NULL || reply->type != REDIS_REPLY_ARRAY ||
-	    reply->elements != 5)
+	    reply->elements != 6)
 		pl_reply_failed(pl, reply, "load");
 	else if (pl_fill_prod(&pl->prods[rq->idx], reply) == 0)
 		pl_fill_records(&pl->prods[rq->idx], reply);
@@ -616,27 +626,36 @@ static void
 pl_send_load(struct pipeline *pl, size_t idx)
 {
 	struct product_state *ps = &pl->prods[idx].ps;
-	size_t argc = 10 + ps->noffers + ps->norders, a = 0;
+	size_t argc = 12 + ps->noffers + ps->norders + ps->noutbox, a = 0;
 	const char **argv = calloc(argc, sizeof(*argv));
-	char keys[5][300], nc[24];
-	const char *kinds[5] = { "product", "arms", "offers", "orders",
-	    "views" };
+	char keys[6][300], nc[24], no[24], (*pos)[48];
+	const char *kinds[6] = { "product", "arms", "offers", "orders",
+	    "views", "outbox" };
 
-	if (argv == NULL)
+	pos = calloc(ps->noutbox + 1, sizeof(*pos));
+	if (argv == NULL || pos == NULL)
 		fatalx("out of memory");
 	argv[a++] = "EVALSHA";
 	argv[a++] = store_sha_load(pl->st);
-	argv[a++] = "5";
-	for (int k = 0; k < 5; k++)
+	argv[a++] = "6";
+	for (int k = 0; k < 6; k++)
 		argv[a++] = store_key(pl->st, keys[k], sizeof(keys[k]),
 		    "{%s}:%s", ps->product_id, kinds[k]);
 	snprintf(nc, sizeof(nc), "%zu", ps->noffers);
+	snprintf(no, sizeof(no), "%zu", ps->norders);
 	argv[a++] = nc;
+	argv[a++] = no;
 	for (size_t i = 0; i < ps->noffers; i++)
 		argv[a++] = ps->offers[i].customer_id;
 	for (size_t i = 0; i < ps->norders; i++)
 		argv[a++] = ps->orders[i].order_id;
+	for (size_t i = 0; i < ps->noutbox; i++) {
+		engine_outbox_field(ps->outbox[i].partition,
+		    ps->outbox[i].offset, pos[i], sizeof(pos[i]));
+		argv[a++] = pos[i];
+	}
 	pl_send(pl, pl_load_cb, idx, (int)a, argv, NULL);
+	free(pos);
 	free(argv);
 }
 
@@ -845,7 +864,7 @@ pl_key_index(struct pipeline *pl, struct pl_keys *k, const char *pid,
 {
 	char name[320];
 
-	if (w->key <= FX_PPS)
+	if (w->key <= FX_OUTBOX)
 		return (int)w->key + 1;
 	if (w->key == FX_DAY)
 		store_key(pl->st, name, sizeof(name), "{%s}:day:%s", pid,
@@ -853,7 +872,7 @@ pl_key_index(struct pipeline *pl, struct pl_keys *k, const char *pid,
 	else
 		store_key(pl->st, name, sizeof(name), "{%s}:uniq:%s:%s", pid,
 		    w->date, w->key == FX_UNIQ_T ? "t" : "c");
-	for (size_t i = 6; i < k->n; i++)
+	for (size_t i = 7; i < k->n; i++)
 		if (strcmp(k->names[i], name) == 0)
 			return (int)i + 1;
 	memcpy(k->names[k->n], name, sizeof(name));
@@ -1018,19 +1037,19 @@ pl_send_write(struct pipeline *pl, size_t idx)
 {
 	struct pl_prod *p = &pl->prods[idx];
 	struct effects *fx = &p->fx;
-	struct pl_keys k = { .n = 6 };
+	struct pl_keys k = { .n = 7 };
 	struct pl_groups gs = { 0 };
 	char newpos[48], ttl[24], ttlidx[64 * 8] = "", nkeys[24];
-	const char *kinds[6] = { "product", "arms", "offers", "orders",
-	    "views", "pps" };
+	const char *kinds[7] = { "product", "arms", "offers", "orders",
+	    "views", "pps", "outbox" };
 	char (*idxs)[12], (*cnts)[12];
 	size_t a = 0, ci = 0, nchunks = 0;
 	const char **argv;
 
-	k.names = calloc(6 + fx->nw, sizeof(*k.names));
+	k.names = calloc(7 + fx->nw, sizeof(*k.names));
 	if (k.names == NULL)
 		fatalx("out of memory");
-	for (int i = 0; i < 6; i++)
+	for (int i = 0; i < 7; i++)
 		store_key(pl->st, k.names[i], sizeof(k.names[i]), "{%s}:%s",
 		    p->ps.product_id, kinds[i]);
 	for (size_t i = 0; i < fx->nw; i++)
@@ -1184,7 +1203,16 @@ struct pl_counts {
 	struct fx_counts fx;
 };
 
+/* A product's outbox fields, deleted once the flight landed. */
+struct pl_obx {
+	char *key;
+	char **fields;
+	size_t n;
+};
+
 struct pl_flight {
+	struct pl_obx *obx;
+	size_t nobx;
 	rd_kafka_message_t **raw;
 	size_t nmsgs;
 	struct pl_out *outs;
@@ -1315,10 +1343,62 @@ pl_produce_flight(struct pipeline *pl, struct pl_flight *fl)
 	}
 }
 
+/* Note the outbox fields each product's writes add. */
+static void
+pl_collect_outbox(struct pipeline *pl, struct pl_flight *fl)
+{
+	char key[300];
+
+	if ((fl->obx = calloc(pl->nprods + 1, sizeof(*fl->obx))) == NULL)
+		fatalx("out of memory");
+	for (size_t i = 0; i < pl->nprods; i++) {
+		const struct effects *fx = &pl->prods[i].fx;
+		struct pl_obx *o = &fl->obx[fl->nobx];
+		size_t cap = 0;
+
+		for (size_t j = 0; j < fx->nw; j++)
+			if (fx->w[j].key == FX_OUTBOX)
+				pl_strlist_add(&o->fields, &o->n, &cap,
+				    fx->w[j].field);
+		if (o->n == 0)
+			continue;
+		if ((o->key = strdup(store_key(pl->st, key, sizeof(key),
+		    "{%s}:outbox", pl->prods[i].ps.product_id))) == NULL)
+			fatalx("out of memory");
+		fl->nobx++;
+	}
+}
+
+/* The outputs are delivered: their outbox entries are no longer needed
+ * (a failure here only leaves entries a replay would send again). */
+static void
+pl_drop_outbox(struct pipeline *pl, struct pl_flight *fl)
+{
+	for (size_t i = 0; i < fl->nobx; i++) {
+		struct pl_obx *o = &fl->obx[i];
+		const char **argv = calloc(o->n + 2, sizeof(*argv));
+
+		if (argv == NULL)
+			fatalx("out of memory");
+		argv[0] = "HDEL";
+		argv[1] = o->key;
+		for (size_t j = 0; j < o->n; j++)
+			argv[2 + j] = o->fields[j];
+		(void)store_command(pl->st, NULL, NULL, (int)o->n + 2, argv,
+		    NULL);
+		free(argv);
+	}
+}
+
 /* Free a landed flight. */
 static void
 pl_flight_free(struct pl_flight *fl)
 {
+	for (size_t i = 0; i < fl->nobx; i++) {
+		free(fl->obx[i].key);
+		pl_strlist_free(fl->obx[i].fields, fl->obx[i].n);
+	}
+	free(fl->obx);
 	for (size_t i = 0; i < fl->nouts; i++) {
 		free(fl->outs[i].key);
 		free(fl->outs[i].payload);
@@ -1361,6 +1441,7 @@ pl_land(struct pipeline *pl)
 	while ((fl = pl->flights) != NULL && fl->undelivered == 0 &&
 	    !fl->failed) {
 		kafka_store(pl->kafka, fl->raw, fl->nmsgs);
+		pl_drop_outbox(pl, fl);
 		pl_count(&fl->counts);
 		pl->flights = fl->next;
 		if (pl->flights == NULL)
@@ -1388,6 +1469,7 @@ pl_launch(struct pipeline *pl)
 		fatalx("out of memory");
 	memcpy(fl->raw, pl->raw, pl->nmsgs * sizeof(*fl->raw));
 	fl->nmsgs = pl->nmsgs;
+	pl_collect_outbox(pl, fl);
 	fl->outs = pl->outs;
 	fl->nouts = pl->nouts;
 	pl_collect_counts(pl, &fl->counts);

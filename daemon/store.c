@@ -15,19 +15,21 @@
 
 /*
  * Load a product's state for a batch.  KEYS: product, arms, offers,
- * orders, views.  ARGV: number of customers, the customers, then the order
- * ids.  Returns product hash, arms hash, the customers' offers, the orders,
- * the customers' last views.
+ * orders, views, outbox.  ARGV: the number of customers nc, of orders no,
+ * the customers, the order ids, then input positions.  Returns product
+ * hash, arms hash, the customers' offers, the orders, the customers' last
+ * views, the positions' outbox entries.
  */
 static const char store_lua_load[] =
-"local nc = tonumber(ARGV[1])\n"
-"local offers, orders, views = {}, {}, {}\n"
+"local nc, no = tonumber(ARGV[1]), tonumber(ARGV[2])\n"
+"local offers, orders, views, outbox = {}, {}, {}, {}\n"
 "if nc > 0 then\n"
-"  offers = redis.call('HMGET', KEYS[3], unpack(ARGV, 2, nc + 1))\n"
-"  views = redis.call('HMGET', KEYS[5], unpack(ARGV, 2, nc + 1))\n"
+"  offers = redis.call('HMGET', KEYS[3], unpack(ARGV, 3, nc + 2))\n"
+"  views = redis.call('HMGET', KEYS[5], unpack(ARGV, 3, nc + 2))\n"
 "end\n"
-"if #ARGV > nc + 1 then orders = redis.call('HMGET', KEYS[4], unpack(ARGV, nc + 2, #ARGV)) end\n"
-"return {redis.call('HGETALL', KEYS[1]), redis.call('HGETALL', KEYS[2]), offers, orders, views}\n";
+"if no > 0 then orders = redis.call('HMGET', KEYS[4], unpack(ARGV, nc + 3, nc + no + 2)) end\n"
+"if #ARGV > nc + no + 2 then outbox = redis.call('HMGET', KEYS[6], unpack(ARGV, nc + no + 3, #ARGV)) end\n"
+"return {redis.call('HGETALL', KEYS[1]), redis.call('HGETALL', KEYS[2]), offers, orders, views, outbox}\n";
 
 /*
  * Apply a batch's writes to one product if nobody moved it meanwhile.

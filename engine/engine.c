@@ -152,6 +152,11 @@ product_state_init(struct product_state *ps, const char *product_id)
 void
 product_state_release(struct product_state *ps)
 {
+	for (size_t i = 0; i < ps->noutbox; i++)
+		free(ps->outbox[i].value);
+	free(ps->outbox);
+	ps->outbox = NULL;
+	ps->noutbox = ps->outbox_cap = 0;
 	free(ps->offers);
 	free(ps->orders);
 	ps->offers = NULL;
@@ -175,6 +180,42 @@ product_state_offer(struct product_state *ps, const char *customer_id)
 	memset(o, 0, sizeof(*o));
 	snprintf(o->customer_id, sizeof(o->customer_id), "%s", customer_id);
 	return o;
+}
+
+/* Keep an outbox entry (replacing one of the same position). */
+int
+product_state_outbox(struct product_state *ps, int32_t partition,
+    int64_t offset, const char *value)
+{
+	struct outbox_rec *o = NULL;
+	char *v = value != NULL ? strdup(value) : NULL;
+
+	if (value != NULL && v == NULL)
+		return -1;
+	for (size_t i = 0; i < ps->noutbox; i++)
+		if (ps->outbox[i].partition == partition &&
+		    ps->outbox[i].offset == offset)
+			o = &ps->outbox[i];
+	if (o == NULL) {
+		if (engine_grow((void **)&ps->outbox, &ps->outbox_cap,
+		    ps->noutbox, sizeof(*o)) == -1) {
+			free(v);
+			return -1;
+		}
+		o = &ps->outbox[ps->noutbox++];
+		o->value = NULL;
+	}
+	free(o->value);
+	*o = (struct outbox_rec){ partition, offset, v };
+	return 0;
+}
+
+/* "<partition>:<offset>" */
+void
+engine_outbox_field(int32_t partition, int64_t offset, char *buf,
+    size_t len)
+{
+	snprintf(buf, len, "%" PRId32 ":%" PRId64, partition, offset);
 }
 
 /* The order slot of an order line, created empty. */
@@ -1374,39 +1415,94 @@ engine_on_platform(struct product_state *ps, const struct event *ev)
 	return 0;
 }
 
-/* Re-emit the offer a re-delivered page view made, if it made one. */
-static int
-engine_replay(const struct engine_params *ep, struct product_state *ps,
-    const struct engine_input *in, struct effects *fx)
-{
-	struct offer_rec *o;
-	char id[64];
+/*
+ * An outbox entry holds the messages of one position, each "<topic digit>
+ * <key> US <payload>", separated by RS (0x1e; JSON text holds neither).
+ */
+#define ENGINE_RS '\036'
+#define ENGINE_US '\037'
 
-	fx->counts.skipped++;
-	if (in->ev->type != EV_PAGE_VIEW)
+/* Record the messages fx gained since message n in the outbox. */
+static int
+engine_outbox_put(struct product_state *ps, const struct engine_input *in,
+    struct effects *fx, size_t n)
+{
+	size_t len = 1;
+	char field[48], *v, *w;
+	int rc;
+
+	if (fx->nm == n)
 		return 0;
-	o = product_state_offer(ps, in->ev->u.page_view.customer_id);
-	if (o == NULL)
+	for (size_t i = n; i < fx->nm; i++)
+		len += strlen(fx->m[i].key) + strlen(fx->m[i].payload) + 3;
+	if ((v = w = malloc(len)) == NULL)
 		return -1;
-	engine_offer_id(ep->offer_seed, in->partition, in->offset, id,
-	    sizeof(id));
-	if (!o->loaded || strcmp(o->offer_id, id) != 0)
-		return 0;
-	return fx_msg(fx, FX_TOPIC_OFFERS, ps->product_id,
-	    engine_offer_json(o, ps));
+	for (size_t i = n; i < fx->nm; i++)
+		w += sprintf(w, "%s%d%s%c%s", i > n ? "\036" : "",
+		    (int)fx->m[i].topic, fx->m[i].key, ENGINE_US,
+		    fx->m[i].payload);
+	engine_outbox_field(in->partition, in->offset, field, sizeof(field));
+	rc = fx_write(fx, FX_HSET, FX_OUTBOX, NULL, field, v) == -1 ||
+	    product_state_outbox(ps, in->partition, in->offset, v) == -1 ?
+	    -1 : 0;
+	free(v);
+	return rc;
 }
 
-/* Apply one event. */
-int
-engine_apply(const struct engine_params *ep, struct product_state *ps,
+/* Emit one stored message "<topic digit><key> US <payload>". */
+static int
+engine_outbox_emit(struct effects *fx, const char *m, size_t len)
+{
+	const char *us = memchr(m, ENGINE_US, len);
+	char *key, *payload;
+	int topic = m[0] - '0';
+
+	if (us == NULL || len < 2 || topic < 0 || topic > FX_TOPIC_METRICS)
+		return 0;       /* not ours: ignore */
+	key = strndup(m + 1, (size_t)(us - m - 1));
+	payload = strndup(us + 1, len - (size_t)(us - m) - 1);
+	if (key == NULL || payload == NULL) {
+		free(key);
+		free(payload);
+		return -1;
+	}
+	if (fx_msg(fx, (enum fx_topic)topic, key, payload) == -1) {
+		free(key);
+		return -1;
+	}
+	free(key);
+	return 0;
+}
+
+/* Re-emit what a re-delivered event caused, from the outbox. */
+static int
+engine_replay(struct product_state *ps, const struct engine_input *in,
+    struct effects *fx)
+{
+	const char *v = NULL, *end;
+
+	fx->counts.skipped++;
+	for (size_t i = 0; i < ps->noutbox; i++)
+		if (ps->outbox[i].partition == in->partition &&
+		    ps->outbox[i].offset == in->offset)
+			v = ps->outbox[i].value;
+	for (; v != NULL && *v != '\0'; v = *end ? end + 1 : end) {
+		end = strchr(v, ENGINE_RS);
+		if (end == NULL)
+			end = v + strlen(v);
+		if (engine_outbox_emit(fx, v, (size_t)(end - v)) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/* Dispatch an event to its handler. */
+static int
+engine_dispatch(const struct engine_params *ep, struct product_state *ps,
     const struct engine_input *in, struct effects *fx)
 {
 	const struct event *ev = in->ev;
 
-	if (ps->kpart == in->partition && in->offset <= ps->koff)
-		return engine_replay(ep, ps, in, fx);
-	ps->kpart = fx->kpart = in->partition;
-	ps->koff = fx->koff = in->offset;
 	switch (ev->type) {
 	case EV_PRODUCT:
 		return engine_on_product(ps, ev);
@@ -1427,6 +1523,22 @@ engine_apply(const struct engine_params *ep, struct product_state *ps,
 	default:
 		return 0;       /* recorded position only, for now */
 	}
+}
+
+/* Apply one event. */
+int
+engine_apply(const struct engine_params *ep, struct product_state *ps,
+    const struct engine_input *in, struct effects *fx)
+{
+	size_t n = fx->nm;
+
+	if (ps->kpart == in->partition && in->offset <= ps->koff)
+		return engine_replay(ps, in, fx);
+	ps->kpart = fx->kpart = in->partition;
+	ps->koff = fx->koff = in->offset;
+	if (engine_dispatch(ep, ps, in, fx) == -1)
+		return -1;
+	return engine_outbox_put(ps, in, fx, n);
 }
 
 /* ---- flush -------------------------------------------------------------- */

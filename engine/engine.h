@@ -11,9 +11,12 @@
  * replayed event makes the same decision and yields the same offer_id.
  *
  * An event at or below the product's recorded position is skipped (a
- * re-delivery); if it made an offer, the recorded offer is emitted again
- * with its original id so that a crash between store and producer loses
- * nothing.
+ * re-delivery).  Every message an event causes is also written, in the
+ * same atomic step, to the product's outbox (sp:{P}:outbox, field
+ * "<partition>:<offset>"); a skipped event whose outbox entry was loaded
+ * emits those messages again, with their original ids, so that a crash
+ * between store and producer loses nothing.  The daemon deletes an
+ * entry once its messages were delivered.
  *
  * Memory: struct effects and struct product_state own their arrays and
  * strings; release them with effects_release() / product_state_release().
@@ -91,6 +94,13 @@ struct order_rec {
 	int loaded;                     /* 0: none stored for this order */
 };
 
+/* The messages one input position caused (sp:{P}:outbox field). */
+struct outbox_rec {
+	int32_t partition;
+	int64_t offset;
+	char *value;            /* malloc'd; NULL: none stored */
+};
+
 struct product_state {
 	char product_id[EVENT_ID_MAX];
 	char shop_id[EVENT_ID_MAX];
@@ -114,6 +124,8 @@ struct product_state {
 	size_t noffers, offers_cap;
 	struct order_rec *orders;       /* only the orders this batch needs */
 	size_t norders, orders_cap;
+	struct outbox_rec *outbox;      /* entries of this batch's positions */
+	size_t noutbox, outbox_cap;
 };
 
 /* The kinds of key a write goes to; the daemon turns them into names. */
@@ -124,6 +136,7 @@ enum fx_key {
 	FX_ORDERS,      /* sp:{P}:orders */
 	FX_VIEWS,       /* sp:{P}:views */
 	FX_PPS,         /* sp:{P}:pps: creators' facts (docs/pps.md) */
+	FX_OUTBOX,      /* sp:{P}:outbox: messages per input position */
 	FX_DAY,         /* sp:{P}:day:<date> (date in the op) */
 	FX_UNIQ_T,      /* sp:{P}:uniq:<date>:t  (HyperLogLog) */
 	FX_UNIQ_C       /* sp:{P}:uniq:<date>:c */
@@ -205,6 +218,10 @@ void product_state_release(struct product_state *ps);
 /* The loaded customer record slot (created empty if new). */
 struct offer_rec *product_state_offer(struct product_state *ps,
     const char *customer_id);
+/* Keep a loaded outbox entry of a position (value copied; NULL: none). */
+int product_state_outbox(struct product_state *ps, int32_t partition,
+    int64_t offset, const char *value);
+
 /* The loaded order record slot of an order line (created empty if new). */
 struct order_rec *product_state_order(struct product_state *ps,
     const char *order_id);
@@ -238,6 +255,10 @@ int engine_in_holdout(const char *customer_id, double holdout_pct);
 /* The offer id of the offer made for the event at this position. */
 void engine_offer_id(uint64_t seed, int32_t partition, int64_t offset,
     char *buf, size_t len);
+
+/* The outbox field name of a position, "<partition>:<offset>". */
+void engine_outbox_field(int32_t partition, int64_t offset, char *buf,
+    size_t len);
 
 /* Serialise / parse the hash values of offers and orders. */
 int offer_rec_format(const struct offer_rec *o, char *buf, size_t len);

@@ -10,6 +10,7 @@
  * the high minus low watermarks over the topic's partitions.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdint.h>
@@ -45,6 +46,7 @@ struct spkafka_opts {
 	int		 from_beginning;
 	int		 from_end;
 	int		 with_key;
+	int		 with_pos;
 	const char	*props[SPKAFKA_MAX_PROPS];
 	size_t		 nprops;
 };
@@ -83,9 +85,10 @@ spkafka_usage(FILE *fp)
 	    "      and exits 1 if any delivery failed\n"
 	    "  consume -t TOPIC [-n COUNT] [--timeout-ms MS] [-g GROUP]\n"
 	    "          [--join-timeout-ms MS] [--from-beginning] [--from-end]\n"
-	    "          [--with-key]\n"
+	    "          [--with-key] [--with-pos]\n"
 	    "      print each message value as a line (--with-key: KEY<tab>\n"
-	    "      VALUE); stop after COUNT messages or MS (default 5000)\n"
+	    "      VALUE; --with-pos: PARTITION<tab>OFFSET<tab> first); stop\n"
+	    "      after COUNT messages or MS (default 5000)\n"
 	    "      without a message; without -g read every partition from\n"
 	    "      the beginning (--from-end: from the end), no group; with -g\n"
 	    "      join GROUP (a new group starts at the end unless\n"
@@ -165,6 +168,8 @@ spkafka_flag(const char *a, struct spkafka_opts *o)
 		o->from_end = 1;
 	else if (strcmp(a, "--with-key") == 0)
 		o->with_key = 1;
+	else if (strcmp(a, "--with-pos") == 0)
+		o->with_pos = 1;
 	else
 		return 1;
 	return 0;
@@ -778,11 +783,16 @@ spkafka_subscribe(rd_kafka_t *rk, const struct spkafka_opts *o, char *errstr,
 	return 0;
 }
 
-/* Print one message as a line: the value, after KEY<tab> if asked. */
+/*
+ * Print one message as a line: the value, after PARTITION<tab>OFFSET<tab>
+ * and KEY<tab> if asked.
+ */
 static void
-spkafka_print(const rd_kafka_message_t *m, int with_key)
+spkafka_print(const rd_kafka_message_t *m, const struct spkafka_opts *o)
 {
-	if (with_key) {
+	if (o->with_pos)
+		printf("%" PRId32 "\t%" PRId64 "\t", m->partition, m->offset);
+	if (o->with_key) {
 		if (m->key != NULL)
 			fwrite(m->key, 1, m->key_len, stdout);
 		putchar('\t');
@@ -820,7 +830,7 @@ spkafka_consume_loop(rd_kafka_t *rk, const struct spkafka_opts *o,
 		m = rd_kafka_consumer_poll(rk, 100);
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		if (m != NULL && m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-			spkafka_print(m, o->with_key);
+			spkafka_print(m, o);
 			got++;
 			c->last = now;
 		} else if (m != NULL)

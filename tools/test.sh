@@ -12,6 +12,9 @@ echo "== build (RelWithDebInfo, -Werror) and test"
 BUILD_DIR=build tools/build.sh
 ctest --test-dir build --output-on-failure -j2
 
+echo "== fault tests, short (kill -9, Redis and broker faults, poison)"
+BUILD_DIR=build tests/fault/run.sh --short
+
 echo "== build (ASan + UBSan) and test"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1

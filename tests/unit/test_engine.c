@@ -1283,13 +1283,14 @@ test_redelivery(void **state)
 	assert_true(f.fx.counts.skipped == 1 && f.fx.nw == 0 &&
 	    f.ps.price == PRICE);
 	apply_at(&f, ev_order(j, sizeof(j), T0, "o-1", cust, 1, PRICE,
-	    om.offer, om.offer_id), 0, DATE, 3, 12);
+	    om.offer, om.offer_id), 0, DATE, 3, 10);
 	assert_true(f.fx.counts.skipped == 1 && f.fx.nw == 0 &&
 	    f.fx.nm == 0);
-	/* a position whose view made no offer to this customer: nothing */
-	apply_at(&f, ev_view(j, sizeof(j), T0 + 1, "p-1", cust), 0, DATE, 3,
+	/* a position re-sends exactly what it caused: the other's offer */
+	apply_at(&f, ev_view(j, sizeof(j), T0 + 2, "p-1", other), 0, DATE, 3,
 	    12);
-	assert_true(f.fx.counts.skipped == 1 && f.fx.nm == 0);
+	assert_true(f.fx.counts.skipped == 1 && f.fx.nm == 1);
+	check_offer(&f.fx.m[0], "p-1", other, PRICE, 500, 3000, &om);
 	/* a newer offset is applied */
 	apply_at(&f, ev_view(j, sizeof(j), T0 + 5, "p-1", cust), 0, DATE, 3,
 	    13);
@@ -1324,7 +1325,7 @@ static void
 test_redelivery_after_restart(void **state)
 {
 	struct fix f;
-	char j[512], cust[32], *sent, *stored;
+	char j[512], cust[32], *sent, *stored, *obx;
 
 	(void)state;
 	fix_init(&f, "p-1", NULL);
@@ -1336,8 +1337,17 @@ test_redelivery_after_restart(void **state)
 	assert_int_equal(f.fx.nm, 1);
 	sent = strdup(f.fx.m[0].payload);
 	stored = strdup(fx_value(&f.fx, FX_HSET, FX_OFFERS, cust));
+	obx = strdup(fx_value(&f.fx, FX_HSET, FX_OUTBOX, "1:41"));
+	/* without its outbox entry a replayed view has nothing to re-send */
 	load_from_store(&f, "1:41", cust, stored);
 	assert_true(f.ps.kpart == 1 && f.ps.koff == 41);
+	assert_int_equal(product_state_outbox(&f.ps, 1, 41, NULL), 0);
+	apply_at(&f, ev_view(j, sizeof(j), T0 + 1, "p-1", cust), 0, DATE, 1,
+	    41);
+	assert_true(f.fx.counts.skipped == 1 && f.fx.nm == 0);
+	/* with it (loaded as the daemon does), the same offer again */
+	load_from_store(&f, "1:41", cust, stored);
+	assert_int_equal(product_state_outbox(&f.ps, 1, 41, obx), 0);
 	apply_at(&f, ev_view(j, sizeof(j), T0 + 1, "p-1", cust), 0, DATE, 1,
 	    41);
 	assert_int_equal(f.fx.nm, 1);
@@ -1350,7 +1360,52 @@ test_redelivery_after_restart(void **state)
 	assert_true(f.fx.counts.skipped == 0);
 	free(sent);
 	free(stored);
+	free(obx);
 	fix_release(&f);
+}
+
+/*
+ * Found by the fault tests: a view's offer used, then a second view by the
+ * same shopper, both written before a crash; the first view re-delivered
+ * still re-sends its own offer (the offer record holds the newer one), and
+ * a refused seller promotion re-sends its promotion_deactivated.
+ */
+static void
+test_redelivery_outbox(void **state)
+{
+	struct fix *f = *state;
+	struct offer_msg om;
+	char j[512], cust[32], *first, *refusal;
+
+	customer(cust, sizeof(cust), 0, 0);
+	apply_at(f, ev_product(j, sizeof(j), T0, "p-1", PRICE), 0, DATE, 5, 1);
+	apply_at(f, ev_view(j, sizeof(j), T0 + 10, "p-1", cust), 0, DATE, 5, 2);
+	check_offer(&f->fx.m[0], "p-1", cust, PRICE, 500, 3000, &om);
+	first = strdup(f->fx.m[0].payload);
+	apply_at(f, ev_order(j, sizeof(j), T0 + 20, "o-1", cust, 1, PRICE,
+	    om.offer, om.offer_id), 0, DATE, 5, 3);
+	apply_at(f, ev_view(j, sizeof(j), T0 + 30, "p-1", cust), 0, DATE, 5, 4);
+	assert_int_equal(f->fx.nm, 1);
+	assert_string_not_equal(f->fx.m[0].payload, first);
+	snprintf(j, sizeof(j), "{\"type\":\"seller_promotion\",\"event_id\":"
+	    "\"e-s\",\"ts\":%lld,\"shop_id\":\"s-1\",\"product_id\":\"p-1\","
+	    "\"promotion_id\":\"sp-9\",\"tool\":\"flash_sale\","
+	    "\"discount_bps\":4000,\"start\":%lld,\"end\":%lld}",
+	    (long long)(T0 + 40), (long long)(T0 + 40),
+	    (long long)(T0 + DAY_MS));
+	apply_at(f, j, 0, DATE, 5, 5);
+	assert_int_equal(f->fx.nm, 1);
+	refusal = strdup(f->fx.m[0].payload);
+	apply_at(f, ev_view(j, sizeof(j), T0 + 10, "p-1", cust), 0, DATE, 5, 2);
+	assert_int_equal(f->fx.nm, 1);
+	assert_string_equal(f->fx.m[0].payload, first);
+	apply_at(f, "{\"type\":\"page_view\",\"event_id\":\"x\",\"ts\":1,"
+	    "\"shop_id\":\"s-1\",\"product_id\":\"p-1\",\"customer_id\":"
+	    "\"c\"}", 0, DATE, 5, 5);
+	assert_int_equal(f->fx.nm, 1);
+	assert_string_equal(f->fx.m[0].payload, refusal);
+	free(first);
+	free(refusal);
 }
 
 /* The offer a fresh state makes for a view at (part, off). */
@@ -2013,6 +2068,8 @@ main(void)
 		    fix_teardown),
 		cmocka_unit_test(test_redelivery),
 		cmocka_unit_test(test_redelivery_after_restart),
+		cmocka_unit_test_setup_teardown(test_redelivery_outbox,
+		    fix_setup, fix_teardown),
 		cmocka_unit_test(test_determinism),
 		cmocka_unit_test(test_records_roundtrip),
 		cmocka_unit_test(test_records_garbage),
