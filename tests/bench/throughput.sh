@@ -86,6 +86,18 @@ wait "$prod"
 rate=$(python3 -c "print(round(($total - $a_first) / ($t_last - $t_first)))")
 echo "bench: applied $total events; sustained $rate events/s (first to last applied)"
 "${ctl[@]}" metrics | grep -E '^smartpromo_(offers_total|dead_letters_total|redeliveries_total|batches_total|redis_errors_total)' || true
+# take-to-emit latency of batches (the daemon's histogram): p50 and p99
+"${ctl[@]}" metrics | python3 -c 'import sys
+b=[]
+for l in sys.stdin:
+    if l.startswith("smartpromo_batch_latency_seconds_bucket"):
+        le=l.split("le=\"")[1].split("\"")[0]; b.append((float("inf") if le=="+Inf" else float(le), int(l.split()[-1])))
+n=b[-1][1] if b else 0
+def q(f):
+    for le,c in b:
+        if c>=f*n: return "<= %g ms" % (le*1000)
+    return "?"
+print("bench: batch latency (take to emit) over %d batches: p50 %s, p99 %s" % (n, q(0.5), q(0.99)))'
 offers=$("$bin/smartpromo-kafka" -b "$brokers" count -t smartpromo.offers)
 bad=$("$bin/smartpromo-kafka" -b "$brokers" consume -t smartpromo.offers --timeout-ms 3000 |
 	python3 -c 'import json,sys
