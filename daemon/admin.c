@@ -500,6 +500,7 @@ admin_plan_finish(struct admin_wait *w)
 struct admin_np {
 	char id[PLAN_ID_MAX];
 	struct plan *p;         /* NULL once the registry took it */
+	int dry_run;            /* preview: answer without creating */
 };
 
 /* Free a plan that was not created. */
@@ -544,7 +545,95 @@ admin_wait_refused(struct admin_wait *w, int status, const char *err)
 	w->req = NULL;
 }
 
-/* Hand the plan to the registry, which persists it. */
+/* One product of a preview: the plan's range and what is suggested. */
+static json_t *
+admin_preview_product(const struct plan *p, const char *pid,
+    const json_t *item, double *gain)
+{
+	int32_t mn, mx;
+	json_t *o;
+
+	plan_range_for(p, pid, &mn, &mx);
+	o = json_pack("{s:s, s:[f, f]}", "product_id", pid, "plan_range",
+	    mn / 100.0, mx / 100.0);
+	if (item == NULL) {
+		json_object_set_new(o, "suggested", json_null());
+		json_object_set_new(o, "why", json_string("no recommendation: "
+		    "no catalog row or price yet, or already in a plan"));
+		return o;
+	}
+	json_object_set_new(o, "suggested", json_pack("{s:O, s:O, s:O, s:O}",
+	    "discount_min_pct", json_object_get(item, "discount_min_pct"),
+	    "discount_max_pct", json_object_get(item, "discount_max_pct"),
+	    "best_pct", json_object_get(item, "best_pct"), "tools",
+	    json_object_get(item, "tools")));
+	json_object_set(o, "expected", json_object_get(item, "expected"));
+	json_object_set(o, "lift_from", json_object_get(item, "lift_from"));
+	json_object_set(o, "window_views", json_object_get(item,
+	    "window_views"));
+	*gain += json_number_value(json_object_get(json_object_get(item,
+	    "expected"), "extra_gmv_per_1000_views")) / 1000.0 *
+	    (double)json_integer_value(json_object_get(item, "window_views")) /
+	    RECO_WINDOW_DAYS * p->days;
+	return o;
+}
+
+/* The shop's recommendations are in: answer the preview. */
+static void
+admin_preview_cb(const json_t *rec, int status, const char *err, void *arg)
+{
+	struct admin_wait *w = arg;
+	struct admin_np *np = w->data;
+	json_t *items = rec ? json_object_get(rec, "products") : NULL;
+	json_t *out, *plan, *prods = json_array(), *it;
+	double gain = 0;
+	size_t i;
+
+	for (size_t k = 0; k < np->p->nproducts; k++) {
+		const json_t *found = NULL;
+
+		json_array_foreach(items, i, it) {
+			const char *id = json_string_value(json_object_get(it,
+			    "product_id"));
+
+			if (id != NULL && strcmp(id, np->p->products[k]) == 0)
+				found = it;
+		}
+		json_array_append_new(prods, admin_preview_product(np->p,
+		    np->p->products[k], found, &gain));
+	}
+	plan = plan_to_json(np->p);
+	json_object_del(plan, "plan_id");
+	json_object_set_new(plan, "status", json_string("preview"));
+	out = json_pack("{s:b, s:o, s:o, s:I, s:s}", "dry_run", 1, "plan",
+	    plan, "products", prods, "potential_gmv_increase",
+	    (json_int_t)llround(gain), "assumptions", status == 200 ?
+	    "for each product: its page views over the last 30 days, spread "
+	    "evenly over the plan's days, times the extra GMV per view the "
+	    "recommendation expects at its best discount against no "
+	    "promotion (GET /v1/recommendations: the lift of similar "
+	    "products in its category, else the shop's, else a "
+	    "price-elasticity prior, scaled by the product's own history); "
+	    "treatment "
+	    "shoppers only, before the control group is set aside; no "
+	    "budget, campaign or stock limits" : "no recommendation could be "
+	    "computed: nothing is estimated");
+	if (status != 200 && err != NULL)
+		json_object_set_new(out, "assumptions", json_sprintf("no "
+		    "recommendation could be computed (%s): nothing is "
+		    "estimated", err));
+	if (w->req != NULL) {
+		evhttp_connection_set_closecb(evhttp_request_get_connection(
+		    w->req), NULL, NULL);
+		admin_reply_json(w->req, 200, out);
+		w->req = NULL;
+	} else
+		json_decref(out);
+	admin_wait_unref(w);
+}
+
+/* Hand the plan to the registry, which persists it (or, for a preview,
+ * estimate instead). */
 static void
 admin_create_commit(struct admin_wait *w)
 {
@@ -552,6 +641,14 @@ admin_create_commit(struct admin_wait *w)
 	char err[512];
 	int status;
 
+	if (np->dry_run) {
+		w->pending++;
+		if (reco_compute(w->ad->deps.st, w->ad->deps.plans,
+		    w->ad->deps.pipeline, w->ad->deps.cfg, np->p->shop_id,
+		    admin_preview_cb, w) == -1)
+			admin_preview_cb(NULL, 503, NULL, w);
+		return;
+	}
 	w->pending++;
 	if (plans_create(w->ad->deps.plans, np->p, admin_created_cb, w,
 	    &status, err, sizeof(err)) == -1) {
@@ -664,7 +761,7 @@ admin_check_days(const struct admin *ad, const struct plan *p, char *err,
  * segment members, create. */
 static void
 admin_plan_create_body(struct admin *ad, struct evhttp_request *req,
-    const char *body, size_t len)
+    const char *body, size_t len, int dry_run)
 {
 	struct plan_limits lim = { ad->deps.cfg->engine.roi_target,
 	    ad->deps.cfg->engine.max_discount_pct };
@@ -685,6 +782,7 @@ admin_plan_create_body(struct admin *ad, struct evhttp_request *req,
 	}
 	plans_new_id(p->plan_id, sizeof(p->plan_id));
 	w = admin_wait_plan(ad, req, p->plan_id, p);
+	((struct admin_np *)w->data)->dry_run = dry_run;
 	store_key(ad->deps.st, key, sizeof(key), "shop:%s", p->shop_id);
 	w->pending++;
 	if (store_command(ad->deps.st, admin_shop_cb, w, 5, argv, NULL) == -1) {
@@ -694,16 +792,22 @@ admin_plan_create_body(struct admin *ad, struct evhttp_request *req,
 	admin_wait_unref(w);
 }
 
-/* POST /v1/plans */
+/* POST /v1/plans[?dry_run=1] */
 static void
 admin_plan_create(struct admin *ad, struct evhttp_request *req)
 {
 	size_t len;
-	char *body = admin_body(req, &len);
+	char *body = admin_body(req, &len), dry[8];
 
 	if (body == NULL)
 		fatalx("out of memory");
-	admin_plan_create_body(ad, req, body, len);
+	if (admin_query(req, "dry_run", dry, sizeof(dry)) == -1) {
+		free(body);
+		admin_error(req, 422, "bad query string");
+		return;
+	}
+	admin_plan_create_body(ad, req, body, len, strcmp(dry, "1") == 0 ||
+	    strcmp(dry, "true") == 0);
 	free(body);
 }
 
@@ -1021,7 +1125,7 @@ admin_apply_cb(const json_t *rec, int status, const char *err, void *arg)
 				admin_clip_ranges(pb);
 				text = json_dumps(pb, JSON_COMPACT);
 				admin_plan_create_body(a->ad, a->req, text,
-				    strlen(text));
+				    strlen(text), 0);
 				free(text);
 				json_decref(pb);
 			}

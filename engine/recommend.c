@@ -480,6 +480,7 @@ recommend_item_make(const struct recommend_params *rp,
 	it->product_id[sizeof(it->product_id) - 1] = '\0';
 	it->category[sizeof(it->category) - 1] = '\0';
 	it->price = p->price;
+	it->views = p->views;
 	it->source = cv->source;
 	k.b = fmin(((double)orders + rp->prior_strength * cv->f[0]) /
 	    ((double)views + rp->prior_strength), 1);
@@ -654,11 +655,12 @@ recommend_item_json(const struct recommend_item *it)
 {
 	static const char *const src[] = { "category", "shop", "prior" };
 
-	return json_pack("{s:s, s:s, s:I, s:o, s:o, s:o, s:o, s:o, s:s, "
+	return json_pack("{s:s, s:s, s:I, s:I, s:o, s:o, s:o, s:o, s:o, s:s, "
 	    "s:o, s:s}",
 	    "product_id", it->product_id,
 	    "category", it->category,
 	    "price", (json_int_t)it->price,
+	    "window_views", (json_int_t)it->views,
 	    "discount_min_pct", recommend_pct(it->has_range, it->min_bps),
 	    "discount_max_pct", recommend_pct(it->has_range, it->max_bps),
 	    "best_pct", recommend_pct(it->has_range, it->best_bps),

@@ -112,6 +112,7 @@ struct recommend_item {
 	char product_id[EVENT_ID_MAX];
 	char category[EVENT_ID_MAX];
 	int64_t price;
+	int64_t views;          /* page views in the trailing window */
 	enum recommend_source source;
 	double own_offers;      /* N above, 0 without own arms */
 	double kappa;           /* 1 without own arms */

@@ -2004,6 +2004,81 @@ ctl_cmd_plan_create(struct ctl *c)
 	return CTL_OK;
 }
 
+/* Add a previewed product as a row. */
+static void
+ctl_preview_row(struct ctl_table *t, const json_t *p)
+{
+	const json_t *sg = J(p, "suggested"), *ex = J(p, "expected");
+	const json_t *pr = J(p, "plan_range");
+	char b[6][128];
+	const char *row[8];
+
+	row[0] = ctl_str(p, "product_id");
+	row[1] = ctl_fmt_range(json_array_get(pr, 0), json_array_get(pr, 1),
+	    b[0], sizeof(b[0]));
+	if (!json_is_object(sg)) {
+		row[2] = row[3] = row[4] = row[5] = row[6] = "-";
+		row[7] = ctl_str(p, "why");
+		ctl_table_add(t, row);
+		return;
+	}
+	row[2] = ctl_fmt_range(J(sg, "discount_min_pct"),
+	    J(sg, "discount_max_pct"), b[1], sizeof(b[1]));
+	row[3] = ctl_fmt_pctv(J(sg, "best_pct"), b[2], sizeof(b[2]));
+	row[4] = ctl_fmt_tools(J(sg, "tools"), b[3], sizeof(b[3]));
+	row[5] = ctl_fmt_money(J(ex, "extra_gmv_per_1000_views"), b[4],
+	    sizeof(b[4]));
+	row[6] = ctl_fmt_int(J(p, "window_views"), b[5], sizeof(b[5]));
+	row[7] = ctl_str(p, "lift_from");
+	ctl_table_add(t, row);
+}
+
+/* Print a plan preview: the plan, each product, the estimate. */
+static void
+ctl_print_preview(const json_t *r)
+{
+	static const char *const head[] = { "PRODUCT", "PLAN RANGE",
+	    "SUGGESTED", "BEST", "TOOLS", "+GMV/1K VIEWS", "VIEWS 30D",
+	    "LIFT FROM" };
+	struct ctl_table t;
+	json_t *p;
+	size_t i;
+	char buf[64];
+
+	printf("preview only: no plan was created\n");
+	ctl_print_plan(J(r, "plan"));
+	putchar('\n');
+	ctl_table_init(&t, 8, "llllrrrl");
+	ctl_table_add(&t, head);
+	json_array_foreach(J(r, "products"), i, p)
+		ctl_preview_row(&t, p);
+	ctl_table_print(&t);
+	ctl_table_release(&t);
+	printf("\npotential GMV increase over the plan: %s\n",
+	    ctl_fmt_money(J(r, "potential_gmv_increase"), buf, sizeof(buf)));
+	printf("assumptions: %s\n", ctl_str(r, "assumptions"));
+}
+
+/* plan preview: POST /v1/plans?dry_run=1. */
+static int
+ctl_cmd_plan_preview(struct ctl *c)
+{
+	char err[256];
+	json_t *r;
+	int rc;
+
+	if (ctl_create_check(c, err, sizeof(err)) == -1)
+		return ctl_usage_error(c->cmd, err);
+	rc = ctl_call_json(c, "POST", "/v1/plans?dry_run=1",
+	    c->raw ? c->raw : c->body, &r);
+	if (rc != CTL_OK)
+		return rc;
+	if (!c->json)
+		ctl_print_preview(r);
+	json_decref(r);
+	return CTL_OK;
+}
+
 /* plan list: GET /v1/plans. */
 static int
 ctl_cmd_plan_list(struct ctl *c)
@@ -2361,6 +2436,14 @@ static const struct ctl_cmd ctl_commands[] = {
 	    "  --budget CENTS         promotion cost cap in minor units\n"
 	    "  --start MS             start time, epoch ms (default now)\n"
 	    "  --file BODY.json       post this request body as it is\n" },
+	{ "plan", "preview", 0, ctl_create_options, ctl_cmd_plan_preview,
+	    "plan preview (the options of plan create)\n"
+	    "plan preview --file BODY.json",
+	    "Check a plan and estimate it without creating it\n"
+	    "(POST /v1/plans?dry_run=1): the plan as it would be, each\n"
+	    "product's range against the suggested one, and the potential GMV\n"
+	    "increase over the plan's days, with its assumptions. Takes the\n"
+	    "same options as plan create.\n" },
 	{ "plan", "list", 0, NULL, ctl_cmd_plan_list, "plan list",
 	    "List the plans, newest first (GET /v1/plans).\n" },
 	{ "plan", "show", 1, NULL, ctl_cmd_plan_show, "plan show ID",

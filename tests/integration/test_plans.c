@@ -20,6 +20,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1163,6 +1164,100 @@ test_plan_validation(void **state)
 	harness_pass(h);
 }
 
+/* ---- test 2b: plan preview (dry run) ---- */
+
+#define PV_SHOP "pv-shop"
+#define PV_VIEWS 40
+
+/*
+ * POST /v1/plans?dry_run=1 answers with the plan as it would be, each
+ * product's range and suggestion, and the potential GMV increase computed
+ * as its assumptions say; it creates nothing, still enforces the rules,
+ * and a plan for the same products can then be created.
+ */
+static void
+test_plan_preview(void **state)
+{
+	struct harness *h = *state;
+	static const char *const p[] = { "pv-p0", "pv-p1" };
+	int64_t now = harness_now_ms(), yday = now - DAY_MS;
+	json_t *b, *out, *prods, *p0, *p1, *sg, *ex, *pr, *list;
+	double gain, best;
+	char *text;
+
+	catalog(h, PV_SHOP, p, 1, 2000, 100, now - 90 * DAY_MS, now);
+	send_views(h, PV_SHOP, "pv-p0", "pv-c", PV_VIEWS, yday);
+	wait_counter(h, "pv-p0", yday, "pv", PV_VIEWS);
+	b = custom_body(PV_SHOP, p, 2, 5, 30);
+	json_object_set_new(b, "days", json_integer(21));
+	text = json_dumps(b, JSON_COMPACT);
+	json_decref(b);
+	out = http_expect(h, "POST", "/v1/plans?dry_run=1", text, 200);
+	print_message("preview: %s\n", jtext(out));
+	assert_true(json_is_true(json_object_get(out, "dry_run")));
+	assert_string_equal(sfield(json_object_get(out, "plan"), "shop_id"),
+	    PV_SHOP);
+	assert_int_equal(ifield(json_object_get(out, "plan"), "days"), 21);
+	prods = json_object_get(out, "products");
+	assert_int_equal(json_array_size(prods), 2);
+	p0 = json_array_get(prods, 0);
+	p1 = json_array_get(prods, 1);
+	assert_string_equal(sfield(p0, "product_id"), "pv-p0");
+	assert_string_equal(sfield(p1, "product_id"), "pv-p1");
+	pr = json_object_get(p0, "plan_range");
+	assert_true(json_number_value(json_array_get(pr, 0)) == 5.0 &&
+	    json_number_value(json_array_get(pr, 1)) == 30.0);
+	/* pv-p0 has a price and views: a suggestion inside the cap. */
+	sg = json_object_get(p0, "suggested");
+	assert_true(json_is_object(sg));
+	best = json_number_value(json_object_get(sg, "best_pct"));
+	assert_true(json_number_value(json_object_get(sg, "discount_min_pct"))
+	    > 0);
+	assert_true(json_number_value(json_object_get(sg, "discount_min_pct"))
+	    <= best);
+	assert_true(best <= json_number_value(json_object_get(sg,
+	    "discount_max_pct")));
+	assert_true(json_number_value(json_object_get(sg, "discount_max_pct"))
+	    <= CAP_PCT);
+	assert_int_equal(ifield(p0, "window_views"), PV_VIEWS);
+	assert_true(sfield(p0, "lift_from")[0] != '\0');
+	/* pv-p1 has no catalog row: no suggestion, and why. */
+	assert_true(json_is_null(json_object_get(p1, "suggested")));
+	assert_non_null(strstr(sfield(p1, "why"), "no catalog row"));
+	/* The estimate is what the assumptions say: views per day times
+	 * the plan's days times the extra GMV per view. */
+	ex = json_object_get(p0, "expected");
+	gain = json_number_value(json_object_get(ex,
+	    "extra_gmv_per_1000_views")) / 1000.0 * PV_VIEWS / 30.0 * 21;
+	assert_true(llabs(ifield(out, "potential_gmv_increase") -
+	    (int64_t)llround(gain)) <= 1);
+	assert_non_null(strstr(sfield(out, "assumptions"), "30 days"));
+	json_decref(out);
+	/* Nothing was created. */
+	out = http_expect(h, "GET", "/v1/plans", NULL, 200);
+	list = json_object_get(out, "plans");
+	for (size_t i = 0; i < json_array_size(list); i++)
+		assert_string_not_equal(sfield(json_array_get(list, i),
+		    "shop_id"), PV_SHOP);
+	json_decref(out);
+	/* The rules hold in a preview too. */
+	b = custom_body(PV_SHOP, p, 2, 5, 30);
+	json_object_set_new(b, "days", json_integer(6));
+	free(text);
+	text = json_dumps(b, JSON_COMPACT);
+	json_decref(b);
+	out = http_expect(h, "POST", "/v1/plans?dry_run=1", text, 422);
+	assert_string_equal(sfield(out, "error"),
+	    "field \"days\" must be an integer from 7 to 365");
+	json_decref(out);
+	free(text);
+	/* And the previewed plan can be created for real. */
+	out = post_plan(h, custom_body(PV_SHOP, p, 2, 5, 30), 201);
+	assert_string_equal(sfield(out, "status"), "active");
+	json_decref(out);
+	harness_pass(h);
+}
+
 /* ---- test 3: shop eligibility ---- */
 
 /* Plans need a shop's last SPS and orders_90d at the minimums, or none. */
@@ -1713,6 +1808,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		T(test_plan_validation),
+		T(test_plan_preview),
 		T(test_plan_eligibility),
 		T(test_segment_plan_rules),
 		T(test_auto_enrollment),
