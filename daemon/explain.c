@@ -102,8 +102,9 @@ ex_constraints(const struct engine_params *ep, const struct product_state *ps,
 	int32_t min_bps, max_bps;
 
 	plan_range_for(p, ps->product_id, &min_bps, &max_bps);
-	return json_pack("{s:f, s:f, s:i, s:I, s:I, s:o, s:o, s:b, s:o}",
-	    "roi_target", target, "lambda", p->rt.lambda, "allowed_max_bps",
+	return json_pack("{s:f, s:f, s:f, s:i, s:I, s:I, s:o, s:o, s:b, s:o}",
+	    "roi_target", target, "lambda", pacing_lambda(&p->rt, target),
+	    "lambda_integral", p->rt.lambda, "allowed_max_bps",
 	    pacing_allowed_bps(&p->rt, target, max_bps), "day_gmv",
 	    (json_int_t)p->rt.day_gmv, "day_cost", (json_int_t)p->rt.day_cost,
 	    "budget", p->budget >= 0 ? json_integer(p->budget) : json_null(),

@@ -21,7 +21,7 @@ bandit_levels(int32_t min_bps, int32_t max_bps, int wanted, int32_t *bps)
 	if (wanted > PLAN_MAX_LEVELS)
 		wanted = PLAN_MAX_LEVELS;
 	if (max_bps <= min_bps || wanted == 1) {
-		bps[0] = max_bps <= min_bps ? min_bps : min_bps;
+		bps[0] = min_bps;
 		return 1;
 	}
 	for (int i = 0; i < wanted; i++) {

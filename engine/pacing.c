@@ -7,11 +7,13 @@
 
 #include <stdlib.h>
 
-/* Start the new day's figures. */
+/* Start the new day's figures.  Only forward: an event from an earlier
+ * day (a lagging partition, a late order) counts toward the current day
+ * rather than wiping it. */
 void
 pacing_roll(struct plan_runtime *rt, int64_t day)
 {
-	if (rt->pace_day == day)
+	if (day <= rt->pace_day)
 		return;
 	rt->pace_day = day;
 	rt->day_gmv = 0;

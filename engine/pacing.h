@@ -47,7 +47,8 @@ struct pacing_resource {
 	double eta;
 };
 
-/* Start a new day's figures when day (e.g. 20261122) changed. */
+/* Start a new day's figures when day (e.g. 20261122) is later than the
+ * current one; an earlier day leaves them as they are. */
 void pacing_roll(struct plan_runtime *rt, int64_t day);
 
 /* The multiplier a decision uses now, in 0..PACING_LAMBDA_MAX. */

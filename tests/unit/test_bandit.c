@@ -818,7 +818,8 @@ test_pacing_allowed(void **state)
 	}
 }
 
-/* A new day restarts the day's figures; the same day keeps them. */
+/* A new day restarts the day's figures; the same or an earlier day keeps
+ * them. */
 static void
 test_pacing_roll(void **state)
 {
@@ -836,6 +837,11 @@ test_pacing_roll(void **state)
 	assert_true(rt.pace_day == 20261123);
 	assert_true(rt.day_gmv == 0 && rt.day_cost == 0);
 	assert_true(rt.lambda != 0);            /* lambda carries over */
+	/* An earlier day (a lagging partition) does not wipe the day. */
+	pacing_record(&rt, 5.0, 2000, 200, 2200);
+	pacing_roll(&rt, 20261122);
+	assert_true(rt.pace_day == 20261123);
+	assert_true(rt.day_gmv == 2000 && rt.day_cost == 200);
 }
 
 /* The step of one line with the day's figures g, c after it. */
