@@ -1074,6 +1074,7 @@ engine_attribute(const struct engine_params *ep, struct product_state *ps,
 	if (o->converted)
 		return 0;
 	if (o->level < ps->arms.nlevels) {
+		engine_decay_tools(ep, ps, in->ev->ts);
 		bandit_decay(&ps->arms, &in->plan->rt, in->ev->ts, &ep->bandit);
 		bandit_convert(&ps->arms, &in->plan->rt, o->ctx, o->level);
 		tools_convert(&ps->tools, o->ctx, o->tool);

@@ -960,6 +960,53 @@ test_order_conversion(void **state)
 	fix_release(&f);
 }
 
+/* Tool evidence forgets at the level arms' rate, also up to an order. */
+static void
+test_order_decays_tools(void **state)
+{
+	struct fix f;
+	struct offer_msg om, om2;
+	struct offer_rec rec;
+	struct bandit_arms a0;
+	struct tools_arms t0;
+	char j[512], cust[32], cust2[32];
+	double f_dec = exp2(-(double)(ATTR_MS / 2) / (168 * HOUR_MS)), want;
+
+	(void)state;
+	fix_init(&f, "p-1", NULL);
+	customer(cust, sizeof(cust), 0, 0);
+	customer(cust2, sizeof(cust2), 0, 1);
+	offer_to(&f, cust, T0 + 1000, &om);
+	memset(&rec, 0, sizeof(rec));
+	offer_rec_parse(&rec, fx_value(&f.fx, FX_HSET, FX_OFFERS, cust));
+	offer_to(&f, cust2, T0 + 1000, &om2);
+	a0 = f.ps.arms;
+	t0 = f.ps.tools;
+	/* Half the attribution window later: every level and tool count
+	 * decays alike before the reward (the rewarded cell is then raised
+	 * to its conversions at least). */
+	apply(&f, ev_order(j, sizeof(j), T0 + 1000 + ATTR_MS / 2, "o-1",
+	    cust, 1, PRICE, om.offer, om.offer_id), 0, DATE);
+	assert_true(f.fx.counts.conversions == 1 && f_dec < 1.0);
+	for (int c = 0; c < PLAN_CONTEXTS; c++) {
+		for (int l = 0; l < PLAN_MAX_LEVELS; l++) {
+			want = a0.n[c][l] * f_dec;
+			if (c == rec.ctx && l == rec.level && want < 1.0)
+				want = 1.0;
+			assert_true(fabs(f.ps.arms.n[c][l] - want) < 1e-9);
+		}
+		for (int k = 0; k < TOOLS_N; k++) {
+			want = t0.n[c][k] * f_dec;
+			if (c == rec.ctx && k == rec.tool && want < 1.0)
+				want = 1.0;
+			assert_true(fabs(f.ps.tools.n[c][k] - want) < 1e-9);
+		}
+	}
+	assert_true(f.ps.tools.s[rec.ctx][rec.tool] == t0.s[rec.ctx][rec.tool] *
+	    f_dec + 1.0);
+	fix_release(&f);
+}
+
 /* The cost is the smaller of the offer's discount and the one given. */
 static void
 test_order_cost_cap(void **state)
@@ -2054,6 +2101,7 @@ main(void)
 		cmocka_unit_test(test_holdout),
 		cmocka_unit_test(test_inactive_plans),
 		cmocka_unit_test(test_order_conversion),
+		cmocka_unit_test(test_order_decays_tools),
 		cmocka_unit_test(test_order_cost_cap),
 		cmocka_unit_test(test_order_not_attributed),
 		cmocka_unit_test(test_order_update),
