@@ -35,6 +35,11 @@
 
 #include "harness.h"
 
+/* Shared helpers of the harness, under this file's short names. */
+#define jtext(o) harness_jtext(o)
+#define sfield(o, name) harness_sfield((o), (name))
+#define fnv1a64(s) harness_fnv1a64(s)
+
 #define SHOP "shop-bt"
 #define NPROD 4                 /* catalog products; the last in no plan */
 #define NPLAN 3                 /* products in the plan */
@@ -85,33 +90,6 @@ static int event_seq;
 
 /* ---- small helpers ---- */
 
-/* Compact JSON text of o in one of four static buffers (for messages). */
-static const char *
-jtext(const json_t *o)
-{
-	static char buf[4][4096];
-	static int next;
-	char *b = buf[next++ % 4];
-	size_t n = o != NULL ? json_dumpb(o, b, sizeof(buf[0]) - 1,
-	    JSON_COMPACT | JSON_ENCODE_ANY) : 0;
-
-	b[n < sizeof(buf[0]) ? n : 0] = '\0';
-	return b;
-}
-
-/* FNV-1a 64 of a string: the documented holdout hash. */
-static uint64_t
-fnv1a64(const char *s)
-{
-	uint64_t x = 0xcbf29ce484222325ULL;
-
-	for (; *s != '\0'; s++) {
-		x ^= (unsigned char)*s;
-		x *= 0x100000001b3ULL;
-	}
-	return x;
-}
-
 /* The next customer id "<prefix>-<n>" in (holdout 1) or out of it. */
 static void
 next_customer(const char *prefix, int holdout, int *seq, char *buf,
@@ -134,15 +112,6 @@ jpath(const json_t *o, const char *path)
 		return json_object_get(o, path);
 	snprintf(key, sizeof(key), "%.*s", (int)(dot - path), path);
 	return jpath(json_object_get(o, key), dot + 1);
-}
-
-/* A string member, "" when absent. */
-static const char *
-sfield(const json_t *o, const char *name)
-{
-	const char *s = json_string_value(json_object_get(o, name));
-
-	return s != NULL ? s : "";
 }
 
 /* An integer member; fails the test when it is not one. */

@@ -1242,3 +1242,44 @@ harness_pass(struct harness *h)
 {
 	h->test_ok = 1;
 }
+
+/* ---- small helpers the test files share ---- */
+
+const char *
+harness_jtext(const json_t *o)
+{
+	static char buf[4][8192];
+	static int next;
+	char *b = buf[next++ % 4];
+	size_t n = o != NULL ? json_dumpb(o, b, sizeof(buf[0]) - 1,
+	    JSON_COMPACT | JSON_ENCODE_ANY) : 0;
+
+	b[n < sizeof(buf[0]) ? n : 0] = '\0';
+	return b;
+}
+
+const char *
+harness_sfield(const json_t *o, const char *name)
+{
+	const char *s = json_string_value(json_object_get(o, name));
+
+	return s != NULL ? s : "";
+}
+
+uint64_t
+harness_fnv1a64(const char *s)
+{
+	uint64_t x = 0xcbf29ce484222325ULL;
+
+	for (; *s != '\0'; s++) {
+		x ^= (unsigned char)*s;
+		x *= 0x100000001b3ULL;
+	}
+	return x;
+}
+
+int
+harness_in_holdout(const char *customer_id, double pct)
+{
+	return (double)(harness_fnv1a64(customer_id) % 10000) < pct * 100;
+}

@@ -209,4 +209,18 @@ void harness_sleep_ms(int ms);
 /* The UTC date "YYYY-MM-DD" of epoch ms ts (buf at least 11 bytes). */
 void harness_date(int64_t ts, char *buf, size_t len);
 
+/* ---- small helpers the test files share ---- */
+
+/* Compact JSON text of o in one of four static buffers (for messages). */
+const char *harness_jtext(const json_t *o);
+
+/* A string field of an object, "" when absent. */
+const char *harness_sfield(const json_t *o, const char *name);
+
+/* FNV-1a 64 of a string: the documented holdout hash. */
+uint64_t harness_fnv1a64(const char *s);
+
+/* Nonzero if the documented rule puts customer_id in a pct % holdout. */
+int harness_in_holdout(const char *customer_id, double pct);
+
 #endif

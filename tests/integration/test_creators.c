@@ -31,6 +31,10 @@
 #include <cmocka.h>
 
 #include "harness.h"
+
+/* Shared helpers of the harness, under this file's short names. */
+#define jtext(o) harness_jtext(o)
+#define sfield(o, name) harness_sfield((o), (name))
 #include "pps.h"
 
 #define WAIT_MS 30000           /* how long an expected effect may take */
@@ -127,29 +131,6 @@ static struct scen scen;
 static struct facts_buf fbuf[NCREATORS];
 
 /* ---- small helpers ---- */
-
-/* Compact JSON text of o in one of four static buffers (for messages). */
-static const char *
-jtext(json_t *o)
-{
-	static char buf[4][8192];
-	static int next;
-	char *b = buf[next++ % 4];
-	size_t n = o != NULL ? json_dumpb(o, b, sizeof(buf[0]) - 1,
-	    JSON_COMPACT | JSON_ENCODE_ANY) : 0;
-
-	b[n < sizeof(buf[0]) ? n : 0] = '\0';
-	return b;
-}
-
-/* A string field of an object, "" when absent. */
-static const char *
-sfield(json_t *o, const char *name)
-{
-	const char *s = json_string_value(json_object_get(o, name));
-
-	return s != NULL ? s : "";
-}
 
 /* "YYYY-MM-DD" of a scenario day into buf (16 bytes). */
 static void

@@ -22,6 +22,12 @@
 
 #include "harness.h"
 
+/* Shared helpers of the harness, under this file's short names. */
+#define jtext(o) harness_jtext(o)
+#define sfield(o, name) harness_sfield((o), (name))
+#define fnv1a64(s) harness_fnv1a64(s)
+#define in_holdout(c) harness_in_holdout((c), HOLDOUT_PCT)
+
 #define HOLDOUT_PCT 10.0        /* [engine] holdout_pct in the config */
 #define WAIT_MS 30000           /* how long an expected effect may take */
 #define SETTLE_MS 1500          /* after a barrier, before "nothing came" */
@@ -47,40 +53,6 @@ struct dead_match {
 };
 
 static int event_seq;
-
-/* Compact JSON text of o in one of four static buffers (for messages). */
-static const char *
-jtext(json_t *o)
-{
-	static char buf[4][8192];
-	static int next;
-	char *b = buf[next++ % 4];
-	size_t n = o != NULL ? json_dumpb(o, b, sizeof(buf[0]) - 1,
-	    JSON_COMPACT) : 0;
-
-	b[n < sizeof(buf[0]) ? n : 0] = '\0';
-	return b;
-}
-
-/* FNV-1a 64 of a string: the documented holdout hash. */
-static uint64_t
-fnv1a64(const char *s)
-{
-	uint64_t x = 0xcbf29ce484222325ULL;
-
-	for (; *s != '\0'; s++) {
-		x ^= (unsigned char)*s;
-		x *= 0x100000001b3ULL;
-	}
-	return x;
-}
-
-/* Nonzero if the documented rule puts customer_id in the holdout. */
-static int
-in_holdout(const char *customer_id)
-{
-	return (double)(fnv1a64(customer_id) % 10000) < HOLDOUT_PCT * 100;
-}
 
 /* The next customer id "<prefix>-<n>" in (holdout 1) or out of it. */
 static void
@@ -220,15 +192,6 @@ static const char *
 plan_id(json_t *plan)
 {
 	return json_string_value(json_object_get(plan, "plan_id"));
-}
-
-/* A string field of an object, "" when absent. */
-static const char *
-sfield(json_t *o, const char *name)
-{
-	const char *s = json_string_value(json_object_get(o, name));
-
-	return s != NULL ? s : "";
 }
 
 /* An integer field of an object, fails the test when absent. */

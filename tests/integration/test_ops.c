@@ -34,6 +34,11 @@
 
 #include "harness.h"
 
+/* Shared helpers of the harness, under this file's short names. */
+#define sfield(o, name) harness_sfield((o), (name))
+#define fnv1a64(s) harness_fnv1a64(s)
+#define in_holdout(c, pct) harness_in_holdout((c), (pct))
+
 #define WAIT_MS 30000           /* how long an expected effect may take */
 #define SETTLE_MS 2000          /* after a barrier, before "nothing came" */
 #define DRAIN_DEADLINE_MS 30000 /* the daemon's SERVER_DRAIN_MS */
@@ -82,26 +87,6 @@ mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* FNV-1a 64 of a string: the documented holdout hash. */
-static uint64_t
-fnv1a64(const char *s)
-{
-	uint64_t x = 0xcbf29ce484222325ULL;
-
-	for (; *s != '\0'; s++) {
-		x ^= (unsigned char)*s;
-		x *= 0x100000001b3ULL;
-	}
-	return x;
-}
-
-/* Nonzero if the documented rule puts customer_id in a pct holdout. */
-static int
-in_holdout(const char *customer_id, double pct)
-{
-	return (double)(fnv1a64(customer_id) % 10000) < pct * 100;
-}
-
 /* The next "<prefix>-<n>" treated at lo percent but held out at hi. */
 static void
 pick_customer(const char *prefix, int *seq, double lo, double hi, char *buf,
@@ -110,15 +95,6 @@ pick_customer(const char *prefix, int *seq, double lo, double hi, char *buf,
 	do
 		snprintf(buf, len, "%s-%d", prefix, (*seq)++);
 	while (in_holdout(buf, lo) || !in_holdout(buf, hi));
-}
-
-/* A string field of an object, "" when absent. */
-static const char *
-sfield(json_t *o, const char *name)
-{
-	const char *s = json_string_value(json_object_get(o, name));
-
-	return s != NULL ? s : "";
 }
 
 /* The common fields of an event (new reference). */

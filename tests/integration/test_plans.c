@@ -32,6 +32,12 @@
 
 #include "harness.h"
 
+/* Shared helpers of the harness, under this file's short names. */
+#define jtext(o) harness_jtext(o)
+#define sfield(o, name) harness_sfield((o), (name))
+#define fnv1a64(s) harness_fnv1a64(s)
+#define in_holdout(c) harness_in_holdout((c), HOLDOUT_PCT)
+
 #define HOLDOUT_PCT 10.0        /* [engine] holdout_pct of the harness */
 #define WAIT_MS 30000           /* how long an expected effect may take */
 #define LOAD_MS 240000          /* how long the real-data replay may take */
@@ -75,29 +81,6 @@ static int event_seq;
 
 /* ---- small helpers ---- */
 
-/* Compact JSON text of o in one of four static buffers (for messages). */
-static const char *
-jtext(json_t *o)
-{
-	static char buf[4][8192];
-	static int next;
-	char *b = buf[next++ % 4];
-	size_t n = o != NULL ? json_dumpb(o, b, sizeof(buf[0]) - 1,
-	    JSON_COMPACT) : 0;
-
-	b[n < sizeof(buf[0]) ? n : 0] = '\0';
-	return b;
-}
-
-/* A string field of an object, "" when absent. */
-static const char *
-sfield(json_t *o, const char *name)
-{
-	const char *s = json_string_value(json_object_get(o, name));
-
-	return s != NULL ? s : "";
-}
-
 /* An integer field of an object, fails the test when absent. */
 static int64_t
 ifield(json_t *o, const char *name)
@@ -108,19 +91,6 @@ ifield(json_t *o, const char *name)
 		fail_msg("field \"%s\" is not an integer in %s", name,
 		    jtext(o));
 	return json_integer_value(v);
-}
-
-/* FNV-1a 64 of a string: the documented holdout hash. */
-static uint64_t
-fnv1a64(const char *s)
-{
-	uint64_t x = 0xcbf29ce484222325ULL;
-
-	for (; *s != '\0'; s++) {
-		x ^= (unsigned char)*s;
-		x *= 0x100000001b3ULL;
-	}
-	return x;
 }
 
 /* FNV-1a 32 of a string: the hash data/README.md simulates from. */
@@ -134,13 +104,6 @@ fnv1a32(const char *s)
 		h *= 16777619u;
 	}
 	return h;
-}
-
-/* Nonzero if the documented rule puts customer_id in the holdout. */
-static int
-in_holdout(const char *customer_id)
-{
-	return (double)(fnv1a64(customer_id) % 10000) < HOLDOUT_PCT * 100;
 }
 
 /* The next customer id "<prefix>-<n>" outside the holdout. */
