@@ -1283,3 +1283,33 @@ harness_in_holdout(const char *customer_id, double pct)
 {
 	return (double)(harness_fnv1a64(customer_id) % 10000) < pct * 100;
 }
+
+int
+harness_setup_test(void **state)
+{
+	struct harness *h = *state;
+
+	h->test_ok = 0;
+	if (!harness_proc_alive(&h->daemon)) {
+		fprintf(stderr, "smartpromod is not running (wait status "
+		    "0x%x)\n", (unsigned)h->daemon.status);
+		harness_log_tail(&h->daemon, 80);
+		return -1;
+	}
+	return 0;
+}
+
+int
+harness_teardown_test(void **state)
+{
+	struct harness *h = *state;
+
+	if (!h->test_ok) {
+		h->any_failed = 1;
+		fprintf(stderr, "test failed; temporary directory %s\n",
+		    h->dir);
+		if (access(h->daemon.log, F_OK) == 0)
+			harness_log_tail(&h->daemon, 80);
+	}
+	return 0;
+}

@@ -223,4 +223,12 @@ uint64_t harness_fnv1a64(const char *s);
 /* Nonzero if the documented rule puts customer_id in a pct % holdout. */
 int harness_in_holdout(const char *customer_id, double pct);
 
+/* cmocka per-test setup (state: the struct harness): not passed yet; a
+ * dead daemon fails the test at once. */
+int harness_setup_test(void **state);
+
+/* cmocka per-test teardown: when the test failed, mark the group and show
+ * the temporary directory and the daemon's log tail. */
+int harness_teardown_test(void **state);
+
 #endif

@@ -33,6 +33,8 @@
 #include "harness.h"
 
 /* Shared helpers of the harness, under this file's short names. */
+#define setup_test harness_setup_test
+#define teardown_test harness_teardown_test
 #define jtext(o) harness_jtext(o)
 #define sfield(o, name) harness_sfield((o), (name))
 #include "pps.h"
@@ -1207,38 +1209,6 @@ static int
 teardown_group(void **state)
 {
 	harness_release(*state);
-	return 0;
-}
-
-/* Before each test: not passed yet; a dead daemon fails it at once. */
-static int
-setup_test(void **state)
-{
-	struct harness *h = *state;
-
-	h->test_ok = 0;
-	if (!harness_proc_alive(&h->daemon)) {
-		fprintf(stderr, "smartpromod is not running (wait status "
-		    "0x%x)\n", (unsigned)h->daemon.status);
-		harness_log_tail(&h->daemon, 80);
-		return -1;
-	}
-	return 0;
-}
-
-/* After each test: show what the daemon said if the test failed. */
-static int
-teardown_test(void **state)
-{
-	struct harness *h = *state;
-
-	if (!h->test_ok) {
-		h->any_failed = 1;
-		fprintf(stderr, "test failed; temporary directory %s\n",
-		    h->dir);
-		if (access(h->daemon.log, F_OK) == 0)
-			harness_log_tail(&h->daemon, 80);
-	}
 	return 0;
 }
 
