@@ -1482,6 +1482,20 @@ admin_route_plans(struct admin *ad, struct evhttp_request *req,
 		admin_error(req, 404, "not found");
 }
 
+/* Nonzero for a path of one method whose other methods answer 405. */
+static int
+admin_fixed_path(const char *path)
+{
+	static const char *const fixed[] = { "/metrics", "/v1/status",
+	    "/v1/snapshots", "/v1/explain" };
+
+	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+		if (strcmp(path, fixed[i]) == 0)
+			return 1;
+	return strncmp(path, "/plans/", 7) == 0 && path[7] != '\0' &&
+	    strlen(path + 7) < PLAN_ID_MAX;
+}
+
 /* Every request. */
 static void
 admin_request_cb(struct evhttp_request *req, void *arg)
@@ -1496,7 +1510,11 @@ admin_request_cb(struct evhttp_request *req, void *arg)
 		return;
 	}
 	if (strcmp(path, "/healthz") == 0) {
-		admin_reply_json(req, 200, json_pack("{s:s}", "status", "ok"));
+		if (m == EVHTTP_REQ_GET)
+			admin_reply_json(req, 200, json_pack("{s:s}", "status",
+			    "ok"));
+		else
+			admin_error(req, 405, "method not allowed");
 		return;
 	}
 	if (!admin_authorized(ad, req)) {
@@ -1524,6 +1542,8 @@ admin_request_cb(struct evhttp_request *req, void *arg)
 	else if (strncmp(path, "/plans/", 7) == 0 && m == EVHTTP_REQ_GET &&
 	    path[7] != '\0' && strlen(path + 7) < PLAN_ID_MAX)
 		admin_plan_figures(ad, req, path + 7, VIEW_PAGE);
+	else if (admin_fixed_path(path))
+		admin_error(req, 405, "method not allowed");
 	else
 		admin_error(req, 404, "not found");
 }
@@ -1593,7 +1613,11 @@ admin_new(struct event_base *base, const struct admin_deps *deps, char *err,
 	}
 	ad->base = base;
 	ad->deps = *deps;
-	evhttp_set_allowed_methods(ad->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST);
+	/* These methods reach the router, which answers 405 for one its path
+	 * does not take; libevent answers 501 for any other. */
+	evhttp_set_allowed_methods(ad->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
+	    EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_PATCH |
+	    EVHTTP_REQ_OPTIONS);
 	evhttp_set_gencb(ad->http, admin_request_cb, ad);
 	if (admin_configure(ad, deps->cfg, err, errlen) == -1 ||
 	    config_split_hostport(deps->cfg->admin.listen, host, sizeof(host),
