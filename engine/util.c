@@ -4,7 +4,9 @@
  */
 #include "util.h"
 
+#include <errno.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -119,4 +121,20 @@ util_date_format(int64_t day, char *buf)
 	buf[7] = '-';
 	util_put_digits(buf + 8, d, 2);
 	buf[10] = '\0';
+}
+
+int
+util_parse_long(const char *s, long min, long max, long *out)
+{
+	char *end;
+	long v;
+
+	if (s == NULL || *s == '\0')
+		return -1;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
 }

@@ -31,4 +31,8 @@ int util_date_parse(const char *s, int64_t *day);
 /* "YYYY-MM-DD" of a day number of the years 1 to 9999 (buf: 11 bytes). */
 void util_date_format(int64_t day, char *buf);
 
+/* Parse a whole decimal integer s within [min, max] into *out; 0, or -1
+ * (out untouched) when s is not one. */
+int util_parse_long(const char *s, long min, long max, long *out);
+
 #endif

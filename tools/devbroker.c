@@ -27,6 +27,8 @@
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 
+#include "util.h"
+
 #define DEVBROKER_MAX_TOPICS	128
 #define DEVBROKER_MAX_BROKERS	16
 #define DEVBROKER_MAX_PARTS	1024
@@ -106,23 +108,6 @@ devbroker_usage(FILE *fp)
 	    "kernel: librdkafka 2.0.2 offers no way to choose it.\n");
 }
 
-/* Parse a decimal integer within [min, max]. */
-static int
-devbroker_parse_long(const char *s, long min, long max, long *out)
-{
-	char *end;
-	long v;
-
-	if (s == NULL || *s == '\0')
-		return -1;
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno != 0 || *end != '\0' || v < min || v > max)
-		return -1;
-	*out = v;
-	return 0;
-}
-
 /* Check that name is a valid Kafka topic name. */
 static int
 devbroker_topic_valid(const char *name, size_t len)
@@ -153,7 +138,7 @@ devbroker_topic_spec(const char *spec, int defparts, char *name,
 		    (int)len, spec);
 		return -1;
 	}
-	if (colon != NULL && devbroker_parse_long(colon + 1, 1,
+	if (colon != NULL && util_parse_long(colon + 1, 1,
 	    DEVBROKER_MAX_PARTS, &n) == -1) {
 		snprintf(errstr, errlen, "invalid partition count \"%s\"",
 		    colon + 1);
@@ -186,7 +171,7 @@ devbroker_opt_num(int argc, char **argv, int *i, long max, int *out)
 
 	if ((v = devbroker_optval(argc, argv, i)) == NULL)
 		return -1;
-	if (devbroker_parse_long(v, 1, max, &n) == -1) {
+	if (util_parse_long(v, 1, max, &n) == -1) {
 		fprintf(stderr, "smartpromo-devbroker: invalid value \"%s\" "
 		    "for \"%s\" (1-%ld)\n", v, opt, max);
 		return -1;
@@ -259,7 +244,7 @@ devbroker_err_lookup(const char *name, rd_kafka_resp_err_t *errp)
 	size_t cnt, i;
 	long n;
 
-	if (devbroker_parse_long(name, 0, INT16_MAX, &n) == 0) {
+	if (util_parse_long(name, 0, INT16_MAX, &n) == 0) {
 		*errp = (rd_kafka_resp_err_t)n;
 		return 0;
 	}
@@ -300,7 +285,7 @@ devbroker_api_lookup(const char *name, int16_t *keyp, char *errstr,
 	size_t i;
 	long n;
 
-	if (devbroker_parse_long(name, 0, INT16_MAX, &n) == 0) {
+	if (util_parse_long(name, 0, INT16_MAX, &n) == 0) {
 		*keyp = (int16_t)n;
 		return 0;
 	}
@@ -322,7 +307,7 @@ devbroker_broker_arg(const char *s, int32_t *idp, char *errstr,
 {
 	long n;
 
-	if (devbroker_parse_long(s, 1, INT32_MAX, &n) == -1) {
+	if (util_parse_long(s, 1, INT32_MAX, &n) == -1) {
 		snprintf(errstr, errlen, "invalid broker id \"%s\"", s);
 		return -1;
 	}
@@ -377,7 +362,7 @@ devbroker_cmd_rtt(rd_kafka_mock_cluster_t *mc, char **argv, char *errstr,
 
 	if (devbroker_broker_arg(argv[1], &id, errstr, errlen) == -1)
 		return -1;
-	if (devbroker_parse_long(argv[2], 0, 3600000, &ms) == -1) {
+	if (util_parse_long(argv[2], 0, 3600000, &ms) == -1) {
 		snprintf(errstr, errlen, "invalid rtt \"%s\"", argv[2]);
 		return -1;
 	}
@@ -413,7 +398,7 @@ devbroker_cmd_req_errors(rd_kafka_mock_cluster_t *mc, char **argv,
 
 	if (devbroker_api_lookup(argv[1], &key, errstr, errlen) == -1)
 		return -1;
-	if (devbroker_parse_long(argv[2], 1, 100000, &cnt) == -1) {
+	if (util_parse_long(argv[2], 1, 100000, &cnt) == -1) {
 		snprintf(errstr, errlen, "invalid count \"%s\"", argv[2]);
 		return -1;
 	}

@@ -21,6 +21,8 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include "util.h"
+
 #define SPKAFKA_LINE_MAX	(1024 * 1024)
 #define SPKAFKA_MAX_PROPS	64
 #define SPKAFKA_MAX_FIELDS	8
@@ -105,23 +107,6 @@ spkafka_usage(FILE *fp)
 	    "Exit status: 0 success, 1 failure, 2 usage error.\n");
 }
 
-/* Parse a decimal integer within [min, max]. */
-static int
-spkafka_parse_long(const char *s, long min, long max, long *out)
-{
-	char *end;
-	long v;
-
-	if (s == NULL || *s == '\0')
-		return -1;
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno != 0 || *end != '\0' || v < min || v > max)
-		return -1;
-	*out = v;
-	return 0;
-}
-
 /* Take the value of option argv[*i], or NULL when it is missing. */
 static const char *
 spkafka_optval(int argc, char **argv, int *i)
@@ -143,7 +128,7 @@ spkafka_opt_num(int argc, char **argv, int *i, long min, long max,
 
 	if ((v = spkafka_optval(argc, argv, i)) == NULL)
 		return -1;
-	if (spkafka_parse_long(v, min, max, out) == -1) {
+	if (util_parse_long(v, min, max, out) == -1) {
 		fprintf(stderr, "smartpromo-kafka: invalid value \"%s\" for "
 		    "\"%s\"\n", v, opt);
 		return -1;
