@@ -150,13 +150,17 @@ ex_why(const struct engine_params *ep, const struct product_state *ps,
 	else if (!ps->known)
 		snprintf(buf, len, "no catalog event yet: the list price is "
 		    "unknown");
-	else
+	else {
+		int32_t min_bps, max_bps;
+
+		plan_range_for(p, ps->product_id, &min_bps, &max_bps);
 		snprintf(buf, len, "each view draws a conversion rate per level "
 		    "from its posterior (made non-decreasing in the discount) "
 		    "and takes the level with the best expected GMV less lambda "
 		    "times the ROI shortfall of its cost, deepest allowed "
 		    "discount %d bps today", pacing_allowed_bps(&p->rt,
-		    p->roi_target, p->max_bps));
+		    p->roi_target, max_bps));
+	}
 }
 
 /* Build the explanation from the loaded state. */
