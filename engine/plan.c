@@ -193,7 +193,7 @@ plan_add_segment(struct plan *p, const char *name, size_t len, char *err,
 
 	if (bit == 0)
 		return util_fail(err, errlen, "unknown segment \"%.*s\"",
-		    (int)(len > 64 ? 64 : len), name);
+		    util_utf8_prefix(name, len, 64), name);
 	if (p->segments & bit)
 		return util_fail(err, errlen, "duplicate segment \"%s\" in "
 		    "\"segments\"", plan_segment_name(bit));
@@ -362,8 +362,8 @@ plan_req_keys(const json_t *root, char *err, size_t errlen)
 			if (strcmp(key, plan_request_keys[i]) == 0)
 				break;
 		if (i == nkeys)
-			return util_fail(err, errlen, "unknown field \"%.64s\"",
-			    key);
+			return util_fail(err, errlen, "unknown field \"%.*s\"",
+			    util_utf8_prefix(key, strlen(key), 64), key);
 	}
 	return 0;
 }

@@ -748,8 +748,9 @@ pps_day_parse(const char *date, int32_t *day, char *reason,
 	int64_t z;
 
 	if (date == NULL || util_date_parse(date, &z) == -1)
-		return util_fail(reason, reasonlen, "date \"%.32s\" must be a "
-		    "day written YYYY-MM-DD", date != NULL ? date : "");
+		return util_fail(reason, reasonlen, "date \"%.*s\" must be a "
+		    "day written YYYY-MM-DD", date != NULL ? util_utf8_prefix(
+		    date, strlen(date), 32) : 0, date != NULL ? date : "");
 	*day = (int32_t)z;
 	return 0;
 }

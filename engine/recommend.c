@@ -427,8 +427,10 @@ static void
 recommend_source_text(const struct recommend_calc *k, char *buf, size_t len)
 {
 	if (k->cv->source == RECOMMEND_CATEGORY)
-		snprintf(buf, len, "the category \"%.60s\" (%.0f offers)",
-		    k->cv->category, k->cv->offers);
+		snprintf(buf, len, "the category \"%.*s\" (%.0f offers)",
+		    util_utf8_prefix(k->cv->category,
+		    strlen(k->cv->category), 60), k->cv->category,
+		    k->cv->offers);
 	else if (k->cv->source == RECOMMEND_SHOP)
 		snprintf(buf, len, "the shop's plans (%.0f offers)",
 		    k->cv->offers);

@@ -138,3 +138,16 @@ util_parse_long(const char *s, long min, long max, long *out)
 	*out = v;
 	return 0;
 }
+
+int
+util_utf8_prefix(const char *s, size_t len, size_t max)
+{
+	size_t n = len;
+
+	if (n > max) {
+		n = max;
+		while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+			n--;
+	}
+	return (int)n;
+}

@@ -35,4 +35,9 @@ void util_date_format(int64_t day, char *buf);
  * (out untouched) when s is not one. */
 int util_parse_long(const char *s, long min, long max, long *out);
 
+/* The length of the longest prefix of the UTF-8 text s (len bytes) that
+ * is at most max bytes and ends on a whole character, for quoting user
+ * text in a message with "%.*s". */
+int util_utf8_prefix(const char *s, size_t len, size_t max);
+
 #endif

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 
 #include "plan.h"
 
@@ -746,6 +747,29 @@ test_big_plan(void **state)
 	json_decref(o);
 }
 
+/* A long user string quoted in an error is cut on a whole character, so
+ * the message stays valid UTF-8 (found by fuzz_plan). */
+static void
+test_error_utf8_cut(void **state)
+{
+	struct plan p;
+	char err[512];
+	json_t *j;
+
+	(void)state;
+	memset(&p, 0, sizeof(p));
+	/* 63 ASCII bytes then "é": byte 64 is in the middle of it. */
+	assert_int_equal(req(&p, "{\"name\":\"n\",\"shop_id\":\"s\","
+	    "\"discount_min_pct\":5,\"discount_max_pct\":30,\"segments\":"
+	    "[\"JJJJJJJJJJJJJJJJJJJJJJJJJJJJJJJJJJJJJJJJJJJJJJJJJJJJJJJJJJJJJJJ"
+	    "\xc3\xa9x\"]}", err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "unknown segment"));
+	j = json_string(err);
+	assert_non_null(j);
+	json_decref(j);
+	plan_release(&p);
+}
+
 int
 main(void)
 {
@@ -766,6 +790,7 @@ main(void)
 		cmocka_unit_test(test_set_products),
 		cmocka_unit_test(test_segment_names),
 		cmocka_unit_test(test_big_plan),
+		cmocka_unit_test(test_error_utf8_cut),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
