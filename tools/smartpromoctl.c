@@ -785,6 +785,22 @@ ctl_call_json(struct ctl *c, const char *method, const char *path,
 	return CTL_OK;
 }
 
+/* Call the API and, without --json, print the answer with print. */
+static int
+ctl_call_print(struct ctl *c, const char *method, const char *path,
+    const json_t *body, void (*print)(const json_t *))
+{
+	json_t *r;
+	int rc;
+
+	if ((rc = ctl_call_json(c, method, path, body, &r)) != CTL_OK)
+		return rc;
+	if (!c->json)
+		print(r);
+	json_decref(r);
+	return CTL_OK;
+}
+
 /* ---- formatting ---- */
 
 /* Integer minor units as "1234.56"; "-" for null or absent. */
@@ -1913,15 +1929,7 @@ ctl_usage_error(const struct ctl_cmd *cmd, const char *msg)
 static int
 ctl_cmd_status(struct ctl *c)
 {
-	json_t *r;
-	int rc;
-
-	if ((rc = ctl_call_json(c, "GET", "/v1/status", NULL, &r)) != CTL_OK)
-		return rc;
-	if (!c->json)
-		ctl_print_status(r);
-	json_decref(r);
-	return CTL_OK;
+	return ctl_call_print(c, "GET", "/v1/status", NULL, ctl_print_status);
 }
 
 /* health: GET /healthz. */
@@ -2064,19 +2072,11 @@ static int
 ctl_cmd_plan_preview(struct ctl *c)
 {
 	char err[256];
-	json_t *r;
-	int rc;
 
 	if (ctl_create_check(c, err, sizeof(err)) == -1)
 		return ctl_usage_error(c->cmd, err);
-	rc = ctl_call_json(c, "POST", "/v1/plans?dry_run=1",
-	    c->raw ? c->raw : c->body, &r);
-	if (rc != CTL_OK)
-		return rc;
-	if (!c->json)
-		ctl_print_preview(r);
-	json_decref(r);
-	return CTL_OK;
+	return ctl_call_print(c, "POST", "/v1/plans?dry_run=1",
+	    c->raw ? c->raw : c->body, ctl_print_preview);
 }
 
 /* plan list: GET /v1/plans. */
@@ -2120,16 +2120,9 @@ static int
 ctl_cmd_plan_show(struct ctl *c)
 {
 	char path[512];
-	json_t *r;
-	int rc;
 
 	ctl_plan_path(c, "", path, sizeof(path));
-	if ((rc = ctl_call_json(c, "GET", path, NULL, &r)) != CTL_OK)
-		return rc;
-	if (!c->json)
-		ctl_print_plan(r);
-	json_decref(r);
-	return CTL_OK;
+	return ctl_call_print(c, "GET", path, NULL, ctl_print_plan);
 }
 
 /* plan end ID: POST /v1/plans/ID/end. */
@@ -2180,16 +2173,9 @@ static int
 ctl_cmd_plan_diagnosis(struct ctl *c)
 {
 	char path[CTL_PATH_MAX];
-	json_t *r;
-	int rc;
 
 	ctl_plan_path(c, "/diagnosis", path, sizeof(path));
-	if ((rc = ctl_call_json(c, "GET", path, NULL, &r)) != CTL_OK)
-		return rc;
-	if (!c->json)
-		ctl_print_diagnosis(r);
-	json_decref(r);
-	return CTL_OK;
+	return ctl_call_print(c, "GET", path, NULL, ctl_print_diagnosis);
 }
 
 /* Fail with a usage error unless the query parameter key was given. */
@@ -2210,18 +2196,11 @@ static int
 ctl_cmd_snapshot(struct ctl *c)
 {
 	char path[CTL_PATH_MAX] = "/v1/snapshots";
-	json_t *r;
-	int rc;
 
 	if (ctl_need(c, "date", "--date") == -1)
 		return CTL_EUSAGE;
 	ctl_add_query(c, path, sizeof(path));
-	if ((rc = ctl_call_json(c, "POST", path, NULL, &r)) != CTL_OK)
-		return rc;
-	if (!c->json)
-		ctl_print_snapshot(r);
-	json_decref(r);
-	return CTL_OK;
+	return ctl_call_print(c, "POST", path, NULL, ctl_print_snapshot);
 }
 
 /* recommend --shop S: GET /v1/recommendations?shop=S. */
@@ -2229,18 +2208,11 @@ static int
 ctl_cmd_recommend(struct ctl *c)
 {
 	char path[CTL_PATH_MAX] = "/v1/recommendations";
-	json_t *r;
-	int rc;
 
 	if (ctl_need(c, "shop", "--shop") == -1)
 		return CTL_EUSAGE;
 	ctl_add_query(c, path, sizeof(path));
-	if ((rc = ctl_call_json(c, "GET", path, NULL, &r)) != CTL_OK)
-		return rc;
-	if (!c->json)
-		ctl_print_recommendation(r);
-	json_decref(r);
-	return CTL_OK;
+	return ctl_call_print(c, "GET", path, NULL, ctl_print_recommendation);
 }
 
 /* recommend apply ID: POST /v1/recommendations/ID/apply with overrides. */
@@ -2269,19 +2241,12 @@ static int
 ctl_cmd_explain(struct ctl *c)
 {
 	char path[CTL_PATH_MAX] = "/v1/explain";
-	json_t *r;
-	int rc;
 
 	if (ctl_need(c, "product", "--product") == -1 ||
 	    ctl_need(c, "customer", "--customer") == -1)
 		return CTL_EUSAGE;
 	ctl_add_query(c, path, sizeof(path));
-	if ((rc = ctl_call_json(c, "GET", path, NULL, &r)) != CTL_OK)
-		return rc;
-	if (!c->json)
-		ctl_print_explain(r);
-	json_decref(r);
-	return CTL_OK;
+	return ctl_call_print(c, "GET", path, NULL, ctl_print_explain);
 }
 
 /* A JSON list of strings as "a, b" (or "-"). */
@@ -2339,17 +2304,10 @@ static int
 ctl_cmd_creator_show(struct ctl *c)
 {
 	char id[512], path[CTL_PATH_MAX];
-	json_t *r;
-	int rc;
 
 	ctl_path_escape(c->pos[0], id, sizeof(id));
 	snprintf(path, sizeof(path), "/v1/creators/%s", id);
-	if ((rc = ctl_call_json(c, "GET", path, NULL, &r)) != CTL_OK)
-		return rc;
-	if (!c->json)
-		ctl_print_creator(r);
-	json_decref(r);
-	return CTL_OK;
+	return ctl_call_print(c, "GET", path, NULL, ctl_print_creator);
 }
 
 /* creator recompute --date D: POST /v1/creators/recompute. */
@@ -2377,17 +2335,10 @@ static int
 ctl_cmd_segments_show(struct ctl *c)
 {
 	char shop[512], path[CTL_PATH_MAX];
-	json_t *r;
-	int rc;
 
 	ctl_path_escape(c->pos[0], shop, sizeof(shop));
 	snprintf(path, sizeof(path), "/v1/segments/%s", shop);
-	if ((rc = ctl_call_json(c, "GET", path, NULL, &r)) != CTL_OK)
-		return rc;
-	if (!c->json)
-		ctl_print_segments(r);
-	json_decref(r);
-	return CTL_OK;
+	return ctl_call_print(c, "GET", path, NULL, ctl_print_segments);
 }
 
 /* segments recompute [--shop S]: POST /v1/segments/recompute. */
@@ -2395,16 +2346,9 @@ static int
 ctl_cmd_segments_recompute(struct ctl *c)
 {
 	char path[CTL_PATH_MAX] = "/v1/segments/recompute";
-	json_t *r;
-	int rc;
 
 	ctl_add_query(c, path, sizeof(path));
-	if ((rc = ctl_call_json(c, "POST", path, NULL, &r)) != CTL_OK)
-		return rc;
-	if (!c->json)
-		ctl_print_recompute(r);
-	json_decref(r);
-	return CTL_OK;
+	return ctl_call_print(c, "POST", path, NULL, ctl_print_recompute);
 }
 
 /* ---- the command table ---- */
