@@ -302,7 +302,12 @@ finish() {              # stop the daemon (exit 0), check, keep dir on failure
 selfcheck() {
 	local day orders field id
 	day=$(redis-cli -p "$rport" --scan --pattern 'sp:{p0}:day:*' | head -1)
-	orders=$(redis-cli -p "$rport" --scan --pattern 'sp:{p*}:orders' | head -1)
+	# an orders hash with two fields or more: deleting the only field of
+	# a hash deletes the key, which the check reports differently
+	orders=
+	for orders in $(redis-cli -p "$rport" --scan --pattern 'sp:{p*}:orders'); do
+		[ "$(redis-cli -p "$rport" hlen "$orders")" -ge 2 ] && break
+	done
 	field=$(redis-cli -p "$rport" hkeys "$orders" | head -1)
 	redis-cli -p "$rport" hincrby "$day" pv 1 >/dev/null
 	redis-cli -p "$rport" hdel "$orders" "$field" >/dev/null
