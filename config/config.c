@@ -114,6 +114,8 @@ static const struct config_option config_options[] = {
 	CONFIG_INT(kafka, commit_interval_ms, "500", 10, 60000),
 	CONFIG_INT(kafka, queue_max_kbytes, "65536", 1024, 2097151),
 	CONFIG_INT(kafka, session_timeout_ms, "45000", 6000, 300000),
+	CONFIG_INT(kafka, fetch_wait_max_ms, "20", 1, 1000),
+	CONFIG_INT(kafka, linger_ms, "2", 0, 1000),
 
 	CONFIG_STR(redis, host, "127.0.0.1", 1, config_check_host),
 	CONFIG_INT(redis, port, "6379", 1, 65535),

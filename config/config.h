@@ -33,6 +33,8 @@ struct config_kafka {
 	int commit_interval_ms; /* how often stored offsets are committed */
 	int queue_max_kbytes;   /* librdkafka queued.max.messages.kbytes */
 	int session_timeout_ms; /* group session timeout */
+	int fetch_wait_max_ms;  /* librdkafka fetch.wait.max.ms */
+	int linger_ms;          /* producer linger.ms */
 };
 
 struct config_redis {

@@ -111,9 +111,10 @@ kafka_consumer_conf(struct kafka *k, char *err, size_t errlen)
 {
 	rd_kafka_conf_t *conf = rd_kafka_conf_new();
 	rd_kafka_topic_conf_t *tconf;
-	char qk[32], st[32];
+	char qk[32], st[32], fw[32];
 
 	snprintf(qk, sizeof(qk), "%d", k->cfg->queue_max_kbytes);
+	snprintf(fw, sizeof(fw), "%d", k->cfg->fetch_wait_max_ms);
 	snprintf(st, sizeof(st), "%d", k->cfg->session_timeout_ms);
 	if (kafka_set(conf, "bootstrap.servers", k->cfg->brokers, err,
 	    errlen) == -1 ||
@@ -125,7 +126,7 @@ kafka_consumer_conf(struct kafka *k, char *err, size_t errlen)
 	    kafka_set(conf, "queued.max.messages.kbytes", qk, err,
 	    errlen) == -1 ||
 	    kafka_set(conf, "session.timeout.ms", st, err, errlen) == -1 ||
-	    kafka_set(conf, "fetch.wait.max.ms", "20", err, errlen) == -1) {
+	    kafka_set(conf, "fetch.wait.max.ms", fw, err, errlen) == -1) {
 		rd_kafka_conf_destroy(conf);
 		return NULL;
 	}
@@ -153,12 +154,14 @@ static rd_kafka_conf_t *
 kafka_producer_conf(struct kafka *k, char *err, size_t errlen)
 {
 	rd_kafka_conf_t *conf = rd_kafka_conf_new();
+	char lg[32];
 
+	snprintf(lg, sizeof(lg), "%d", k->cfg->linger_ms);
 	if (kafka_set(conf, "bootstrap.servers", k->cfg->brokers, err,
 	    errlen) == -1 ||
 	    kafka_set(conf, "client.id", k->cfg->client_id, err, errlen) == -1 ||
 	    kafka_set(conf, "enable.idempotence", "true", err, errlen) == -1 ||
-	    kafka_set(conf, "linger.ms", "2", err, errlen) == -1 ||
+	    kafka_set(conf, "linger.ms", lg, err, errlen) == -1 ||
 	    kafka_set(conf, "queue.buffering.max.messages", "1000000", err,
 	    errlen) == -1) {
 		rd_kafka_conf_destroy(conf);

@@ -421,24 +421,22 @@ pl_flat(const redisReply *r, const char ***names, const char ***values)
 	return n;
 }
 
-/* Fill a product's state from its load reply. */
+/* Fill a product's state from its load reply (pl_load_slots). */
 static int
-pl_fill_prod(struct pl_prod *p, const redisReply *r)
+pl_fill_prod(struct pl_prod *p, const redisReply *const *slot)
 {
 	const char **names, **values;
 	char err[256];
 	size_t n;
 	int rc = 0;
 
-	if (r->type != REDIS_REPLY_ARRAY || r->elements != 6)
-		return -1;
-	n = pl_flat(r->element[0], &names, &values);
+	n = pl_flat(slot[0], &names, &values);
 	if (product_state_load(&p->ps, names, values, n, err,
 	    sizeof(err)) == -1)
 		rc = -1;
 	free(names);
 	free(values);
-	n = pl_flat(r->element[1], &names, &values);
+	n = pl_flat(slot[1], &names, &values);
 	if (rc == 0 && product_state_load_arms(&p->ps, names, values, n, err,
 	    sizeof(err)) == -1)
 		log_warnx("%s; learning restarts for this product", err);
@@ -452,10 +450,10 @@ pl_fill_prod(struct pl_prod *p, const redisReply *r)
 
 /* Fill the offer and order records a product's load reply returned. */
 static void
-pl_fill_records(struct pl_prod *p, const redisReply *r)
+pl_fill_records(struct pl_prod *p, const redisReply *const *slot)
 {
-	const redisReply *offers = r->element[2], *orders = r->element[3];
-	const redisReply *views = r->element[4], *outbox = r->element[5];
+	const redisReply *offers = slot[2], *orders = slot[3];
+	const redisReply *views = slot[4], *outbox = slot[5];
 
 	for (size_t i = 0; i < p->ps.noutbox && i < outbox->elements; i++)
 		if (outbox->element[i]->type == REDIS_REPLY_STRING &&
@@ -565,22 +563,47 @@ pl_reply_failed(struct pipeline *pl, const redisReply *r, const char *what)
 
 static void pl_apply(struct pipeline *pl);
 
-/* Reply to a product's load script. */
+/*
+ * A product's load reply is the EXEC of a transaction: product hash, arms
+ * hash, then an HMGET of its offers, orders, views and outbox, each sent
+ * only when asked for.  Spread it into the six slots, an empty array for
+ * what was not asked; nonzero if the reply has the wrong shape.
+ */
+static int
+pl_load_slots(const struct product_state *ps, const redisReply *r,
+    const redisReply **slot)
+{
+	static const redisReply none = { .type = REDIS_REPLY_ARRAY };
+	const int asked[6] = { 1, 1, ps->noffers > 0, ps->norders > 0,
+	    ps->noffers > 0, ps->noutbox > 0 };
+	size_t e = 0;
+
+	if (r == NULL || r->type != REDIS_REPLY_ARRAY)
+		return -1;
+	for (int i = 0; i < 6; i++) {
+		slot[i] = asked[i] && e < r->elements ? r->element[e++] : &none;
+		if (asked[i] && slot[i]->type == REDIS_REPLY_ERROR)
+			return -1;
+	}
+	return e == r->elements ? 0 : -1;
+}
+
+/* Reply to a product's load transaction. */
 static void
 pl_load_cb(redisAsyncContext *ac, void *r, void *priv)
 {
 	struct pl_req *rq = priv;
 	struct pipeline *pl = rq->pl;
 	redisReply *reply = r;
+	const redisReply *slot[6];
 
 	(void)ac;
 	if (rq->gen != pl->gen)
 		return;
-	if (reply == NULL || reply->type != REDIS_REPLY_ARRAY ||
-	    reply->elements != 6)
+	if (pl_load_slots(&pl->prods[rq->idx].ps, reply, slot) == -1)
 		pl_reply_failed(pl, reply, "load");
-	else if (pl_fill_prod(&pl->prods[rq->idx], reply) == 0)
-		pl_fill_records(&pl->prods[rq->idx], reply);
+	else if (pl_fill_prod(&pl->prods[rq->idx], slot) == 0)
+		pl_fill_records(&pl->prods[rq->idx], slot);
 	pl_round_done(pl, pl_apply);
 }
 
@@ -621,42 +644,77 @@ pl_send(struct pipeline *pl, redisCallbackFn *fn, size_t idx, int argc,
 		pl->failed = 1;
 }
 
-/* EVALSHA load for one product. */
+/* One command of a transaction; its reply ("QUEUED") is not needed. */
+static void
+pl_send_queued(struct pipeline *pl, int argc, const char **argv)
+{
+	if (store_command(pl->st, NULL, NULL, argc, argv, NULL) == -1)
+		pl->failed = 1;
+}
+
+/* An HMGET of n fields of key, if there are any. */
+static void
+pl_send_hmget(struct pipeline *pl, const char *key, const char **fields,
+    size_t n)
+{
+	const char **argv;
+
+	if (n == 0)
+		return;
+	if ((argv = calloc(n + 2, sizeof(*argv))) == NULL)
+		fatalx("out of memory");
+	argv[0] = "HMGET";
+	argv[1] = key;
+	memcpy(argv + 2, fields, n * sizeof(*argv));
+	pl_send_queued(pl, (int)n + 2, argv);
+	free(argv);
+}
+
+/*
+ * Load one product: a MULTI ... EXEC of plain reads (no script, so Redis
+ * does not copy every field into and out of Lua), read in one step.
+ */
 static void
 pl_send_load(struct pipeline *pl, size_t idx)
 {
 	struct product_state *ps = &pl->prods[idx].ps;
-	size_t argc = 12 + ps->noffers + ps->norders + ps->noutbox, a = 0;
-	const char **argv = calloc(argc, sizeof(*argv));
-	char keys[6][300], nc[24], no[24], (*pos)[48];
+	const char **ids = calloc(ps->noffers + ps->norders + ps->noutbox + 1,
+	    sizeof(*ids));
+	char keys[6][300], (*pos)[48];
 	const char *kinds[6] = { "product", "arms", "offers", "orders",
 	    "views", "outbox" };
+	const char *multi[1] = { "MULTI" }, *exec[1] = { "EXEC" };
+	const char *hgetall[2] = { "HGETALL", NULL };
+	size_t a = 0;
 
 	pos = calloc(ps->noutbox + 1, sizeof(*pos));
-	if (argv == NULL || pos == NULL)
+	if (ids == NULL || pos == NULL)
 		fatalx("out of memory");
-	argv[a++] = "EVALSHA";
-	argv[a++] = store_sha_load(pl->st);
-	argv[a++] = "6";
 	for (int k = 0; k < 6; k++)
-		argv[a++] = store_key(pl->st, keys[k], sizeof(keys[k]),
-		    "{%s}:%s", ps->product_id, kinds[k]);
-	snprintf(nc, sizeof(nc), "%zu", ps->noffers);
-	snprintf(no, sizeof(no), "%zu", ps->norders);
-	argv[a++] = nc;
-	argv[a++] = no;
+		store_key(pl->st, keys[k], sizeof(keys[k]), "{%s}:%s",
+		    ps->product_id, kinds[k]);
 	for (size_t i = 0; i < ps->noffers; i++)
-		argv[a++] = ps->offers[i].customer_id;
+		ids[a++] = ps->offers[i].customer_id;
 	for (size_t i = 0; i < ps->norders; i++)
-		argv[a++] = ps->orders[i].order_id;
+		ids[a++] = ps->orders[i].order_id;
 	for (size_t i = 0; i < ps->noutbox; i++) {
 		engine_outbox_field(ps->outbox[i].partition,
 		    ps->outbox[i].offset, pos[i], sizeof(pos[i]));
-		argv[a++] = pos[i];
+		ids[a++] = pos[i];
 	}
-	pl_send(pl, pl_load_cb, idx, (int)a, argv, NULL);
+	pl_send_queued(pl, 1, multi);
+	for (int k = 0; k < 2; k++) {
+		hgetall[1] = keys[k];
+		pl_send_queued(pl, 2, hgetall);
+	}
+	pl_send_hmget(pl, keys[2], ids, ps->noffers);
+	pl_send_hmget(pl, keys[3], ids + ps->noffers, ps->norders);
+	pl_send_hmget(pl, keys[4], ids, ps->noffers);
+	pl_send_hmget(pl, keys[5], ids + ps->noffers + ps->norders,
+	    ps->noutbox);
+	pl_send(pl, pl_load_cb, idx, 1, exec, NULL);
 	free(pos);
-	free(argv);
+	free(ids);
 }
 
 /* cmd (SMISMEMBER or SADD) on a set with members. */

@@ -4,7 +4,7 @@
 # temporary directory and waits until the daemon is ready.  Needs bin and
 # parts; sets tmp, pids (killed at exit, tmp removed unless KEEP is set),
 # rport, aport, brokers and ctl (smartpromoctl with --url).  Env:
-# BATCH_MAX (else the daemon's default), LOGLEVEL (notice).  applied()
+# BATCH_MAX, FETCH_WAIT_MS, LINGER_MS (else the daemon's defaults), LOGLEVEL (notice).  applied()
 # prints how many events the daemon has applied.
 tmp=$(mktemp -d)
 pids=()
@@ -34,6 +34,8 @@ cat >"$tmp/sp.conf" <<CONF
 brokers = $brokers
 session_timeout_ms = 6000
 ${BATCH_MAX:+batch_max = $BATCH_MAX}
+${FETCH_WAIT_MS:+fetch_wait_max_ms = $FETCH_WAIT_MS}
+${LINGER_MS:+linger_ms = $LINGER_MS}
 [redis]
 port = $rport
 [admin]

@@ -71,6 +71,12 @@ def q(f):
         if c>=f*n: return "<= %g ms" % (le*1000)
     return "?"
 print("bench: batch latency (take to emit) over %d batches: p50 %s, p99 %s" % (n, q(0.5), q(0.99)))'
+# Where Redis spent its time: the commands with the most microseconds
+# (commands inside scripts are counted both on their own and in EVALSHA).
+redis-cli -p "$rport" info commandstats | tr -d '\r' | awk -F'[:,=]' -v n="$total" '
+	/^cmdstat_/ { printf "%s %d %d\n", substr($1, 9), $3, $5 }' |
+	sort -k3,3nr | head -8 | awk -v n="$total" '
+	{ printf "bench: redis %-12s %8d calls %7.2f us/event\n", $1, $2, $3 / n }'
 offers=$("$bin/smartpromo-kafka" -b "$brokers" count -t smartpromo.offers)
 bad=$("$bin/smartpromo-kafka" -b "$brokers" consume -t smartpromo.offers --timeout-ms 3000 |
 	python3 -c 'import json,sys

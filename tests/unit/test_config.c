@@ -41,6 +41,8 @@ static const struct test_key {
 	{ "kafka", "batch_max", "10000" },
 	{ "kafka", "commit_interval_ms", "500" },
 	{ "kafka", "queue_max_kbytes", "65536" },
+	{ "kafka", "fetch_wait_max_ms", "20" },
+	{ "kafka", "linger_ms", "2" },
 	{ "redis", "host", "127.0.0.1" },
 	{ "redis", "port", "6379" },
 	{ "redis", "key_prefix", "sp:" },
@@ -74,6 +76,8 @@ static const struct test_bound {
 	{ "kafka", "batch_max", 1, 100000 },
 	{ "kafka", "commit_interval_ms", 10, 60000 },
 	{ "kafka", "queue_max_kbytes", 1024, 2097151 },
+	{ "kafka", "fetch_wait_max_ms", 1, 1000 },
+	{ "kafka", "linger_ms", 0, 1000 },
 	{ "redis", "port", 1, 65535 },
 	{ "redis", "db", 0, 15 },
 	{ "redis", "timeout_ms", 100, 600000 },
@@ -180,6 +184,8 @@ test_defaults(void **state)
 	assert_int_equal(c.kafka.batch_max, 10000);
 	assert_int_equal(c.kafka.commit_interval_ms, 500);
 	assert_int_equal(c.kafka.queue_max_kbytes, 65536);
+	assert_int_equal(c.kafka.fetch_wait_max_ms, 20);
+	assert_int_equal(c.kafka.linger_ms, 2);
 	assert_string_equal(c.redis.host, "127.0.0.1");
 	assert_int_equal(c.redis.port, 6379);
 	assert_string_equal(c.redis.key_prefix, "sp:");
