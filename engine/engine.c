@@ -600,30 +600,75 @@ engine_offer_id(uint64_t seed, int32_t partition, int64_t offset, char *buf,
 	    (uint32_t)(seed & 0xffffffffu), partition, offset);
 }
 
+/*
+ * Append s to p as a JSON string, escaped as jansson escapes it (quote,
+ * backslash and control characters; UTF-8 passes through), and return the
+ * end.  p needs 6 * strlen(s) + 3 bytes.
+ */
+static char *
+engine_json_str(char *p, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	*p++ = '"';
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\') {
+			*p++ = '\\';
+			*p++ = (char)c;
+		} else if (c < 0x20) {
+			const char *sh = c == '\b' ? "b" : c == '\f' ? "f" :
+			    c == '\n' ? "n" : c == '\r' ? "r" : c == '\t' ? "t" :
+			    NULL;
+
+			*p++ = '\\';
+			if (sh != NULL)
+				*p++ = *sh;
+			else {
+				p = stpcpy(p, "u00");
+				*p++ = hex[c >> 4];
+				*p++ = hex[c & 15];
+			}
+		} else
+			*p++ = (char)c;
+	}
+	*p++ = '"';
+	*p = '\0';
+	return p;
+}
+
 /* The offer message of a record. */
 static char *
 engine_offer_json(const struct offer_rec *o, const struct product_state *ps)
 {
-	json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I,"
-	    " s:I, s:I, s:I}", "type", "offer", "offer_id", o->offer_id,
-	    "plan_id", o->plan_id, "shop_id", ps->shop_id, "product_id",
-	    ps->product_id, "customer_id", o->customer_id, "tool",
-	    checkout_kind_name((enum checkout_kind)o->tool), "list_price",
-	    (json_int_t)o->list_price,
-	    "offer_price", (json_int_t)o->offer_price, "discount_bps",
-	    (json_int_t)o->bps, "expires_at", (json_int_t)o->expires_at, "ts",
-	    (json_int_t)o->ts);
-	char *s;
+	const char *strs[6] = { o->offer_id, o->plan_id, ps->shop_id,
+	    ps->product_id, o->customer_id,
+	    checkout_kind_name((enum checkout_kind)o->tool) };
+	size_t cap = 512;
+	char *buf, *p;
 
-	if (j == NULL)
+	for (int i = 0; i < 6; i++)
+		cap += 6 * strlen(strs[i]);
+	if ((buf = malloc(cap)) == NULL)
 		return NULL;
+	p = buf + sprintf(buf, "{\"type\":\"offer\",\"offer_id\":");
+	p = engine_json_str(p, strs[0]);
+	p = engine_json_str(stpcpy(p, ",\"plan_id\":"), strs[1]);
+	p = engine_json_str(stpcpy(p, ",\"shop_id\":"), strs[2]);
+	p = engine_json_str(stpcpy(p, ",\"product_id\":"), strs[3]);
+	p = engine_json_str(stpcpy(p, ",\"customer_id\":"), strs[4]);
+	p = engine_json_str(stpcpy(p, ",\"tool\":"), strs[5]);
+	p += sprintf(p, ",\"list_price\":%" PRId64 ",\"offer_price\":%"
+	    PRId64 ",\"discount_bps\":%" PRId32 ",\"expires_at\":%" PRId64
+	    ",\"ts\":%" PRId64, o->list_price, o->offer_price, o->bps,
+	    o->expires_at, o->ts);
 	if (o->min_spend > 0)
-		json_object_set_new(j, "min_spend", json_integer(o->min_spend));
+		p += sprintf(p, ",\"min_spend\":%" PRId64, o->min_spend);
 	if (o->min_qty > 0)
-		json_object_set_new(j, "min_qty", json_integer(o->min_qty));
-	s = json_dumps(j, JSON_COMPACT);
-	json_decref(j);
-	return s;
+		p += sprintf(p, ",\"min_qty\":%" PRId64, (int64_t)o->min_qty);
+	strcpy(p, "}");
+	return buf;
 }
 
 /* Seed of the decision made for the event at this position. */

@@ -393,6 +393,39 @@ test_product_event(void **state)
 }
 
 /* One view, one offer; none while it stands; a new one after expiry. */
+/*
+ * The offer message is written by hand, not by jansson: ids with quotes,
+ * backslashes and non-ASCII text must come out as valid JSON that reads
+ * back to the same ids.
+ */
+static void
+test_offer_json_escapes(void **state)
+{
+	struct fix f;
+	struct offer_msg a;
+	char j[512], raw[64], text[64];
+	int k;
+
+	(void)state;
+	fix_init(&f, "p-1", NULL);
+	apply(&f, ev_product(j, sizeof(j), T0, "p-1", PRICE), 0, DATE);
+	/* a customer outside the holdout: try suffixes until one gets an offer */
+	for (k = 0; k < 100; k++) {
+		snprintf(text, sizeof(text), "c\\\"q\\\\/\u00e9\u4e2d-%d", k);
+		snprintf(raw, sizeof(raw), "c\"q\\/\xc3\xa9\xe4\xb8\xad-%d", k);
+		apply(&f, ev_view(j, sizeof(j), T0 + 1000 + k, "p-1", text), 0,
+		    DATE);
+		if (f.fx.nm > 0)
+			break;
+	}
+	assert_true(k < 100);
+	assert_int_equal(f.fx.nm, 1);
+	check_offer(&f.fx.m[0], "p-1", raw, PRICE, 500, 3000, &a);
+	assert_non_null(strstr(f.fx.m[0].payload, "\"customer_id\":"
+	    "\"c\\\"q\\\\/\xc3\xa9\xe4\xb8\xad-"));
+	fix_release(&f);
+}
+
 static void
 test_page_view_offer(void **state)
 {
@@ -2093,6 +2126,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_product_event),
 		cmocka_unit_test(test_page_view_offer),
+		cmocka_unit_test(test_offer_json_escapes),
 		cmocka_unit_test(test_unknown_product),
 		cmocka_unit_test(test_price_guarantee),
 		cmocka_unit_test(test_price_guarantee_all_tools),
