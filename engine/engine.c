@@ -7,6 +7,7 @@
 #include "engine.h"
 #include "pacing.h"
 #include "rng.h"
+#include "util.h"
 
 #include <assert.h>
 #include <inttypes.h>
@@ -32,10 +33,8 @@ effects_init(struct effects *fx)
 void
 effects_reset(struct effects *fx)
 {
-	for (size_t i = 0; i < fx->nw; i++) {
-		free(fx->w[i].field);
-		free(fx->w[i].value);
-	}
+	for (size_t i = 0; i < fx->nw; i++)
+		free(fx->w[i].field);       /* the value is in the same block */
 	for (size_t i = 0; i < fx->nm; i++) {
 		free(fx->m[i].key);
 		free(fx->m[i].payload);
@@ -74,26 +73,27 @@ engine_grow(void **arr, size_t *cap, size_t n, size_t sz)
 	return 0;
 }
 
-/* Add one write; field and value are copied. */
+/* Add one write; field and value are copied, into one allocation. */
 static int
 fx_write(struct effects *fx, enum fx_op op, enum fx_key key,
     const char *date, const char *field, const char *value)
 {
 	struct fx_write *w;
+	size_t lf = strlen(field), lv = strlen(value);
+	size_t ld = date != NULL ? strlen(date) : 0;
 
 	if (engine_grow((void **)&fx->w, &fx->wcap, fx->nw, sizeof(*w)) == -1)
 		return -1;
 	w = &fx->w[fx->nw];
 	w->op = op;
 	w->key = key;
-	snprintf(w->date, sizeof(w->date), "%s", date ? date : "");
-	w->field = strdup(field);
-	w->value = strdup(value);
-	if (w->field == NULL || w->value == NULL) {
-		free(w->field);
-		free(w->value);
+	ld = ld < sizeof(w->date) ? ld : sizeof(w->date) - 1;
+	memcpy(w->date, date != NULL ? date : "", ld);
+	w->date[ld] = '\0';
+	if ((w->field = malloc(lf + lv + 2)) == NULL)
 		return -1;
-	}
+	memcpy(w->field, field, lf + 1);
+	w->value = memcpy(w->field + lf + 1, value, lv + 1);
 	fx->nw++;
 	return 0;
 }
@@ -1636,7 +1636,7 @@ engine_flush_product(const struct product_state *ps, struct effects *fx)
 static int
 engine_flush_arms(const struct bandit_arms *a, struct effects *fx)
 {
-	char name[16], val[64];
+	char name[16], val[64], *e;
 
 	snprintf(val, sizeof(val), "%" PRId32 "-%" PRId32 "/%d", a->min_bps,
 	    a->max_bps, a->nlevels);
@@ -1647,8 +1647,9 @@ engine_flush_arms(const struct bandit_arms *a, struct effects *fx)
 		for (int l = 0; l < a->nlevels; l++) {
 			snprintf(name, sizeof(name), "%s:%d",
 			    engine_ctx_names[c], l);
-			snprintf(val, sizeof(val), "%.6f %.6f", a->n[c][l],
-			    a->s[c][l]);
+			e = util_fmt_fixed6(val, a->n[c][l]);
+			*e++ = ' ';
+			util_fmt_fixed6(e, a->s[c][l]);
 			if (fx_write(fx, FX_HSET, FX_ARMS, NULL, name,
 			    val) == -1)
 				return -1;
@@ -1677,7 +1678,7 @@ engine_flush_platform(const struct product_state *ps, struct effects *fx)
 static int
 engine_flush_tools(const struct tools_arms *t, struct effects *fx)
 {
-	char name[64], val[64];
+	char name[64], val[64], *e;
 
 	for (int c = 0; c < PLAN_CONTEXTS; c++)
 		for (int k = 0; k < TOOLS_N; k++) {
@@ -1686,8 +1687,9 @@ engine_flush_tools(const struct tools_arms *t, struct effects *fx)
 			snprintf(name, sizeof(name), "tool:%s:%s",
 			    engine_ctx_names[c], checkout_kind_name(
 			    (enum checkout_kind)k));
-			snprintf(val, sizeof(val), "%.6f %.6f", t->n[c][k],
-			    t->s[c][k]);
+			e = util_fmt_fixed6(val, t->n[c][k]);
+			*e++ = ' ';
+			util_fmt_fixed6(e, t->s[c][k]);
 			if (fx_write(fx, FX_HSET, FX_ARMS, NULL, name,
 			    val) == -1)
 				return -1;

@@ -148,8 +148,9 @@ struct fx_write {
 	enum fx_op op;
 	enum fx_key key;
 	char date[ENGINE_DATE_MAX];     /* for FX_DAY, FX_UNIQ_* */
-	char *field;                    /* owned */
-	char *value;                    /* owned; for HINCRBY a decimal */
+	char *field;                    /* owned: field, NUL, value, NUL */
+	char *value;                    /* in field's block; for HINCRBY a
+					   decimal */
 };
 
 enum fx_topic { FX_TOPIC_OFFERS, FX_TOPIC_DEAD_LETTER, FX_TOPIC_METRICS };

@@ -5,6 +5,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -22,6 +23,36 @@ util_fail(char *err, size_t errlen, const char *fmt, ...)
 		va_end(ap);
 	}
 	return -1;
+}
+
+/* "%.6f" of v, fast for ordinary values (see util.h). */
+char *
+util_fmt_fixed6(char *p, double v)
+{
+	char digits[24];
+	int64_t u;
+	int n = 0;
+
+	if (!(v > -9e12 && v < 9e12)) {
+		int k = snprintf(p, 32, "%.6f", v);     /* cut at 31 */
+
+		return p + (k < 0 ? 0 : k > 31 ? 31 : k);
+	}
+	u = llround(v * 1e6);
+	if (u < 0 || (u == 0 && signbit(v)))
+		*p++ = '-';
+	u = u < 0 ? -u : u;
+	do {
+		digits[n++] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u > 0 || n < 7);
+	while (n > 6)
+		*p++ = digits[--n];
+	*p++ = '.';
+	while (n > 0)
+		*p++ = digits[--n];
+	*p = '\0';
+	return p;
 }
 
 /* Days since 1970-01-01 of a civil date. */

@@ -1167,8 +1167,14 @@ save_fx(const struct effects *src, struct effects *dst)
 	assert_non_null(dst->w);
 	for (size_t i = 0; i < src->nw; i++) {
 		dst->w[i] = src->w[i];
-		dst->w[i].field = strdup(src->w[i].field);
-		dst->w[i].value = strdup(src->w[i].value);
+		/* one block, as fx_write makes it */
+		size_t lf = strlen(src->w[i].field);
+
+		dst->w[i].field = malloc(lf + strlen(src->w[i].value) + 2);
+		assert_non_null(dst->w[i].field);
+		strcpy(dst->w[i].field, src->w[i].field);
+		dst->w[i].value = strcpy(dst->w[i].field + lf + 1,
+		    src->w[i].value);
 	}
 	dst->nw = dst->wcap = src->nw;
 }
