@@ -21,6 +21,7 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include "event.h"
 #include "util.h"
 
 #define SPKAFKA_LINE_MAX	(1024 * 1024)
@@ -49,6 +50,7 @@ struct spkafka_opts {
 	int		 from_end;
 	int		 with_key;
 	int		 with_pos;
+	int		 decode;
 	const char	*props[SPKAFKA_MAX_PROPS];
 	size_t		 nprops;
 };
@@ -67,6 +69,8 @@ struct spkafka_consumer {
 	int		 join_timed_out;
 	struct timespec	 start;
 	struct timespec	 last;
+	struct timespec	 first;         /* --decode: the first message */
+	long		 rejected;      /* --decode: messages not events */
 };
 
 static volatile sig_atomic_t spkafka_stop;
@@ -87,7 +91,7 @@ spkafka_usage(FILE *fp)
 	    "      and exits 1 if any delivery failed\n"
 	    "  consume -t TOPIC [-n COUNT] [--timeout-ms MS] [-g GROUP]\n"
 	    "          [--join-timeout-ms MS] [--from-beginning] [--from-end]\n"
-	    "          [--with-key] [--with-pos]\n"
+	    "          [--with-key] [--with-pos] [--decode]\n"
 	    "      print each message value as a line (--with-key: KEY<tab>\n"
 	    "      VALUE; --with-pos: PARTITION<tab>OFFSET<tab> first); stop\n"
 	    "      after COUNT messages or MS (default 5000)\n"
@@ -96,7 +100,10 @@ spkafka_usage(FILE *fp)
 	    "      join GROUP (a new group starts at the end unless\n"
 	    "      --from-beginning), count idle time only once partitions\n"
 	    "      are assigned, fail if none are within --join-timeout-ms\n"
-	    "      (default 30000), and commit offsets before exit\n"
+	    "      (default 30000), and commit offsets before exit; --decode:\n"
+	    "      print nothing per message but decode each as the daemon\n"
+	    "      does, then print \"decoded N messages (R rejected) in S s:\n"
+	    "      M messages/s\" (first message to last)\n"
 	    "  count -t TOPIC\n"
 	    "      print the number of messages held (sum of high - low\n"
 	    "      watermarks over all partitions)\n"
@@ -155,6 +162,8 @@ spkafka_flag(const char *a, struct spkafka_opts *o)
 		o->with_key = 1;
 	else if (strcmp(a, "--with-pos") == 0)
 		o->with_pos = 1;
+	else if (strcmp(a, "--decode") == 0)
+		o->decode = 1;
 	else
 		return 1;
 	return 0;
@@ -787,6 +796,27 @@ spkafka_print(const rd_kafka_message_t *m, const struct spkafka_opts *o)
 	putchar('\n');
 }
 
+/* Decode a message as the daemon does (the decode ceiling); 0 or -1. */
+static int
+spkafka_decode(const rd_kafka_message_t *m)
+{
+	static struct event ev;
+	char reason[EVENT_REASON_MAX];
+
+	return event_decode(m->payload, m->len, &ev, reason, sizeof(reason));
+}
+
+/* The --decode figures: messages, rejected, rate first to last. */
+static void
+spkafka_decode_report(const struct spkafka_consumer *c, long got)
+{
+	double s = got > 1 ? spkafka_ms_between(&c->first, &c->last) /
+	    1000.0 : 0;
+
+	printf("decoded %ld messages (%ld rejected) in %.3f s: %.0f "
+	    "messages/s\n", got, c->rejected, s, s > 0 ? (got - 1) / s : 0);
+}
+
 /* Tell whether the consumer has waited long enough for a message. */
 static int
 spkafka_idle(const struct spkafka_opts *o, struct spkafka_consumer *c,
@@ -815,7 +845,12 @@ spkafka_consume_loop(rd_kafka_t *rk, const struct spkafka_opts *o,
 		m = rd_kafka_consumer_poll(rk, 100);
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		if (m != NULL && m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-			spkafka_print(m, o);
+			if (got == 0)
+				c->first = now;
+			if (o->decode)
+				c->rejected += spkafka_decode(m) == -1;
+			else
+				spkafka_print(m, o);
 			got++;
 			c->last = now;
 		} else if (m != NULL)
@@ -863,7 +898,10 @@ spkafka_consume(const struct spkafka_opts *o)
 	else
 		rc = spkafka_assign_all(rk, o, errstr, sizeof(errstr));
 	if (rc == 0) {
-		spkafka_consume_loop(rk, o, &c);
+		long got = spkafka_consume_loop(rk, o, &c);
+
+		if (o->decode)
+			spkafka_decode_report(&c, got);
 		if (c.join_timed_out) {
 			snprintf(errstr, sizeof(errstr), "no partitions "
 			    "assigned in group \"%s\" within %ld ms", o->group,

@@ -4,7 +4,9 @@
 # redis-server, smartpromo-devbroker and smartpromod, creates a plan over a
 # share of the products, produces a generated event mix (tests/bench/
 # gen-events.awk) while the daemon consumes, and reports events/s from the
-# first applied event to the last.  Exits non-zero if the daemon did not
+# first applied event to the last, then the ceilings on the same machine
+# in the same run (consume and decode without the store; redis-benchmark
+# pipelined HSET) and our ratio to each.  Exits non-zero if the daemon did not
 # apply every event (a lost event) or an offer left its range.
 #
 # usage: tests/bench/throughput.sh [EVENTS] [PRODUCTS] [SHOPPERS]
@@ -99,4 +101,19 @@ t0s=$(date +%s.%N)
 "${ctl[@]}" snapshot --date "$(date -u +%F)" >/dev/null
 echo "bench: T+1 snapshot of the day took $(python3 -c "import time; print(round(time.time() - $t0s, 2))") s"
 echo "bench: daemon RSS $(ps -o rss= -p "${pids[2]}") KiB, redis used_memory $(redis-cli -p "$rport" info memory | sed -n 's/^used_memory:\([0-9]*\).*/\1/p') bytes, $(redis-cli -p "$rport" dbsize) keys, $(redis-cli -p "$rport" --scan --pattern 'sp:{*}:arms' | wc -l) arms hashes"
+# The ceilings, same machine, same run, the daemon stopped first: the
+# daemon's consume-and-decode path without the store (smartpromo-kafka
+# consume --decode: librdkafka consumer and event_decode), and Redis
+# taking pipelined simple writes (redis-benchmark).
+kill "${pids[2]}"; wait "${pids[2]}" 2>/dev/null || true
+held=$("$bin/smartpromo-kafka" -b "$brokers" count -t smartpromo.events)
+dec=$("$bin/smartpromo-kafka" -b "$brokers" consume -t smartpromo.events \
+	--decode -n "$held" --timeout-ms 3000)
+dec_rate=$(echo "$dec" | sed -n 's/.*: \([0-9]*\) messages\/s$/\1/p')
+hset_rate=$(redis-benchmark -p "$rport" -q -n 1000000 -P 64 -t hset |
+	tr '\r' '\n' | sed -n 's/^HSET: \([0-9.]*\) requests per second.*/\1/p' | tail -1)
+echo "bench: ceiling, consume and decode without the store: $dec"
+echo "bench: ceiling, redis-benchmark -P 64 HSET: ${hset_rate%.*} requests/s"
+echo "bench: ratio to the ceilings: $(awk -v r="$rate" -v d="$dec_rate" -v h="${hset_rate:-0}" 'BEGIN {
+	printf "%.1f%% of consume+decode, %.1f%% of pipelined HSET", d ? 100 * r / d : 0, h ? 100 * r / h : 0 }')"
 [ "$bad" -eq 0 ]
