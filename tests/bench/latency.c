@@ -461,7 +461,7 @@ lb_clients(struct lb_ctx *c)
 {
 	static const char *pp[] = {
 		"enable.idempotence", "true",
-		"linger.ms", "1",
+		"linger.ms", "0",
 		"queue.buffering.max.messages", "1000000",
 		"client.id", "bench-latency-producer",
 		NULL
@@ -469,7 +469,8 @@ lb_clients(struct lb_ctx *c)
 	static const char *cp[] = {
 		"group.id", "bench-latency",
 		"enable.auto.commit", "false",
-		"fetch.wait.max.ms", "5",
+		/* the dev broker holds an empty fetch for the whole wait */
+		"fetch.wait.max.ms", "1",
 		"fetch.min.bytes", "1",
 		"client.id", "bench-latency-consumer",
 		NULL
