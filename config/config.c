@@ -142,6 +142,9 @@ static const struct config_option config_options[] = {
 	CONFIG_INT(engine, max_discount_pct, "80", 1, 95),
 	CONFIG_STR(engine, tools, "product_discount,flash_sale,voucher,"
 	    "new_customer_discount,bmsm", 1, config_check_tools),
+	{ "engine", "late_view_offers", CONFIG_ENUM,
+	    CONFIG_F(engine, late_view_offers), "no", 0, 0, NULL,
+	    config_yes_no, 0 },
 
 	CONFIG_DBL(plans, min_sps, "3.5", 0, 5),
 	CONFIG_INT(plans, min_orders_90d, "30", 0, 1000000),

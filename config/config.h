@@ -64,6 +64,8 @@ struct config_engine {
 	double decay_half_life_hours; /* forgetting rate of the learner */
 	int max_discount_pct;       /* cap on any plan's discount_max_pct */
 	char tools[CONFIG_STR_MAX]; /* comma list of the tools offered */
+	char late_view_offers[8];   /* "yes": offers for views older than
+				       the TTL too (replays of past days) */
 };
 
 struct config_plans {

@@ -103,6 +103,7 @@ struct pipeline {
 	size_t nsaved, savedcap;
 	int backoff_ms;
 	int64_t took_mono;
+	int64_t took_ms;                /* wall clock at the take */
 	int64_t t_loaded, t_applied;    /* for the debug log of a batch */
 	struct event *kick_ev, *retry_ev, *timeout_ev, *commit_ev, *flight_ev;
 	struct event *alive_ev;
@@ -885,6 +886,7 @@ pl_apply_msg(struct pipeline *pl, struct pl_msg *pm)
 		.plan = plans_for_product_at(pl->plans, pm->ev.product_id,
 		    pm->ev.ts),
 		.sps = pl_shop_sps(pl, pm->ev.shop_id),
+		.now_ms = pl->took_ms,
 	};
 
 	if (engine_apply(&pl->ep, &p->ps, &in, &p->fx) == -1)
@@ -1377,6 +1379,7 @@ pl_collect_counts(struct pipeline *pl, struct pl_counts *c)
 		c->fx.refused += f->refused;
 		c->fx.withheld += f->withheld;
 		c->fx.budget_held += f->budget_held;
+		c->fx.late += f->late;
 		for (int t = 0; t < TOOLS_N; t++)
 			c->fx.by_tool[t] += f->by_tool[t];
 	}
@@ -1500,6 +1503,7 @@ pl_count(const struct pl_counts *c)
 	stats.promotions_refused += c->fx.refused;
 	stats.withheld += c->fx.withheld;
 	stats.budget_held += c->fx.budget_held;
+	stats.late_views += c->fx.late;
 	for (int t = 0; t < TOOLS_N; t++)
 		stats.offers_by_tool[t] += c->fx.by_tool[t];
 	stats.batches++;
@@ -1691,6 +1695,7 @@ pl_take(struct pipeline *pl)
 		return;
 	pl->nmsgs = (size_t)n;
 	pl->took_mono = clock_mono_ms();
+	pl->took_ms = clock_now_ms();
 	for (size_t i = 0; i < pl->nmsgs; i++) {
 		pl->msgs[i].m = pl->raw[i];
 		if (pl->raw[i]->err != RD_KAFKA_RESP_ERR_NO_ERROR &&
@@ -1773,6 +1778,7 @@ pipeline_configure(struct pipeline *pl, const struct sp_config *cfg)
 	pl->ep.default_roi_target = e->roi_target;
 	pl->ep.holdout_pct = e->holdout_pct;
 	pl->ep.offer_ttl_ms = (int64_t)e->offer_ttl_minutes * 60000;
+	pl->ep.late_view_offers = strcmp(e->late_view_offers, "yes") == 0;
 	pl->ep.attribution_ms = (int64_t)e->attribution_hours * 3600000;
 	pl->ep.bandit.levels = e->levels;
 	pl->ep.bandit.prior_conversion = e->prior_conversion;

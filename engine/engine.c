@@ -1002,6 +1002,11 @@ engine_offer(const struct engine_params *ep, struct product_state *ps,
 	if (o->loaded && !o->converted && o->expires_at > in->ev->ts &&
 	    strcmp(o->plan_id, in->plan->plan_id) == 0)
 		return 0;       /* the customer's offer still stands */
+	if (!ep->late_view_offers && in->now_ms > 0 &&
+	    in->ev->ts + ep->offer_ttl_ms <= in->now_ms) {
+		fx->counts.late++;      /* its offer would be born expired */
+		return 0;
+	}
 	memset(&nw, 0, sizeof(nw));
 	snprintf(nw.customer_id, sizeof(nw.customer_id), "%s", e->customer_id);
 	if (!ps->known || (rc = engine_decide(ep, ps, in, &nw)) < 0) {

@@ -43,6 +43,8 @@ struct engine_params {
 	struct bandit_params bandit;
 	uint64_t offer_seed;            /* mixes the topic into offer ids */
 	unsigned tools;                 /* bit mask of enum checkout_kind */
+	int late_view_offers;           /* offer even for views older than
+					   the TTL at now_ms (replays) */
 };
 
 /*
@@ -182,6 +184,8 @@ struct fx_counts {
 	uint64_t refused;               /* seller promotions refused */
 	uint64_t withheld;              /* offers the guarantee kept back */
 	uint64_t budget_held;           /* views with no offer: budget paced */
+	uint64_t late;                  /* views with no offer: older than the
+					   offer TTL when applied */
 	uint64_t by_tool[TOOLS_N];      /* offers made, per tool */
 };
 
@@ -204,6 +208,9 @@ struct engine_input {
 	int returning;                  /* customer has bought from the shop */
 	double sps;                     /* the shop's Performance Score, -1 */
 	struct plan *plan;              /* active plan of the product, or NULL */
+	int64_t now_ms;                 /* wall clock when applied, 0: none; a
+					   view older than the offer TTL then
+					   gets no offer (it would be expired) */
 };
 
 /* Empty effects. */

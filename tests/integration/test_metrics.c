@@ -2142,11 +2142,13 @@ static int
 setup_metrics(void **state)
 {
 	int64_t at = (harness_now_ms() + 12 * HOUR_MS) % DAY_MS / 60000;
-	char extra[128];
+	char extra[192];
 
+	/* the scenario replays past days: their views must get offers */
 	*state = &harness_m;
 	snprintf(extra, sizeof(extra), "[schedule]\ntimezone = UTC\n"
-	    "snapshot_time = %02d:%02d\n", (int)(at / 60), (int)(at % 60));
+	    "snapshot_time = %02d:%02d\n[engine]\nlate_view_offers = yes\n",
+	    (int)(at / 60), (int)(at % 60));
 	return start_group(&harness_m, extra);
 }
 
