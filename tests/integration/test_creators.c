@@ -31,6 +31,7 @@
 #include <cmocka.h>
 
 #include "harness.h"
+#include "itest.h"
 
 /* Shared helpers of the harness, under this file's short names. */
 #define setup_test harness_setup_test
@@ -39,7 +40,6 @@
 #define sfield(o, name) harness_sfield((o), (name))
 #include "pps.h"
 
-#define WAIT_MS 30000           /* how long an expected effect may take */
 #define DAY_MS 86400000LL
 #define NDAYS 20                /* simulated days: D0 = today-20 .. today-1 */
 #define SPLIT_DAY 10            /* shop c9-sa's SPS changes on this day */
@@ -47,12 +47,6 @@
 #define T1_DAY 19               /* today-1: the later one, 7 days on */
 #define MAXC 24                 /* content items per creator */
 #define PRICE 2500
-
-/* Fail the test with the harness's reason when call returns -1. */
-#define H_OK(h, call) do { \
-	if ((call) == -1) \
-		fail_msg("%s: %s", #call, (h)->err); \
-} while (0)
 
 enum { PB1, PB2, PB3, PH1, PH2, PU1, NPROD };
 enum { CRA, CRB, CRB2, CRC, CRD, CRE, CRF, NCREATORS };

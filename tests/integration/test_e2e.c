@@ -21,6 +21,8 @@
 #include <cmocka.h>
 
 #include "harness.h"
+#define ITEST_EVENT_PREFIX "ev-"
+#include "itest.h"
 
 /* Shared helpers of the harness, under this file's short names. */
 #define teardown_test harness_teardown_test
@@ -30,14 +32,7 @@
 #define in_holdout(c) harness_in_holdout((c), HOLDOUT_PCT)
 
 #define HOLDOUT_PCT 10.0        /* [engine] holdout_pct in the config */
-#define WAIT_MS 30000           /* how long an expected effect may take */
 #define SETTLE_MS 1500          /* after a barrier, before "nothing came" */
-
-/* Fail the test with the harness's reason when call returns -1. */
-#define H_OK(h, call) do { \
-	if ((call) == -1) \
-		fail_msg("%s: %s", #call, (h)->err); \
-} while (0)
 
 /* Which offers a consume keeps: every non-NULL field must match. */
 struct offer_match {
@@ -53,8 +48,6 @@ struct dead_match {
 	int n;
 };
 
-static int event_seq;
-
 /* The next customer id "<prefix>-<n>" in (holdout 1) or out of it. */
 static void
 next_customer(const char *prefix, int holdout, int *seq, char *buf,
@@ -63,19 +56,6 @@ next_customer(const char *prefix, int holdout, int *seq, char *buf,
 	do
 		snprintf(buf, len, "%s-%d", prefix, (*seq)++);
 	while (in_holdout(buf) != holdout);
-}
-
-/* The common fields of an event (new reference). */
-static json_t *
-event_new(const char *type, const char *shop, const char *product,
-    int64_t ts)
-{
-	char id[64];
-
-	snprintf(id, sizeof(id), "ev-%d", ++event_seq);
-	return json_pack("{s:s, s:s, s:I, s:s, s:s}", "type", type,
-	    "event_id", id, "ts", (json_int_t)ts, "shop_id", shop,
-	    "product_id", product);
 }
 
 /* A product (catalog) event. */
@@ -109,23 +89,6 @@ send_event(struct harness *h, const char *product, json_t *ev)
 	assert_non_null(ev);
 	H_OK(h, harness_send_event(h, product, ev));
 	json_decref(ev);
-}
-
-/* "sp:{P}:<what>" */
-static void
-pkey(char *buf, size_t len, const char *product, const char *what)
-{
-	snprintf(buf, len, "sp:{%s}:%s", product, what);
-}
-
-/* "sp:{P}:day:<date of ts>" */
-static void
-day_key(char *buf, size_t len, const char *product, int64_t ts)
-{
-	char date[16];
-
-	harness_date(ts, date, sizeof(date));
-	snprintf(buf, len, "sp:{%s}:day:%s", product, date);
 }
 
 /* Send the catalog rows and wait until the daemon stored each one. */
@@ -252,32 +215,6 @@ wait_offer(struct harness *h, const char *product, const char *customer)
 	    "value"));
 	json_decref(msgs);
 	return offer;
-}
-
-/* One day counter of a product. */
-static long long
-day_counter(struct harness *h, const char *product, int64_t ts,
-    const char *field)
-{
-	char key[256];
-	long long v;
-
-	day_key(key, sizeof(key), product, ts);
-	H_OK(h, harness_hget_ll(h, key, field, &v));
-	return v;
-}
-
-/* Wait until a day counter of a product reaches want. */
-static long long
-wait_day_counter(struct harness *h, const char *product, int64_t ts,
-    const char *field, long long want)
-{
-	char key[256];
-	long long v;
-
-	day_key(key, sizeof(key), product, ts);
-	H_OK(h, harness_wait_hash_ge(h, key, field, want, WAIT_MS, &v));
-	return v;
 }
 
 /* ---- test 7: configuration check ---- */

@@ -47,6 +47,7 @@
 #include <cmocka.h>
 
 #include "harness.h"
+#include "itest.h"
 
 /* Shared helpers of the harness, under this file's short names. */
 #define setup_test harness_setup_test
@@ -61,7 +62,6 @@
 #define Z95 1.959964            /* docs/metrics.md: the interval's z */
 #define LINE_CV 0.5             /* docs/metrics.md: kappa */
 #define HLL_SE 0.0081           /* Redis HyperLogLog standard error */
-#define WAIT_MS 30000           /* how long an expected effect may take */
 #define DAY_MS 86400000LL
 #define HOUR_MS 3600000LL
 #define NDAYS 6                 /* scenario days: today-6 .. today-1 */
@@ -74,12 +74,6 @@
 #define NHLL 2400               /* its extra distinct ordering customers */
 #define LATE_DAY 4              /* today-2: re-run by the nightly job */
 #define SHOP "m5-shop"
-
-/* Fail the test with the harness's reason when call returns -1. */
-#define H_OK(h, call) do { \
-	if ((call) == -1) \
-		fail_msg("%s: %s", #call, (h)->err); \
-} while (0)
 
 static const char *const prod_ids[NALL] = { "m5-p0", "m5-p1", "m5-p2",
     "m5-px" };

@@ -33,6 +33,8 @@
 #include <cmocka.h>
 
 #include "harness.h"
+#define ITEST_EVENT_PREFIX "ops-ev-"
+#include "itest.h"
 
 /* Shared helpers of the harness, under this file's short names. */
 #define setup_test harness_setup_test
@@ -40,17 +42,10 @@
 #define fnv1a64(s) harness_fnv1a64(s)
 #define in_holdout(c, pct) harness_in_holdout((c), (pct))
 
-#define WAIT_MS 30000           /* how long an expected effect may take */
 #define SETTLE_MS 2000          /* after a barrier, before "nothing came" */
 #define DRAIN_DEADLINE_MS 30000 /* the daemon's SERVER_DRAIN_MS */
 #define WD_USEC 2000000         /* WATCHDOG_USEC given to the daemon */
 #define NOTIFY_MAX 512          /* notifications kept per test */
-
-/* Fail the test with the harness's reason when call returns -1. */
-#define H_OK(h, call) do { \
-	if ((call) == -1) \
-		fail_msg("%s: %s", #call, (h)->err); \
-} while (0)
 
 /* The settings of a config file this test writes. */
 struct ops_conf {
@@ -75,7 +70,6 @@ struct notify_log {
 	struct notify_msg m[NOTIFY_MAX];
 };
 
-static int event_seq;
 static struct harness_proc extra_proc;  /* a second daemon, if any */
 
 /* Monotonic milliseconds. */
@@ -96,19 +90,6 @@ pick_customer(const char *prefix, int *seq, double lo, double hi, char *buf,
 	do
 		snprintf(buf, len, "%s-%d", prefix, (*seq)++);
 	while (in_holdout(buf, lo) || !in_holdout(buf, hi));
-}
-
-/* The common fields of an event (new reference). */
-static json_t *
-event_new(const char *type, const char *shop, const char *product,
-    int64_t ts)
-{
-	char id[64];
-
-	snprintf(id, sizeof(id), "ops-ev-%d", ++event_seq);
-	return json_pack("{s:s, s:s, s:I, s:s, s:s}", "type", type,
-	    "event_id", id, "ts", (json_int_t)ts, "shop_id", shop,
-	    "product_id", product);
 }
 
 /* A page_view event (new reference). */
@@ -222,42 +203,6 @@ count_offers(struct harness *h, const char *product, const char *customer,
 	    want, idle_ms, &out));
 	json_decref(out);
 	return n;
-}
-
-/* "sp:{P}:day:<UTC date of ts>" */
-static void
-day_key(char *buf, size_t len, const char *product, int64_t ts)
-{
-	char date[16];
-
-	harness_date(ts, date, sizeof(date));
-	snprintf(buf, len, "sp:{%s}:day:%s", product, date);
-}
-
-/* One day counter of a product. */
-static long long
-day_counter(struct harness *h, const char *product, int64_t ts,
-    const char *field)
-{
-	char key[256];
-	long long v;
-
-	day_key(key, sizeof(key), product, ts);
-	H_OK(h, harness_hget_ll(h, key, field, &v));
-	return v;
-}
-
-/* Wait until a day counter of a product reaches want; its value. */
-static long long
-wait_day_counter(struct harness *h, const char *product, int64_t ts,
-    const char *field, long long want)
-{
-	char key[256];
-	long long v;
-
-	day_key(key, sizeof(key), product, ts);
-	H_OK(h, harness_wait_hash_ge(h, key, field, want, WAIT_MS, &v));
-	return v;
 }
 
 /* Write a complete daemon config to path. */

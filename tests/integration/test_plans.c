@@ -31,6 +31,8 @@
 #include <cmocka.h>
 
 #include "harness.h"
+#define ITEST_EVENT_PREFIX "pl-ev-"
+#include "itest.h"
 
 /* Shared helpers of the harness, under this file's short names. */
 #define setup_test harness_setup_test
@@ -41,7 +43,6 @@
 #define in_holdout(c) harness_in_holdout((c), HOLDOUT_PCT)
 
 #define HOLDOUT_PCT 10.0        /* [engine] holdout_pct of the harness */
-#define WAIT_MS 30000           /* how long an expected effect may take */
 #define LOAD_MS 240000          /* how long the real-data replay may take */
 #define DAY_MS 86400000LL
 
@@ -66,20 +67,12 @@
 	"clearance_min_stock = " STR(CLEAR_MIN_STOCK) "\n" \
 	"recompute_minutes = 10080\n"
 
-/* Fail the test with the harness's reason when call returns -1. */
-#define H_OK(h, call) do { \
-	if ((call) == -1) \
-		fail_msg("%s: %s", #call, (h)->err); \
-} while (0)
-
 /* The five computed segments, in a fixed order of bits (this file's). */
 #define NSEG 5
 enum { S_TRENDING = 1, S_CLEARANCE = 2, S_BEST = 4, S_NONCOMP = 8,
     S_NEWLY = 16 };
 static const char *const seg_names[NSEG] = { "trending", "clearance",
     "best_selling", "non_competitive", "newly_listed" };
-
-static int event_seq;
 
 /* ---- small helpers ---- */
 
@@ -131,30 +124,7 @@ utc_ms(const char *date)
 	return (int64_t)timegm(&tm) * 1000;
 }
 
-/* "sp:{P}:<what>" */
-static void
-pkey(char *buf, size_t len, const char *product, const char *what)
-{
-	snprintf(buf, len, "sp:{%s}:%s", product, what);
-}
-
 /* ---- events ---- */
-
-/* The common fields of an event (new reference); product may be NULL. */
-static json_t *
-event_new(const char *type, const char *shop, const char *product,
-    int64_t ts)
-{
-	char id[64];
-	json_t *ev;
-
-	snprintf(id, sizeof(id), "pl-ev-%d", ++event_seq);
-	ev = json_pack("{s:s, s:s, s:I, s:s}", "type", type, "event_id", id,
-	    "ts", (json_int_t)ts, "shop_id", shop);
-	if (product != NULL)
-		json_object_set_new(ev, "product_id", json_string(product));
-	return ev;
-}
 
 /* A product (catalog) event. */
 static json_t *
@@ -454,42 +424,6 @@ catalog(struct harness *h, const char *shop, const char *const *products,
 		pkey(key, sizeof(key), products[i], "product");
 		wait_hash_str(h, key, "known", "1");
 	}
-}
-
-/* "sp:{P}:day:<UTC date of ts>" */
-static void
-day_key(char *buf, size_t len, const char *product, int64_t ts)
-{
-	char date[16];
-
-	harness_date(ts, date, sizeof(date));
-	snprintf(buf, len, "sp:{%s}:day:%s", product, date);
-}
-
-/* Wait until a day counter of a product reaches want; its value. */
-static long long
-wait_counter(struct harness *h, const char *product, int64_t ts,
-    const char *field, long long want)
-{
-	char key[128];
-	long long v;
-
-	day_key(key, sizeof(key), product, ts);
-	H_OK(h, harness_wait_hash_ge(h, key, field, want, WAIT_MS, &v));
-	return v;
-}
-
-/* One day counter of a product. */
-static long long
-counter(struct harness *h, const char *product, int64_t ts,
-    const char *field)
-{
-	char key[128];
-	long long v;
-
-	day_key(key, sizeof(key), product, ts);
-	H_OK(h, harness_hget_ll(h, key, field, &v));
-	return v;
 }
 
 /* ---- Kafka output ---- */
@@ -1152,7 +1086,7 @@ test_plan_preview(void **state)
 
 	catalog(h, PV_SHOP, p, 1, 2000, 100, now - 90 * DAY_MS, now);
 	send_views(h, PV_SHOP, "pv-p0", "pv-c", PV_VIEWS, yday);
-	wait_counter(h, "pv-p0", yday, "pv", PV_VIEWS);
+	wait_day_counter(h, "pv-p0", yday, "pv", PV_VIEWS);
 	b = custom_body(PV_SHOP, p, 2, 5, 30);
 	json_object_set_new(b, "days", json_integer(21));
 	text = json_dumps(b, JSON_COMPACT);
@@ -1274,8 +1208,8 @@ offers_in_range(struct harness *h, const char *product, int n, int64_t ts,
 	long long k;
 	json_t *msgs;
 
-	wait_counter(h, product, ts, "pv_t", n);
-	k = counter(h, product, ts, "offers");
+	wait_day_counter(h, product, ts, "pv_t", n);
+	k = day_counter(h, product, ts, "offers");
 	msgs = k > 0 ? wait_msgs(h, product, (int)k) : json_array();
 	assert_int_equal(json_array_size(msgs), k);
 	for (size_t i = 0; i < json_array_size(msgs); i++)
@@ -1299,15 +1233,16 @@ r_views_and_offers(struct harness *h, const char *pid)
 	send_views(h, R_SHOP, "r-p1", "r-c1", 10, ts);
 	n0 = offers_in_range(h, "r-p0", 10, ts, pid, 10000, 1000, 3000);
 	n1 = offers_in_range(h, "r-p1", 10, ts, pid, 10100, 200, 400);
-	pv = wait_counter(h, "r-p2", ts, "pv", 10);
+	pv = wait_day_counter(h, "r-p2", ts, "pv", 10);
 	m2 = product_msgs(h, "r-p2", 0, 3000);
 	print_message("10 views each: r-p0 %d offers (plan range 10-30%%), "
 	    "r-p1 %d offers (its own 2-4%%), excluded r-p2: pv %lld, pv_t "
-	    "%lld, %zu offers\n", n0, n1, pv, counter(h, "r-p2", ts, "pv_t"),
+	    "%lld, %zu offers\n", n0, n1, pv,
+	    day_counter(h, "r-p2", ts, "pv_t"),
 	    json_array_size(m2));
 	assert_true(n0 >= 1 && n1 >= 1);
 	assert_int_equal(json_array_size(m2), 0);
-	assert_int_equal(counter(h, "r-p2", ts, "pv_t"), 0);
+	assert_int_equal(day_counter(h, "r-p2", ts, "pv_t"), 0);
 	json_decref(m2);
 }
 
@@ -1457,7 +1392,7 @@ a_views(struct harness *h, const char *product, int n, int64_t ts)
 		    ts + i * 1000));
 	}
 	H_OK(h, harness_flush(h));
-	wait_counter(h, product, ts, "pv", n);
+	wait_day_counter(h, product, ts, "pv", n);
 }
 
 /* A product that starts trending joins the shop's trending plan. */
@@ -1642,11 +1577,11 @@ k_counters(struct harness *h, int64_t now, int64_t end)
 
 	harness_date(now, d0, sizeof(d0));
 	harness_date(end, d1, sizeof(d1));
-	pvt = counter(h, "k-p0", now, "pv_t");
-	offers = counter(h, "k-p0", now, "offers");
+	pvt = day_counter(h, "k-p0", now, "pv_t");
+	offers = day_counter(h, "k-p0", now, "offers");
 	if (strcmp(d0, d1) != 0) {      /* the window crossed midnight UTC */
-		pvt += counter(h, "k-p0", end, "pv_t");
-		offers += counter(h, "k-p0", end, "offers");
+		pvt += day_counter(h, "k-p0", end, "pv_t");
+		offers += day_counter(h, "k-p0", end, "offers");
 	}
 	print_message("day counters of k-p0: pv_t %lld, offers %lld\n", pvt,
 	    offers);
