@@ -90,13 +90,22 @@ print(bad)')
 echo "bench: $offers offers, $bad outside the plan range"
 cpu() { awk -v t="$(getconf CLK_TCK)" '{printf "%.1f", ($14 + $15) / t}' "/proc/$1/stat"; }
 echo "bench: CPU seconds: smartpromod $(cpu "${pids[2]}"), redis-server $(cpu "${pids[0]}"), devbroker $(cpu "${pids[1]}")"
-# Memory per key kind: MEMORY USAGE averaged over up to 200 keys of each.
+# Memory per key kind: MEMORY USAGE averaged over up to 200 keys of each
+# (awk, not head: head would end the scan with SIGPIPE, fatal under
+# pipefail).
 keybytes() {
-	redis-cli -p "$rport" --scan --pattern "$1" | head -n 200 |
+	redis-cli -p "$rport" --scan --pattern "$1" | awk 'NR <= 200' |
 		while read -r k; do redis-cli -p "$rport" memory usage "$k"; done |
 		awk '{ s += $1; n++ } END { printf "%d", n ? s / n : 0 }'
 }
-echo "bench: redis bytes per key: product $(keybytes 'sp:{*}:product'), arms $(keybytes 'sp:{*}:arms'), day $(keybytes 'sp:{*}:day:*'), offers $(keybytes 'sp:{*}:offers')"
+armbytes=$(keybytes 'sp:{*}:arms')
+echo "bench: redis bytes per key: product $(keybytes 'sp:{*}:product'), arms $armbytes, day $(keybytes 'sp:{*}:day:*'), offers $(keybytes 'sp:{*}:offers')"
+# Per learning arm: an arms hash holds "range", "tref" and one field per
+# level or tool arm and context (docs/keyspace.md).
+arms=$(redis-cli -p "$rport" --scan --pattern 'sp:{*}:arms' | awk 'NR <= 200' |
+	while read -r k; do redis-cli -p "$rport" hlen "$k"; done |
+	awk '{ s += $1 - 2; n++ } END { printf "%.1f", n ? s / n : 0 }')
+echo "bench: learning arms: $arms per product on average, $(awk -v b="$armbytes" -v a="$arms" 'BEGIN { printf "%d", (a > 0 ? b / a : 0) }') bytes per arm (its hash's bytes over its arms)"
 t0s=$(date +%s.%N)
 "${ctl[@]}" snapshot --date "$(date -u +%F)" >/dev/null
 echo "bench: T+1 snapshot of the day took $(python3 -c "import time; print(round(time.time() - $t0s, 2))") s"
