@@ -2,9 +2,9 @@
 /*
  * itest.h - what the integration test files share on top of the harness:
  * failing the running cmocka test on a harness error (H_OK), event
- * skeletons, product keys and day counters.  Include after cmocka.h and
- * harness.h.  A file sets ITEST_EVENT_PREFIX (the event_id prefix of its
- * events) and may set WAIT_MS before including it.
+ * skeletons and page views, product keys and day counters.  Include after
+ * cmocka.h and harness.h.  A file sets ITEST_EVENT_PREFIX (the event_id
+ * prefix of its events) and may set WAIT_MS before including it.
  */
 #ifndef ITEST_H
 #define ITEST_H
@@ -36,6 +36,17 @@ event_new(const char *type, const char *shop, const char *product,
 	    "ts", (json_int_t)ts, "shop_id", shop);
 	if (product != NULL)
 		json_object_set_new(ev, "product_id", json_string(product));
+	return ev;
+}
+
+/* A page_view event of customer (new reference). */
+static inline json_t *
+view_event(const char *shop, const char *product, const char *customer,
+    int64_t ts)
+{
+	json_t *ev = event_new("page_view", shop, product, ts);
+
+	json_object_set_new(ev, "customer_id", json_string(customer));
 	return ev;
 }
 

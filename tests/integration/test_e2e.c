@@ -71,17 +71,6 @@ product_event(const char *shop, const char *product, int64_t price,
 	return ev;
 }
 
-/* A page_view event. */
-static json_t *
-view_event(const char *shop, const char *product, const char *customer,
-    int64_t ts)
-{
-	json_t *ev = event_new("page_view", shop, product, ts);
-
-	json_object_set_new(ev, "customer_id", json_string(customer));
-	return ev;
-}
-
 /* Queue an event keyed by its product and drop the reference. */
 static void
 send_event(struct harness *h, const char *product, json_t *ev)

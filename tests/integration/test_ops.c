@@ -92,17 +92,6 @@ pick_customer(const char *prefix, int *seq, double lo, double hi, char *buf,
 	while (in_holdout(buf, lo) || !in_holdout(buf, hi));
 }
 
-/* A page_view event (new reference). */
-static json_t *
-view_event(const char *shop, const char *product, const char *customer,
-    int64_t ts)
-{
-	json_t *ev = event_new("page_view", shop, product, ts);
-
-	json_object_set_new(ev, "customer_id", json_string(customer));
-	return ev;
-}
-
 /* Queue an event keyed by its product; pos (may be NULL) gets its place. */
 static void
 send_event(struct harness *h, const char *product, json_t *ev,
