@@ -585,16 +585,18 @@ pl_load_slots(const struct product_state *ps, const redisReply *r,
 	static const redisReply none = { .type = REDIS_REPLY_ARRAY };
 	const int asked[6] = { 1, 1, ps->noffers > 0, ps->norders > 0,
 	    ps->noffers > 0, ps->noutbox > 0 };
-	size_t e = 0;
+	size_t e = 0, want = 0;
 
-	if (r == NULL || r->type != REDIS_REPLY_ARRAY)
+	for (int i = 0; i < 6; i++)
+		want += asked[i] != 0;
+	if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != want)
 		return -1;
 	for (int i = 0; i < 6; i++) {
 		slot[i] = asked[i] && e < r->elements ? r->element[e++] : &none;
 		if (asked[i] && slot[i]->type == REDIS_REPLY_ERROR)
 			return -1;
 	}
-	return e == r->elements ? 0 : -1;
+	return 0;
 }
 
 /* Reply to a product's load transaction. */
@@ -654,29 +656,33 @@ pl_send(struct pipeline *pl, redisCallbackFn *fn, size_t idx, int argc,
 }
 
 /* One command of a transaction; its reply ("QUEUED") is not needed. */
-static void
+static int
 pl_send_queued(struct pipeline *pl, int argc, const char **argv)
 {
-	if (store_command(pl->st, NULL, NULL, argc, argv, NULL) == -1)
-		pl->failed = 1;
+	if (store_command(pl->st, NULL, NULL, argc, argv, NULL) == 0)
+		return 0;
+	pl->failed = 1;
+	return -1;
 }
 
 /* An HMGET of n fields of key, if there are any. */
-static void
+static int
 pl_send_hmget(struct pipeline *pl, const char *key, const char **fields,
     size_t n)
 {
 	const char **argv;
+	int rc;
 
 	if (n == 0)
-		return;
+		return 0;
 	if ((argv = calloc(n + 2, sizeof(*argv))) == NULL)
 		fatalx("out of memory");
 	argv[0] = "HMGET";
 	argv[1] = key;
 	memcpy(argv + 2, fields, n * sizeof(*argv));
-	pl_send_queued(pl, (int)n + 2, argv);
+	rc = pl_send_queued(pl, (int)n + 2, argv);
 	free(argv);
+	return rc;
 }
 
 /*
@@ -711,17 +717,24 @@ pl_send_load(struct pipeline *pl, size_t idx)
 		    ps->outbox[i].offset, pos[i], sizeof(pos[i]));
 		ids[a++] = pos[i];
 	}
-	pl_send_queued(pl, 1, multi);
-	for (int k = 0; k < 2; k++) {
-		hgetall[1] = keys[k];
-		pl_send_queued(pl, 2, hgetall);
+	if (pl_send_queued(pl, 1, multi) == 0) {
+		int bad = 0;
+
+		for (int k = 0; k < 2; k++) {
+			hgetall[1] = keys[k];
+			bad |= pl_send_queued(pl, 2, hgetall);
+		}
+		bad |= pl_send_hmget(pl, keys[2], ids, ps->noffers);
+		bad |= pl_send_hmget(pl, keys[3], ids + ps->noffers,
+		    ps->norders);
+		bad |= pl_send_hmget(pl, keys[4], ids, ps->noffers);
+		bad |= pl_send_hmget(pl, keys[5], ids + ps->noffers +
+		    ps->norders, ps->noutbox);
+		if (bad)        /* never leave the connection inside MULTI */
+			store_reset(pl->st);
+		else
+			pl_send(pl, pl_load_cb, idx, 1, exec, NULL);
 	}
-	pl_send_hmget(pl, keys[2], ids, ps->noffers);
-	pl_send_hmget(pl, keys[3], ids + ps->noffers, ps->norders);
-	pl_send_hmget(pl, keys[4], ids, ps->noffers);
-	pl_send_hmget(pl, keys[5], ids + ps->noffers + ps->norders,
-	    ps->noutbox);
-	pl_send(pl, pl_load_cb, idx, 1, exec, NULL);
 	free(pos);
 	free(ids);
 }
@@ -1108,9 +1121,6 @@ pl_send_write(struct pipeline *pl, size_t idx)
 	struct pl_keys k = { .n = 7 };
 	struct pl_groups gs = { 0 };
 	char newpos[48], ttl[24], ttlidx[64 * 8] = "", nkeys[24];
-	char kposf[] = "kpos";
-	struct fx_write kw = { .op = FX_HSET, .key = FX_PRODUCT,
-	    .field = kposf, .value = newpos };
 	const char *kinds[7] = { "product", "arms", "offers", "orders",
 	    "views", "pps", "outbox" };
 	char (*idxs)[12], (*cnts)[12];
@@ -1126,10 +1136,9 @@ pl_send_write(struct pipeline *pl, size_t idx)
 	for (size_t i = 0; i < fx->nw; i++)
 		pl_group_add(&gs, &fx->w[i], pl_key_index(pl, &k,
 		    p->ps.product_id, &fx->w[i]));
-	/* the new position goes with the product hash's own HSET: one
-	 * command less in the script than a separate HSET of kpos */
+	/* the new position is the script's last write (ARGV[2]): if a
+	 * command before it fails, the batch is retried, not half-skipped */
 	product_state_kpos(&p->ps, newpos, sizeof(newpos));
-	pl_group_add(&gs, &kw, 1);
 	for (size_t i = 0; i < gs.n; i++)
 		nchunks += gs.g[i].n / PL_CHUNK + 1;
 	for (int i = 0; i < k.nttl; i++)
@@ -1138,8 +1147,7 @@ pl_send_write(struct pipeline *pl, size_t idx)
 	snprintf(ttl, sizeof(ttl), "%lld",
 	    (long long)pl->cfg->redis.day_ttl_days * 86400);
 	snprintf(nkeys, sizeof(nkeys), "%zu", k.n);
-	argv = calloc(7 + k.n + 4 * (fx->nw + 1) + 3 * nchunks,
-	    sizeof(*argv));
+	argv = calloc(7 + k.n + 4 * fx->nw + 3 * nchunks, sizeof(*argv));
 	idxs = calloc(gs.n + 1, sizeof(*idxs));
 	cnts = calloc(nchunks + 1, sizeof(*cnts));
 	if (argv == NULL || idxs == NULL || cnts == NULL)
@@ -1150,7 +1158,7 @@ pl_send_write(struct pipeline *pl, size_t idx)
 	for (size_t i = 0; i < k.n; i++)
 		argv[a++] = k.names[i];
 	argv[a++] = p->kpos;
-	argv[a++] = "";         /* kpos is in the product's HSET */
+	argv[a++] = newpos;
 	argv[a++] = ttl;
 	argv[a++] = ttlidx;
 	for (size_t i = 0; i < gs.n; i++)

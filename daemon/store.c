@@ -33,8 +33,9 @@ static const char store_lua_load[] =
 
 /*
  * Apply a batch's writes to one product if nobody moved it meanwhile.
- * KEYS[1] is the product hash.  ARGV: expected kpos, new kpos ("": the
- * operations already set it, as the pipeline does), TTL seconds
+ * KEYS[1] is the product hash.  ARGV: expected kpos, new kpos (written
+ * last, so an error midway leaves the old one and the batch is retried;
+ * "": none), TTL seconds
  * for keys first created here, comma list of key indexes that get the TTL,
  * then operations: "H" key n f1 v1 ... fn vn (HSET), "I" key field delta
  * (HINCRBY), "P" key n e1 ... en (PFADD), keys as indexes into KEYS.

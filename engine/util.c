@@ -33,7 +33,7 @@ util_fmt_fixed6(char *p, double v)
 	int64_t u;
 	int n = 0;
 
-	if (!(v > -9e12 && v < 9e12)) {
+	if (!(v > -9e9 && v < 9e9)) {  /* beyond, v * 1e6 passes 2^53 */
 		int k = snprintf(p, 32, "%.6f", v);     /* cut at 31 */
 
 		return p + (k < 0 ? 0 : k > 31 ? 31 : k);

@@ -42,7 +42,8 @@ int util_utf8_prefix(const char *s, size_t len, size_t max);
 
 /*
  * Write v as printf's "%.6f" would for the counts the learner keeps (finite,
- * |v| < 9e12; others go through snprintf) at p, which needs 32 bytes;
+ * |v| < 9e9, where v * 1e6 is exact to the unit; others go through
+ * snprintf) at p, which needs 32 bytes;
  * returns the end (the terminating NUL).  glibc formats a double exactly
  * in multiple precision, which is slow for the thousands of arms written
  * per batch.  The last digit may differ from printf's only when v * 1e6

@@ -304,10 +304,16 @@ selfcheck() {
 	day=$(redis-cli -p "$rport" --scan --pattern 'sp:{p0}:day:*' | head -1)
 	# an orders hash with two fields or more: deleting the only field of
 	# a hash deletes the key, which the check reports differently
+	local k
 	orders=
-	for orders in $(redis-cli -p "$rport" --scan --pattern 'sp:{p*}:orders'); do
-		[ "$(redis-cli -p "$rport" hlen "$orders")" -ge 2 ] && break
+	for k in $(redis-cli -p "$rport" --scan --pattern 'sp:{p*}:orders'); do
+		if [ "$(redis-cli -p "$rport" hlen "$k")" -ge 2 ]; then
+			orders=$k
+			break
+		fi
 	done
+	[ -n "$orders" ] ||
+		{ say "self-check: no orders hash with two orders to corrupt"; return 1; }
 	field=$(redis-cli -p "$rport" hkeys "$orders" | head -1)
 	redis-cli -p "$rport" hincrby "$day" pv 1 >/dev/null
 	redis-cli -p "$rport" hdel "$orders" "$field" >/dev/null
