@@ -237,22 +237,24 @@ ex_state_cb(redisAsyncContext *ac, void *rp, void *priv)
 {
 	struct ex_req *r = priv;
 	redisReply *reply = rp;
+	/* the one customer explain_run() asked for (store_load) */
+	struct store_load_ask ask = { NULL, 1, NULL, 0, NULL, 0 };
+	const redisReply *part[STORE_LOAD_PARTS];
 	char key[400];
 	const char *argv[3];
 
 	(void)ac;
-	if (reply == NULL || reply->type != REDIS_REPLY_ARRAY ||
-	    reply->elements != 6) {
+	if (store_load_parts(reply, &ask, part) == -1) {
 		ex_done(r, NULL, 503, "the store did not answer");
 		return;
 	}
-	ex_load_hash(r, reply->element[0], 0);
-	ex_load_hash(r, reply->element[1], 1);
-	if (reply->element[2]->elements == 1 &&
-	    reply->element[2]->element[0]->type == REDIS_REPLY_STRING)
+	ex_load_hash(r, part[STORE_LOAD_PRODUCT], 0);
+	ex_load_hash(r, part[STORE_LOAD_ARMS], 1);
+	if (part[STORE_LOAD_OFFERS]->elements == 1 &&
+	    part[STORE_LOAD_OFFERS]->element[0]->type == REDIS_REPLY_STRING)
 		offer_rec_parse(&r->ps.offers[0],
-		    reply->element[2]->element[0]->str);
-	if (reply->element[0]->elements == 0) {
+		    part[STORE_LOAD_OFFERS]->element[0]->str);
+	if (part[STORE_LOAD_PRODUCT]->elements == 0) {
 		ex_done(r, NULL, 404, "unknown product");
 		return;
 	}
@@ -271,9 +273,7 @@ explain_run(struct store *st, struct plans *plans, const struct pipeline *pl,
     void *arg)
 {
 	struct ex_req *r = calloc(1, sizeof(*r));
-	char keys[6][400];
-	const char *kinds[6] = { "product", "arms", "offers", "orders",
-	    "views", "outbox" }, *argv[13];
+	struct store_load_ask ask = { &customer_id, 1, NULL, 0, NULL, 0 };
 
 	if (r == NULL)
 		fatalx("out of memory");
@@ -285,16 +285,7 @@ explain_run(struct store *st, struct plans *plans, const struct pipeline *pl,
 	product_state_init(&r->ps, product_id);
 	if (product_state_offer(&r->ps, customer_id) == NULL)
 		fatalx("out of memory");
-	argv[0] = "EVALSHA";
-	argv[1] = store_sha_load(st);
-	argv[2] = "6";
-	for (int k = 0; k < 6; k++)
-		argv[3 + k] = store_key(st, keys[k], sizeof(keys[k]), "{%s}:%s",
-		    product_id, kinds[k]);
-	argv[9] = "1";
-	argv[10] = "0";
-	argv[11] = customer_id;
-	if (store_command(st, ex_state_cb, r, 12, argv, NULL) == -1) {
+	if (store_load(st, product_id, &ask, ex_state_cb, r) == -1) {
 		product_state_release(&r->ps);
 		free(r);
 		return -1;

@@ -430,7 +430,7 @@ pl_flat(const redisReply *r, const char ***names, const char ***values)
 	return n;
 }
 
-/* Fill a product's state from its load reply (pl_load_slots). */
+/* Fill a product's state from its load reply (store_load_parts). */
 static int
 pl_fill_prod(struct pl_prod *p, const redisReply *const *slot)
 {
@@ -572,31 +572,15 @@ pl_reply_failed(struct pipeline *pl, const redisReply *r, const char *what)
 
 static void pl_apply(struct pipeline *pl);
 
-/*
- * A product's load reply is the EXEC of a transaction: product hash, arms
- * hash, then an HMGET of its offers, orders, views and outbox, each sent
- * only when asked for.  Spread it into the six slots, an empty array for
- * what was not asked; nonzero if the reply has the wrong shape.
- */
-static int
-pl_load_slots(const struct product_state *ps, const redisReply *r,
-    const redisReply **slot)
+/* What a product's load asks for; ids (NULL: counts only) holds the
+ * customers, orders and outbox positions, in that order. */
+static void
+pl_load_ask(const struct product_state *ps, const char **ids,
+    struct store_load_ask *ask)
 {
-	static const redisReply none = { .type = REDIS_REPLY_ARRAY };
-	const int asked[6] = { 1, 1, ps->noffers > 0, ps->norders > 0,
-	    ps->noffers > 0, ps->noutbox > 0 };
-	size_t e = 0, want = 0;
-
-	for (int i = 0; i < 6; i++)
-		want += asked[i] != 0;
-	if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != want)
-		return -1;
-	for (int i = 0; i < 6; i++) {
-		slot[i] = asked[i] && e < r->elements ? r->element[e++] : &none;
-		if (asked[i] && slot[i]->type == REDIS_REPLY_ERROR)
-			return -1;
-	}
-	return 0;
+	*ask = (struct store_load_ask){ ids, ps->noffers,
+	    ids ? ids + ps->noffers : NULL, ps->norders,
+	    ids ? ids + ps->noffers + ps->norders : NULL, ps->noutbox };
 }
 
 /* Reply to a product's load transaction. */
@@ -606,12 +590,14 @@ pl_load_cb(redisAsyncContext *ac, void *r, void *priv)
 	struct pl_req *rq = priv;
 	struct pipeline *pl = rq->pl;
 	redisReply *reply = r;
-	const redisReply *slot[6];
+	const redisReply *slot[STORE_LOAD_PARTS];
+	struct store_load_ask ask;
 
 	(void)ac;
 	if (rq->gen != pl->gen)
 		return;
-	if (pl_load_slots(&pl->prods[rq->idx].ps, reply, slot) == -1)
+	pl_load_ask(&pl->prods[rq->idx].ps, NULL, &ask);
+	if (store_load_parts(reply, &ask, slot) == -1)
 		pl_reply_failed(pl, reply, "load");
 	else if (pl_fill_prod(&pl->prods[rq->idx], slot) == 0)
 		pl_fill_records(&pl->prods[rq->idx], slot);
@@ -655,59 +641,20 @@ pl_send(struct pipeline *pl, redisCallbackFn *fn, size_t idx, int argc,
 		pl->failed = 1;
 }
 
-/* One command of a transaction; its reply ("QUEUED") is not needed. */
-static int
-pl_send_queued(struct pipeline *pl, int argc, const char **argv)
-{
-	if (store_command(pl->st, NULL, NULL, argc, argv, NULL) == 0)
-		return 0;
-	pl->failed = 1;
-	return -1;
-}
-
-/* An HMGET of n fields of key, if there are any. */
-static int
-pl_send_hmget(struct pipeline *pl, const char *key, const char **fields,
-    size_t n)
-{
-	const char **argv;
-	int rc;
-
-	if (n == 0)
-		return 0;
-	if ((argv = calloc(n + 2, sizeof(*argv))) == NULL)
-		fatalx("out of memory");
-	argv[0] = "HMGET";
-	argv[1] = key;
-	memcpy(argv + 2, fields, n * sizeof(*argv));
-	rc = pl_send_queued(pl, (int)n + 2, argv);
-	free(argv);
-	return rc;
-}
-
-/*
- * Load one product: a MULTI ... EXEC of plain reads (no script, so Redis
- * does not copy every field into and out of Lua), read in one step.
- */
+/* Load one product's state (store_load: one transaction of reads). */
 static void
 pl_send_load(struct pipeline *pl, size_t idx)
 {
 	struct product_state *ps = &pl->prods[idx].ps;
 	const char **ids = calloc(ps->noffers + ps->norders + ps->noutbox + 1,
 	    sizeof(*ids));
-	char keys[6][300], (*pos)[48];
-	const char *kinds[6] = { "product", "arms", "offers", "orders",
-	    "views", "outbox" };
-	const char *multi[1] = { "MULTI" }, *exec[1] = { "EXEC" };
-	const char *hgetall[2] = { "HGETALL", NULL };
+	struct store_load_ask ask;
+	char (*pos)[48];
 	size_t a = 0;
 
 	pos = calloc(ps->noutbox + 1, sizeof(*pos));
 	if (ids == NULL || pos == NULL)
 		fatalx("out of memory");
-	for (int k = 0; k < 6; k++)
-		store_key(pl->st, keys[k], sizeof(keys[k]), "{%s}:%s",
-		    ps->product_id, kinds[k]);
 	for (size_t i = 0; i < ps->noffers; i++)
 		ids[a++] = ps->offers[i].customer_id;
 	for (size_t i = 0; i < ps->norders; i++)
@@ -717,24 +664,12 @@ pl_send_load(struct pipeline *pl, size_t idx)
 		    ps->outbox[i].offset, pos[i], sizeof(pos[i]));
 		ids[a++] = pos[i];
 	}
-	if (pl_send_queued(pl, 1, multi) == 0) {
-		int bad = 0;
-
-		for (int k = 0; k < 2; k++) {
-			hgetall[1] = keys[k];
-			bad |= pl_send_queued(pl, 2, hgetall);
-		}
-		bad |= pl_send_hmget(pl, keys[2], ids, ps->noffers);
-		bad |= pl_send_hmget(pl, keys[3], ids + ps->noffers,
-		    ps->norders);
-		bad |= pl_send_hmget(pl, keys[4], ids, ps->noffers);
-		bad |= pl_send_hmget(pl, keys[5], ids + ps->noffers +
-		    ps->norders, ps->noutbox);
-		if (bad)        /* never leave the connection inside MULTI */
-			store_reset(pl->st);
-		else
-			pl_send(pl, pl_load_cb, idx, 1, exec, NULL);
-	}
+	pl_load_ask(ps, ids, &ask);
+	if (store_load(pl->st, ps->product_id, &ask, pl_load_cb,
+	    pl_req(pl, idx)) == 0)
+		pl->pending++;
+	else
+		pl->failed = 1;
 	free(pos);
 	free(ids);
 }
@@ -1136,14 +1071,12 @@ pl_send_write(struct pipeline *pl, size_t idx)
 	for (size_t i = 0; i < fx->nw; i++)
 		pl_group_add(&gs, &fx->w[i], pl_key_index(pl, &k,
 		    p->ps.product_id, &fx->w[i]));
-	/* the new position is the script's last write (ARGV[2]): if a
-	 * command before it fails, the batch is retried, not half-skipped */
-	product_state_kpos(&p->ps, newpos, sizeof(newpos));
 	for (size_t i = 0; i < gs.n; i++)
 		nchunks += gs.g[i].n / PL_CHUNK + 1;
 	for (int i = 0; i < k.nttl; i++)
 		snprintf(ttlidx + strlen(ttlidx), sizeof(ttlidx) -
 		    strlen(ttlidx), "%s%d", i ? "," : "", k.ttl_idx[i]);
+	product_state_kpos(&p->ps, newpos, sizeof(newpos));
 	snprintf(ttl, sizeof(ttl), "%lld",
 	    (long long)pl->cfg->redis.day_ttl_days * 86400);
 	snprintf(nkeys, sizeof(nkeys), "%zu", k.n);
@@ -1158,6 +1091,8 @@ pl_send_write(struct pipeline *pl, size_t idx)
 	for (size_t i = 0; i < k.n; i++)
 		argv[a++] = k.names[i];
 	argv[a++] = p->kpos;
+	/* the script writes kpos last: if a command before it fails, the
+	 * batch is retried whole, not half-skipped (no rollback in Redis) */
 	argv[a++] = newpos;
 	argv[a++] = ttl;
 	argv[a++] = ttlidx;

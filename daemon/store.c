@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * store.c - hiredis async connection with reconnect and script loading.
+ * store.c - hiredis async connection with reconnect and script loading,
+ * and the one-step read of a product's state.
  */
 #include "store.h"
 #include "log.h"
@@ -12,24 +13,6 @@
 #include <string.h>
 
 #include <hiredis/adapters/libevent.h>
-
-/*
- * Load a product's state for a batch.  KEYS: product, arms, offers,
- * orders, views, outbox.  ARGV: the number of customers nc, of orders no,
- * the customers, the order ids, then input positions.  Returns product
- * hash, arms hash, the customers' offers, the orders, the customers' last
- * views, the positions' outbox entries.
- */
-static const char store_lua_load[] =
-"local nc, no = tonumber(ARGV[1]), tonumber(ARGV[2])\n"
-"local offers, orders, views, outbox = {}, {}, {}, {}\n"
-"if nc > 0 then\n"
-"  offers = redis.call('HMGET', KEYS[3], unpack(ARGV, 3, nc + 2))\n"
-"  views = redis.call('HMGET', KEYS[5], unpack(ARGV, 3, nc + 2))\n"
-"end\n"
-"if no > 0 then orders = redis.call('HMGET', KEYS[4], unpack(ARGV, nc + 3, nc + no + 2)) end\n"
-"if #ARGV > nc + no + 2 then outbox = redis.call('HMGET', KEYS[6], unpack(ARGV, nc + no + 3, #ARGV)) end\n"
-"return {redis.call('HGETALL', KEYS[1]), redis.call('HGETALL', KEYS[2]), offers, orders, views, outbox}\n";
 
 /*
  * Apply a batch's writes to one product if nobody moved it meanwhile.
@@ -109,7 +92,7 @@ struct store {
 	int backoff_ms;
 	int up;
 	int pending_setup;
-	char sha_load[48], sha_write[48], sha_shop[48], sha_content[48];
+	char sha_write[48], sha_shop[48], sha_content[48];
 };
 
 static void store_connect(struct store *st);
@@ -201,10 +184,8 @@ store_connect_cb(const redisAsyncContext *cac, int status)
 		store_schedule_retry(st);
 		return;
 	}
-	st->pending_setup = 5;
+	st->pending_setup = 4;
 	redisAsyncCommand(ac, store_setup_cb, NULL, "SELECT %d", st->cfg->db);
-	redisAsyncCommand(ac, store_setup_cb, st->sha_load, "SCRIPT LOAD %s",
-	    store_lua_load);
 	redisAsyncCommand(ac, store_setup_cb, st->sha_write, "SCRIPT LOAD %s",
 	    store_lua_write);
 	redisAsyncCommand(ac, store_setup_cb, st->sha_shop, "SCRIPT LOAD %s",
@@ -326,10 +307,89 @@ store_reset(struct store *st)
 	}
 }
 
-const char *
-store_sha_load(const struct store *st)
+/* One command of a transaction; its reply ("QUEUED") is not needed. */
+static int
+store_queued(struct store *st, int argc, const char **argv)
 {
-	return st->sha_load;
+	return store_command(st, NULL, NULL, argc, argv, NULL);
+}
+
+/* HMGET key of n fields inside a transaction (none: nothing is sent). */
+static int
+store_queued_hmget(struct store *st, const char *key,
+    const char *const *fields, size_t n)
+{
+	const char **argv;
+	int rc;
+
+	if (n == 0)
+		return 0;
+	if ((argv = calloc(n + 2, sizeof(*argv))) == NULL)
+		fatalx("out of memory");
+	argv[0] = "HMGET";
+	argv[1] = key;
+	memcpy(argv + 2, fields, n * sizeof(*argv));
+	rc = store_queued(st, (int)n + 2, argv);
+	free(argv);
+	return rc;
+}
+
+/* Read a product's state in one step (see store.h). */
+int
+store_load(struct store *st, const char *product_id,
+    const struct store_load_ask *ask, redisCallbackFn *fn, void *priv)
+{
+	static const char *const kinds[STORE_LOAD_PARTS] = { "product",
+	    "arms", "offers", "orders", "views", "outbox" };
+	const char *multi[1] = { "MULTI" }, *exec[1] = { "EXEC" };
+	const char *hgetall[2] = { "HGETALL", NULL };
+	char keys[STORE_LOAD_PARTS][400];
+	int bad = 0;
+
+	for (int k = 0; k < STORE_LOAD_PARTS; k++)
+		store_key(st, keys[k], sizeof(keys[k]), "{%s}:%s", product_id,
+		    kinds[k]);
+	if (store_queued(st, 1, multi) == -1)
+		return -1;
+	for (int k = STORE_LOAD_PRODUCT; k <= STORE_LOAD_ARMS; k++) {
+		hgetall[1] = keys[k];
+		bad |= store_queued(st, 2, hgetall);
+	}
+	bad |= store_queued_hmget(st, keys[STORE_LOAD_OFFERS], ask->customers,
+	    ask->nc);
+	bad |= store_queued_hmget(st, keys[STORE_LOAD_ORDERS], ask->orders,
+	    ask->no);
+	bad |= store_queued_hmget(st, keys[STORE_LOAD_VIEWS], ask->customers,
+	    ask->nc);
+	bad |= store_queued_hmget(st, keys[STORE_LOAD_OUTBOX], ask->outbox,
+	    ask->nout);
+	if (bad) {              /* never leave the connection inside MULTI */
+		store_reset(st);
+		return -1;
+	}
+	return store_command(st, fn, priv, 1, exec, NULL);
+}
+
+/* Spread a store_load() reply into its parts (see store.h). */
+int
+store_load_parts(const redisReply *r, const struct store_load_ask *ask,
+    const redisReply **part)
+{
+	static const redisReply none = { .type = REDIS_REPLY_ARRAY };
+	const int asked[STORE_LOAD_PARTS] = { 1, 1, ask->nc > 0, ask->no > 0,
+	    ask->nc > 0, ask->nout > 0 };
+	size_t e = 0, want = 0;
+
+	for (int i = 0; i < STORE_LOAD_PARTS; i++)
+		want += asked[i] != 0;
+	if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != want)
+		return -1;
+	for (int i = 0; i < STORE_LOAD_PARTS; i++) {
+		part[i] = asked[i] ? r->element[e++] : &none;
+		if (part[i]->type == REDIS_REPLY_ERROR)
+			return -1;
+	}
+	return 0;
 }
 
 const char *

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * store.h - the Redis connection: hiredis async on the daemon's libevent
- * loop, reconnect with backoff, the two Lua scripts of the product slot
- * (load and conditional write), and the key names of docs/keyspace.md.
+ * loop, reconnect with backoff, the read of a product's state
+ * (store_load) and the Lua script of its conditional write, and the key
+ * names of docs/keyspace.md.
  *
  * store_command() queues a command; its callback gets NULL when the
  * connection drops before the reply.  While the store is down,
@@ -38,8 +39,40 @@ int store_command(struct store *st, redisCallbackFn *fn, void *priv,
 /* Drop the connection (e.g. a command timed out); it reconnects. */
 void store_reset(struct store *st);
 
-/* The SHA1 of the load and write scripts (valid while up). */
-const char *store_sha_load(const struct store *st);
+/* What store_load() reads besides the product and arms hashes. */
+struct store_load_ask {
+	const char *const *customers;   /* their offer and last view */
+	size_t nc;
+	const char *const *orders;      /* their order records */
+	size_t no;
+	const char *const *outbox;      /* "<partition>:<offset>" entries */
+	size_t nout;
+};
+
+/* The parts of a load, in this order. */
+enum store_load_part { STORE_LOAD_PRODUCT, STORE_LOAD_ARMS,
+	STORE_LOAD_OFFERS, STORE_LOAD_ORDERS, STORE_LOAD_VIEWS,
+	STORE_LOAD_OUTBOX, STORE_LOAD_PARTS };
+
+/*
+ * Read a product's state in one step, with plain reads in a transaction:
+ * MULTI, HGETALL of sp:{P}:product and :arms, HMGET of the asked customers'
+ * offers and last views, of the asked orders and outbox entries (each only
+ * when asked for), EXEC.  No script: Redis would copy every field into Lua
+ * and back.  fn gets the EXEC reply; 0, or -1 when the store is down (a
+ * send failing inside the transaction drops the connection, so it never
+ * stays inside MULTI).
+ */
+int store_load(struct store *st, const char *product_id,
+    const struct store_load_ask *ask, redisCallbackFn *fn, void *priv);
+
+/* Spread a store_load() reply for ask into part[STORE_LOAD_PARTS], an
+ * empty array for what was not asked; -1 if it has the wrong shape or
+ * holds an error. */
+int store_load_parts(const redisReply *r, const struct store_load_ask *ask,
+    const redisReply **part);
+
+/* The SHA1 of the write script (valid while up). */
 const char *store_sha_write(const struct store *st);
 /* ... and of the shop figures script (newest event time wins). */
 const char *store_sha_shop(const struct store *st);

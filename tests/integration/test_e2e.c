@@ -560,6 +560,43 @@ check_order_day(struct harness *h, const char *product, int64_t ts,
 	assert_int_equal(gmv_t, paid * qty);
 }
 
+/*
+ * GET /v1/explain of the customer who used offer: it reads the product's
+ * state from Redis (the same load as a batch's) and shows that offer, now
+ * converted, its plan and the learner's levels; an unknown product is 404.
+ */
+static void
+check_explain(struct harness *h, const char *product, const char *customer,
+    json_t *offer, const char *plan)
+{
+	char path[256];
+	json_t *ex, *o, *levels;
+	int status;
+
+	snprintf(path, sizeof(path), "/v1/explain?product=%s&customer=%s",
+	    product, customer);
+	H_OK(h, harness_http(h, "GET", path, NULL, &status, &ex));
+	assert_int_equal(status, 200);
+	assert_non_null(ex);
+	o = json_object_get(ex, "offer");
+	levels = json_object_get(ex, "levels");
+	assert_string_equal(sfield(o, "offer_id"), sfield(offer, "offer_id"));
+	assert_int_equal(ifield(o, "offer_price"), ifield(offer,
+	    "offer_price"));
+	assert_true(json_is_true(json_object_get(o, "converted")));
+	assert_string_equal(sfield(json_object_get(ex, "plan"), "plan_id"),
+	    plan);
+	assert_int_equal(ifield(ex, "list_price"), ifield(offer,
+	    "list_price"));
+	assert_true(json_array_size(levels) > 0);
+	json_decref(ex);
+	snprintf(path, sizeof(path), "/v1/explain?product=%s-none&"
+	    "customer=%s", product, customer);
+	H_OK(h, harness_http(h, "GET", path, NULL, &status, &ex));
+	assert_int_equal(status, 404);
+	json_decref(ex);
+}
+
 static void
 test_order_updates_learning(void **state)
 {
@@ -589,6 +626,7 @@ test_order_updates_learning(void **state)
 	s1 = arm_successes(h, prod[0], arm);
 	print_message("arm %s conversions %.4f -> %.4f\n", arm, s0, s1);
 	assert_true(s1 > s0 + 0.9);
+	check_explain(h, prod[0], cust, offer, plan_id(plan));
 	json_decref(offer);
 	json_decref(plan);
 	harness_pass(h);
