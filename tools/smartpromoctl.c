@@ -277,9 +277,9 @@ ctl_set_flag(struct ctl *c, const struct ctl_option *o, const char *v,
 	return 0;
 }
 
-/* A string field of the plan request. */
+/* Set obj's o->key to v, a non-empty UTF-8 string. */
 static int
-ctl_set_string(struct ctl *c, const struct ctl_option *o, const char *v,
+ctl_put_string(json_t *obj, const struct ctl_option *o, const char *v,
     char *err, size_t errlen)
 {
 	json_t *s = json_string(v);
@@ -290,8 +290,16 @@ ctl_set_string(struct ctl *c, const struct ctl_option *o, const char *v,
 		    o->name);
 		return -1;
 	}
-	json_object_set_new(c->body, o->key, s);
+	json_object_set_new(obj, o->key, s);
 	return 0;
+}
+
+/* A string field of the plan request. */
+static int
+ctl_set_string(struct ctl *c, const struct ctl_option *o, const char *v,
+    char *err, size_t errlen)
+{
+	return ctl_put_string(c->body, o, v, err, errlen);
 }
 
 /* Append the comma- or space-separated words of list to array. */
@@ -490,16 +498,7 @@ static int
 ctl_set_query(struct ctl *c, const struct ctl_option *o, const char *v,
     char *err, size_t errlen)
 {
-	json_t *s = json_string(v);
-
-	if (s == NULL || *v == '\0') {
-		json_decref(s);
-		snprintf(err, errlen, "bad \"--%s\" value: empty or not UTF-8",
-		    o->name);
-		return -1;
-	}
-	json_object_set_new(c->query, o->key, s);
-	return 0;
+	return ctl_put_string(c->query, o, v, err, errlen);
 }
 
 /* --products of plan metrics: a query parameter set to 1. */

@@ -1285,6 +1285,30 @@ harness_in_holdout(const char *customer_id, double pct)
 }
 
 int
+harness_start_group(struct harness *h, const char *extra)
+{
+	if (harness_init(h) == -1) {
+		fprintf(stderr, "harness: %s\n", h->err);
+		return -1;
+	}
+	snprintf(h->extra_config, sizeof(h->extra_config), "%s",
+	    extra != NULL ? extra : "");
+	if (harness_start_all(h) == -1) {
+		fprintf(stderr, "harness: %s\n", h->err);
+		harness_release(h);
+		return -1;
+	}
+	return 0;
+}
+
+int
+harness_teardown_group(void **state)
+{
+	harness_release(*state);
+	return 0;
+}
+
+int
 harness_setup_test(void **state)
 {
 	struct harness *h = *state;

@@ -223,6 +223,16 @@ uint64_t harness_fnv1a64(const char *s);
 /* Nonzero if the documented rule puts customer_id in a pct % holdout. */
 int harness_in_holdout(const char *customer_id, double pct);
 
+/*
+ * For a cmocka group setup: harness_init(h), extra (NULL: none) as
+ * h->extra_config, harness_start_all(h); 0, or -1 with the reason on
+ * stderr and h released.
+ */
+int harness_start_group(struct harness *h, const char *extra);
+
+/* cmocka group teardown (state: the struct harness): release it. */
+int harness_teardown_group(void **state);
+
 /* cmocka per-test setup (state: the struct harness): not passed yet; a
  * dead daemon fails the test at once. */
 int harness_setup_test(void **state);

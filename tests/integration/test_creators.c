@@ -1184,26 +1184,7 @@ static int
 setup_group(void **state)
 {
 	*state = &harness_cr;
-	if (harness_init(&harness_cr) == -1) {
-		fprintf(stderr, "harness: %s\n", harness_cr.err);
-		return -1;
-	}
-	snprintf(harness_cr.extra_config, sizeof(harness_cr.extra_config),
-	    "[schedule]\ntimezone = UTC\n");
-	if (harness_start_all(&harness_cr) == -1) {
-		fprintf(stderr, "harness: %s\n", harness_cr.err);
-		harness_release(&harness_cr);
-		return -1;
-	}
-	return 0;
-}
-
-/* Tear the group down. */
-static int
-teardown_group(void **state)
-{
-	harness_release(*state);
-	return 0;
+	return harness_start_group(&harness_cr, "[schedule]\ntimezone = UTC\n");
 }
 
 #define T(f) cmocka_unit_test_setup_teardown(f, setup_test, teardown_test)
@@ -1220,5 +1201,5 @@ main(void)
 	};
 
 	return cmocka_run_group_tests_name("creators", tests, setup_group,
-	    teardown_group) != 0;
+	    harness_teardown_group) != 0;
 }

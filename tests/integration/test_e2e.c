@@ -1064,13 +1064,7 @@ static int
 setup_e2e(void **state)
 {
 	*state = &harness_e2e;
-	if (harness_init(&harness_e2e) == -1 ||
-	    harness_start_all(&harness_e2e) == -1) {
-		fprintf(stderr, "harness: %s\n", harness_e2e.err);
-		harness_release(&harness_e2e);
-		return -1;
-	}
-	return 0;
+	return harness_start_group(&harness_e2e, NULL);
 }
 
 /* Only a temporary directory, for the config check group. */
@@ -1082,14 +1076,6 @@ setup_cfg(void **state)
 		fprintf(stderr, "harness: %s\n", harness_cfg.err);
 		return -1;
 	}
-	return 0;
-}
-
-/* Tear a group down. */
-static int
-teardown_group(void **state)
-{
-	harness_release(*state);
 	return 0;
 }
 
@@ -1129,8 +1115,8 @@ main(void)
 	int failed;
 
 	failed = cmocka_run_group_tests_name("config", cfg, setup_cfg,
-	    teardown_group);
+	    harness_teardown_group);
 	failed += cmocka_run_group_tests_name("e2e", e2e, setup_e2e,
-	    teardown_group);
+	    harness_teardown_group);
 	return failed != 0;
 }

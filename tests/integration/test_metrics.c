@@ -2113,23 +2113,6 @@ test_truncated_requests(void **state)
 
 static struct harness harness_m, harness_a;
 
-/* Start redis, the broker and the daemon with extra config text. */
-static int
-start_group(struct harness *h, const char *extra)
-{
-	if (harness_init(h) == -1) {
-		fprintf(stderr, "harness: %s\n", h->err);
-		return -1;
-	}
-	snprintf(h->extra_config, sizeof(h->extra_config), "%s", extra);
-	if (harness_start_all(h) == -1) {
-		fprintf(stderr, "harness: %s\n", h->err);
-		harness_release(h);
-		return -1;
-	}
-	return 0;
-}
-
 /* The metrics group: day boundaries in UTC; the nightly snapshot set
  * twelve hours away, so that only the test takes snapshots. */
 static int
@@ -2143,7 +2126,7 @@ setup_metrics(void **state)
 	snprintf(extra, sizeof(extra), "[schedule]\ntimezone = UTC\n"
 	    "snapshot_time = %02d:%02d\n[engine]\nlate_view_offers = yes\n",
 	    (int)(at / 60), (int)(at % 60));
-	return start_group(&harness_m, extra);
+	return harness_start_group(&harness_m, extra);
 }
 
 /* The admin group: a small body limit (token_file comes by SIGHUP). */
@@ -2155,7 +2138,7 @@ setup_admin(void **state)
 	*state = &harness_a;
 	snprintf(extra, sizeof(extra), "[admin]\nmax_body_bytes = %d\n",
 	    MAX_BODY);
-	return start_group(&harness_a, extra);
+	return harness_start_group(&harness_a, extra);
 }
 
 /* Tear a group down; free what the metrics group kept. */

@@ -987,21 +987,7 @@ static int
 setup_group(void **state)
 {
 	*state = &harness_ops;
-	if (harness_init(&harness_ops) == -1 ||
-	    harness_start_all(&harness_ops) == -1) {
-		fprintf(stderr, "harness: %s\n", harness_ops.err);
-		harness_release(&harness_ops);
-		return -1;
-	}
-	return 0;
-}
-
-/* Tear the group down. */
-static int
-teardown_group(void **state)
-{
-	harness_release(*state);
-	return 0;
+	return harness_start_group(&harness_ops, NULL);
 }
 
 /* After each test: thaw Redis, stop strays, show logs on failure. */
@@ -1047,5 +1033,5 @@ main(void)
 	};
 
 	return cmocka_run_group_tests_name("ops", ops, setup_group,
-	    teardown_group) != 0;
+	    harness_teardown_group) != 0;
 }

@@ -1636,26 +1636,7 @@ static int
 setup_plans(void **state)
 {
 	*state = &harness_plans;
-	if (harness_init(&harness_plans) == -1) {
-		fprintf(stderr, "harness: %s\n", harness_plans.err);
-		return -1;
-	}
-	snprintf(harness_plans.extra_config,
-	    sizeof(harness_plans.extra_config), "%s", PLANS_CONFIG);
-	if (harness_start_all(&harness_plans) == -1) {
-		fprintf(stderr, "harness: %s\n", harness_plans.err);
-		harness_release(&harness_plans);
-		return -1;
-	}
-	return 0;
-}
-
-/* Tear the group down. */
-static int
-teardown_group(void **state)
-{
-	harness_release(*state);
-	return 0;
+	return harness_start_group(&harness_plans, PLANS_CONFIG);
 }
 
 #define T(f) cmocka_unit_test_setup_teardown(f, setup_test, teardown_test)
@@ -1675,5 +1656,5 @@ main(void)
 	};
 
 	return cmocka_run_group_tests_name("plans", tests, setup_plans,
-	    teardown_group) != 0;
+	    harness_teardown_group) != 0;
 }
