@@ -367,7 +367,8 @@ pl_prepare_msg(struct pipeline *pl, struct pl_msg *pm)
 		return;
 	pm->prod = (int)pl_prod(pl, ev->product_id);
 	ps = &pl->prods[pm->prod].ps;
-	if ((ev->type == EV_PAGE_VIEW || ev->type == EV_SELLER_PROMOTION) &&
+	if ((ev->type == EV_PAGE_VIEW || ev->type == EV_SELLER_PROMOTION ||
+	    ev->type == EV_CAMPAIGN) &&
 	    product_state_outbox(ps, pm->m->partition, pm->m->offset,
 	    NULL) == -1)
 		fatalx("out of memory");
@@ -836,7 +837,9 @@ pl_apply_msg(struct pipeline *pl, struct pl_msg *pm)
 		.sps = pl_shop_sps(pl, pm->ev.shop_id),
 		.now_ms = pl->took_ms,
 	};
+	const char *vplan = engine_order_offer_plan(&p->ps, &pm->ev);
 
+	in.offer_plan = vplan != NULL ? plans_get(pl->plans, vplan) : NULL;
 	if (engine_apply(&pl->ep, &p->ps, &in, &p->fx) == -1)
 		fatalx("out of memory applying an event");
 	if (pm->ev.type == EV_ORDER)
@@ -1321,6 +1324,9 @@ pl_collect_counts(struct pipeline *pl, struct pl_counts *c)
 		c->fx.deactivated += f->deactivated;
 		c->fx.refused += f->refused;
 		c->fx.withheld += f->withheld;
+		c->fx.campaign_cut += f->campaign_cut;
+		c->fx.superseded += f->superseded;
+		c->fx.vouchers_returned += f->vouchers_returned;
 		c->fx.budget_held += f->budget_held;
 		c->fx.late += f->late;
 		for (int t = 0; t < TOOLS_N; t++)
@@ -1445,6 +1451,9 @@ pl_count(const struct pl_counts *c)
 	stats.promotions_deactivated += c->fx.deactivated;
 	stats.promotions_refused += c->fx.refused;
 	stats.withheld += c->fx.withheld;
+	stats.campaign_cut += c->fx.campaign_cut;
+	stats.superseded += c->fx.superseded;
+	stats.vouchers_returned += c->fx.vouchers_returned;
 	stats.budget_held += c->fx.budget_held;
 	stats.late_views += c->fx.late;
 	for (int t = 0; t < TOOLS_N; t++)

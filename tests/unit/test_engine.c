@@ -144,6 +144,7 @@ apply_at(struct fix *f, const char *json, int returning, const char *date,
 	struct engine_input in;
 
 	decode(json, &ev);
+	memset(&in, 0, sizeof(in));
 	in.ev = &ev;
 	in.partition = part;
 	in.offset = off;
