@@ -30,6 +30,7 @@ struct pl_prod {
 	struct product_state ps;
 	struct effects fx;
 	char kpos[48];          /* as loaded */
+	int all_offers;         /* a campaign event: load every offer */
 };
 
 struct pl_shop {
@@ -253,6 +254,7 @@ pl_prod(struct pipeline *pl, const char *product_id)
 	product_state_init(&p->ps, product_id);
 	effects_init(&p->fx);
 	p->kpos[0] = '\0';
+	p->all_offers = 0;
 	if (strmap_put(&pl->prod_index, product_id,
 	    (void *)(uintptr_t)(pl->nprods + 1)) == -1)
 		fatalx("out of memory");
@@ -367,6 +369,8 @@ pl_prepare_msg(struct pipeline *pl, struct pl_msg *pm)
 		return;
 	pm->prod = (int)pl_prod(pl, ev->product_id);
 	ps = &pl->prods[pm->prod].ps;
+	if (ev->type == EV_CAMPAIGN)    /* it may re-issue standing offers */
+		pl->prods[pm->prod].all_offers = 1;
 	if ((ev->type == EV_PAGE_VIEW || ev->type == EV_SELLER_PROMOTION ||
 	    ev->type == EV_CAMPAIGN) &&
 	    product_state_outbox(ps, pm->m->partition, pm->m->offset,
@@ -458,6 +462,26 @@ pl_fill_prod(struct pl_prod *p, const redisReply *const *slot)
 	return rc;
 }
 
+/* Every offer record of the product (HGETALL pairs), for a campaign
+ * event; the customers the batch asked for are loaded already. */
+static void
+pl_fill_all_offers(struct pl_prod *p, const redisReply *all)
+{
+	for (size_t i = 0; i + 1 < all->elements; i += 2) {
+		const redisReply *k = all->element[i], *v = all->element[i + 1];
+		struct offer_rec *o;
+
+		if (k->type != REDIS_REPLY_STRING ||
+		    v->type != REDIS_REPLY_STRING)
+			continue;
+		if ((o = product_state_offer(&p->ps, k->str)) == NULL)
+			fatalx("out of memory");
+		if (!o->loaded && offer_rec_parse(o, v->str) == -1)
+			log_warnx("product \"%s\": bad offer record \"%s\"",
+			    p->ps.product_id, v->str);
+	}
+}
+
 /* Fill the offer and order records a product's load reply returned. */
 static void
 pl_fill_records(struct pl_prod *p, const redisReply *const *slot)
@@ -487,6 +511,7 @@ pl_fill_records(struct pl_prod *p, const redisReply *const *slot)
 			log_warnx("product \"%s\": bad view record \"%s\"",
 			    p->ps.product_id, v->str);
 	}
+	pl_fill_all_offers(p, slot[STORE_LOAD_ALL_OFFERS]);
 	for (size_t i = 0; i < p->ps.norders && i < orders->elements; i++) {
 		const redisReply *v = orders->element[i];
 
@@ -576,12 +601,15 @@ static void pl_apply(struct pipeline *pl);
 /* What a product's load asks for; ids (NULL: counts only) holds the
  * customers, orders and outbox positions, in that order. */
 static void
-pl_load_ask(const struct product_state *ps, const char **ids,
+pl_load_ask(const struct pl_prod *p, const char **ids,
     struct store_load_ask *ask)
 {
+	const struct product_state *ps = &p->ps;
+
 	*ask = (struct store_load_ask){ ids, ps->noffers,
 	    ids ? ids + ps->noffers : NULL, ps->norders,
-	    ids ? ids + ps->noffers + ps->norders : NULL, ps->noutbox };
+	    ids ? ids + ps->noffers + ps->norders : NULL, ps->noutbox,
+	    p->all_offers };
 }
 
 /* Reply to a product's load transaction. */
@@ -597,7 +625,7 @@ pl_load_cb(redisAsyncContext *ac, void *r, void *priv)
 	(void)ac;
 	if (rq->gen != pl->gen)
 		return;
-	pl_load_ask(&pl->prods[rq->idx].ps, NULL, &ask);
+	pl_load_ask(&pl->prods[rq->idx], NULL, &ask);
 	if (store_load_parts(reply, &ask, slot) == -1)
 		pl_reply_failed(pl, reply, "load");
 	else if (pl_fill_prod(&pl->prods[rq->idx], slot) == 0)
@@ -665,7 +693,7 @@ pl_send_load(struct pipeline *pl, size_t idx)
 		    ps->outbox[i].offset, pos[i], sizeof(pos[i]));
 		ids[a++] = pos[i];
 	}
-	pl_load_ask(ps, ids, &ask);
+	pl_load_ask(&pl->prods[idx], ids, &ask);
 	if (store_load(pl->st, ps->product_id, &ask, pl_load_cb,
 	    pl_req(pl, idx)) == 0)
 		pl->pending++;
