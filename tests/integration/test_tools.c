@@ -17,6 +17,8 @@
  *   (treatment line, offer line, cost, learner conversion); cancelled
  *   before its expiry it is given back, and used again it is credited
  *   again.
+ * - /metrics counts what the guarantee did: the offers cut at the
+ *   campaign's start, the offers re-issued, the voucher given back.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -29,6 +31,7 @@
 #include <cmocka.h>
 
 #include "harness.h"
+#include "httpc.h"
 #define ITEST_EVENT_PREFIX "tl-ev-"
 #include "itest.h"
 
@@ -388,6 +391,49 @@ test_voucher_after_plan_end(void **state)
 	harness_pass(h);
 }
 
+/* The value of a metric line "<name> <value>" in /metrics, -1: absent. */
+static long long
+metric(struct harness *h, const char *name)
+{
+	struct httpc_response resp;
+	char err[256], *text, *p;
+	long long v = -1;
+	size_t n = strlen(name);
+
+	if (httpc_request(h->url, "GET", "/metrics", NULL, NULL, 5000, &resp,
+	    err, sizeof(err)) == -1)
+		fail_msg("GET /metrics: %s", err);
+	assert_int_equal(resp.status, 200);
+	text = strndup(resp.body != NULL ? resp.body : "", resp.len);
+	httpc_response_release(&resp);
+	for (p = text; p != NULL && *p != '\0'; p = strchr(p, '\n')) {
+		if (*p == '\n')
+			p++;
+		if (strncmp(p, name, n) == 0 && p[n] == ' ')
+			v = atoll(p + n + 1);
+	}
+	free(text);
+	return v;
+}
+
+/* After the tests above: the guarantee's counters moved as they did. */
+static void
+test_guard_metrics(void **state)
+{
+	struct harness *h = *state;
+	long long cut = metric(h,
+	    "smartpromo_checkout_guard_total{guard=\"campaign_cut\"}");
+	long long sup = metric(h,
+	    "smartpromo_checkout_guard_total{guard=\"superseded\"}");
+	long long wh = metric(h,
+	    "smartpromo_checkout_guard_total{guard=\"withheld\"}");
+	long long ret = metric(h, "smartpromo_vouchers_returned_total");
+
+	print_message("campaign_cut %lld superseded %lld withheld %lld "
+	    "vouchers returned %lld\n", cut, sup, wh, ret);
+	assert_true(cut == NVIEWS && sup == NVIEWS && wh == 0 && ret == 1);
+}
+
 /* The group: the stacking tools only. */
 static int
 setup_group(void **state)
@@ -410,6 +456,7 @@ main(void)
 		T(test_campaign_known_before_offers),
 		T(test_campaign_announced_after_offers),
 		T(test_voucher_after_plan_end),
+		T(test_guard_metrics),
 	};
 
 	return cmocka_run_group_tests_name("tools", tests, setup_group,
