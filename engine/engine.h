@@ -168,10 +168,13 @@ enum fx_topic { FX_TOPIC_OFFERS, FX_TOPIC_DEAD_LETTER, FX_TOPIC_METRICS };
 /*
  * Conflicts with other promotions (docs/plans.md): while a platform
  * campaign's window is open the product keeps its campaign price and gets
- * no offer; a seller promotion found on an enrolled product is deactivated
- * and replaced (a promotion_deactivated message) at the product's first
- * event in the plan; one arriving for an enrolled product is refused the
- * same way, so promotions never stack.
+ * no offer; an offer that would stack on a campaign starting before its
+ * expiry beyond the range ends at the campaign's start, and a standing
+ * one is re-issued so (same offer_id) when the campaign becomes known
+ * (docs/pricing.md); a seller promotion found on an enrolled product is
+ * deactivated and replaced (a promotion_deactivated message) at the
+ * product's first event in the plan; one arriving for an enrolled product
+ * is refused the same way, so promotions never stack.
  */
 
 struct fx_msg {
