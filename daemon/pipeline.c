@@ -522,28 +522,42 @@ pl_fill_records(struct pl_prod *p, const redisReply *const *slot)
 	}
 }
 
+/* Keep the learner state of plan p (NULL: none) once per batch. */
+static void
+pl_save_plan(struct pipeline *pl, struct plan *p)
+{
+	size_t j;
+
+	if (p == NULL)
+		return;
+	for (j = 0; j < pl->nsaved && pl->saved[j].plan != p; j++)
+		;
+	if (j < pl->nsaved)
+		return;
+	pl_grow((void **)&pl->saved, &pl->savedcap, pl->nsaved,
+	    sizeof(*pl->saved));
+	pl->saved[pl->nsaved].plan = p;
+	memcpy(pl->saved[pl->nsaved].plan_id, p->plan_id, sizeof(p->plan_id));
+	pl->saved[pl->nsaved++].rt = p->rt;
+}
+
 /* Keep the learner state of every plan the batch touches. */
 static void
 pl_save_plans(struct pipeline *pl)
 {
 	pl->nsaved = 0;
 	for (size_t i = 0; i < pl->nmsgs; i++) {
-		struct plan *p;
-		size_t j;
+		struct pl_msg *pm = &pl->msgs[i];
+		const char *vplan;
 
-		if (pl->msgs[i].prod < 0 || (p = plans_for_product_at(pl->plans,
-		    pl->msgs[i].ev.product_id, pl->msgs[i].ev.ts)) == NULL)
+		if (pm->prod < 0)
 			continue;
-		for (j = 0; j < pl->nsaved && pl->saved[j].plan != p; j++)
-			;
-		if (j < pl->nsaved)
-			continue;
-		pl_grow((void **)&pl->saved, &pl->savedcap, pl->nsaved,
-		    sizeof(*pl->saved));
-		pl->saved[pl->nsaved].plan = p;
-		memcpy(pl->saved[pl->nsaved].plan_id, p->plan_id,
-		    sizeof(p->plan_id));
-		pl->saved[pl->nsaved++].rt = p->rt;
+		pl_save_plan(pl, plans_for_product_at(pl->plans,
+		    pm->ev.product_id, pm->ev.ts));
+		/* a voucher order may credit its own, even ended, plan */
+		if ((vplan = engine_order_offer_plan(&pl->prods[pm->prod].ps,
+		    &pm->ev)) != NULL)
+			pl_save_plan(pl, plans_get(pl->plans, vplan));
 	}
 }
 
