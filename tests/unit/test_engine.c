@@ -5,7 +5,9 @@
  * API bodies: catalog upserts, offers and their expiry, the price guarantee
  * as a 200,000-decision property test, holdout and inactive plans, order
  * attribution and cost, cancellations and refunds, re-delivery and
- * determinism, the stored records and state hashes, and dead letters.
+ * determinism, the stored records and state hashes, dead letters, offers
+ * against campaigns that start while they run, and vouchers credited
+ * after their plan and given back on cancellation.
  */
 #include <stdarg.h>
 #include <stddef.h>
