@@ -128,7 +128,7 @@ ex_offer(const struct product_state *ps)
 	    checkout_kind_name((enum checkout_kind)o->tool), "list_price",
 	    (json_int_t)o->list_price, "offer_price",
 	    (json_int_t)o->offer_price, "discount_bps", o->bps, "expires_at",
-	    (json_int_t)o->expires_at, "converted", o->converted, "expired",
+	    (json_int_t)o->expires_at, "converted", o->converted == 1, "expired",
 	    o->expires_at <= clock_now_ms());
 }
 

@@ -30,6 +30,7 @@ struct pl_prod {
 	struct product_state ps;
 	struct effects fx;
 	char kpos[48];          /* as loaded */
+	int all_offers;         /* a campaign event: load every offer */
 };
 
 struct pl_shop {
@@ -253,6 +254,7 @@ pl_prod(struct pipeline *pl, const char *product_id)
 	product_state_init(&p->ps, product_id);
 	effects_init(&p->fx);
 	p->kpos[0] = '\0';
+	p->all_offers = 0;
 	if (strmap_put(&pl->prod_index, product_id,
 	    (void *)(uintptr_t)(pl->nprods + 1)) == -1)
 		fatalx("out of memory");
@@ -367,7 +369,10 @@ pl_prepare_msg(struct pipeline *pl, struct pl_msg *pm)
 		return;
 	pm->prod = (int)pl_prod(pl, ev->product_id);
 	ps = &pl->prods[pm->prod].ps;
-	if ((ev->type == EV_PAGE_VIEW || ev->type == EV_SELLER_PROMOTION) &&
+	if (ev->type == EV_CAMPAIGN)    /* it may re-issue standing offers */
+		pl->prods[pm->prod].all_offers = 1;
+	if ((ev->type == EV_PAGE_VIEW || ev->type == EV_SELLER_PROMOTION ||
+	    ev->type == EV_CAMPAIGN) &&
 	    product_state_outbox(ps, pm->m->partition, pm->m->offset,
 	    NULL) == -1)
 		fatalx("out of memory");
@@ -457,6 +462,26 @@ pl_fill_prod(struct pl_prod *p, const redisReply *const *slot)
 	return rc;
 }
 
+/* Every offer record of the product (HGETALL pairs), for a campaign
+ * event; the customers the batch asked for are loaded already. */
+static void
+pl_fill_all_offers(struct pl_prod *p, const redisReply *all)
+{
+	for (size_t i = 0; i + 1 < all->elements; i += 2) {
+		const redisReply *k = all->element[i], *v = all->element[i + 1];
+		struct offer_rec *o;
+
+		if (k->type != REDIS_REPLY_STRING ||
+		    v->type != REDIS_REPLY_STRING)
+			continue;
+		if ((o = product_state_offer(&p->ps, k->str)) == NULL)
+			fatalx("out of memory");
+		if (!o->loaded && offer_rec_parse(o, v->str) == -1)
+			log_warnx("product \"%s\": bad offer record \"%s\"",
+			    p->ps.product_id, v->str);
+	}
+}
+
 /* Fill the offer and order records a product's load reply returned. */
 static void
 pl_fill_records(struct pl_prod *p, const redisReply *const *slot)
@@ -486,6 +511,7 @@ pl_fill_records(struct pl_prod *p, const redisReply *const *slot)
 			log_warnx("product \"%s\": bad view record \"%s\"",
 			    p->ps.product_id, v->str);
 	}
+	pl_fill_all_offers(p, slot[STORE_LOAD_ALL_OFFERS]);
 	for (size_t i = 0; i < p->ps.norders && i < orders->elements; i++) {
 		const redisReply *v = orders->element[i];
 
@@ -496,28 +522,42 @@ pl_fill_records(struct pl_prod *p, const redisReply *const *slot)
 	}
 }
 
+/* Keep the learner state of plan p (NULL: none) once per batch. */
+static void
+pl_save_plan(struct pipeline *pl, struct plan *p)
+{
+	size_t j;
+
+	if (p == NULL)
+		return;
+	for (j = 0; j < pl->nsaved && pl->saved[j].plan != p; j++)
+		;
+	if (j < pl->nsaved)
+		return;
+	pl_grow((void **)&pl->saved, &pl->savedcap, pl->nsaved,
+	    sizeof(*pl->saved));
+	pl->saved[pl->nsaved].plan = p;
+	memcpy(pl->saved[pl->nsaved].plan_id, p->plan_id, sizeof(p->plan_id));
+	pl->saved[pl->nsaved++].rt = p->rt;
+}
+
 /* Keep the learner state of every plan the batch touches. */
 static void
 pl_save_plans(struct pipeline *pl)
 {
 	pl->nsaved = 0;
 	for (size_t i = 0; i < pl->nmsgs; i++) {
-		struct plan *p;
-		size_t j;
+		struct pl_msg *pm = &pl->msgs[i];
+		const char *vplan;
 
-		if (pl->msgs[i].prod < 0 || (p = plans_for_product_at(pl->plans,
-		    pl->msgs[i].ev.product_id, pl->msgs[i].ev.ts)) == NULL)
+		if (pm->prod < 0)
 			continue;
-		for (j = 0; j < pl->nsaved && pl->saved[j].plan != p; j++)
-			;
-		if (j < pl->nsaved)
-			continue;
-		pl_grow((void **)&pl->saved, &pl->savedcap, pl->nsaved,
-		    sizeof(*pl->saved));
-		pl->saved[pl->nsaved].plan = p;
-		memcpy(pl->saved[pl->nsaved].plan_id, p->plan_id,
-		    sizeof(p->plan_id));
-		pl->saved[pl->nsaved++].rt = p->rt;
+		pl_save_plan(pl, plans_for_product_at(pl->plans,
+		    pm->ev.product_id, pm->ev.ts));
+		/* a voucher order may credit its own, even ended, plan */
+		if ((vplan = engine_order_offer_plan(&pl->prods[pm->prod].ps,
+		    &pm->ev)) != NULL)
+			pl_save_plan(pl, plans_get(pl->plans, vplan));
 	}
 }
 
@@ -575,12 +615,15 @@ static void pl_apply(struct pipeline *pl);
 /* What a product's load asks for; ids (NULL: counts only) holds the
  * customers, orders and outbox positions, in that order. */
 static void
-pl_load_ask(const struct product_state *ps, const char **ids,
+pl_load_ask(const struct pl_prod *p, const char **ids,
     struct store_load_ask *ask)
 {
+	const struct product_state *ps = &p->ps;
+
 	*ask = (struct store_load_ask){ ids, ps->noffers,
 	    ids ? ids + ps->noffers : NULL, ps->norders,
-	    ids ? ids + ps->noffers + ps->norders : NULL, ps->noutbox };
+	    ids ? ids + ps->noffers + ps->norders : NULL, ps->noutbox,
+	    p->all_offers };
 }
 
 /* Reply to a product's load transaction. */
@@ -596,7 +639,7 @@ pl_load_cb(redisAsyncContext *ac, void *r, void *priv)
 	(void)ac;
 	if (rq->gen != pl->gen)
 		return;
-	pl_load_ask(&pl->prods[rq->idx].ps, NULL, &ask);
+	pl_load_ask(&pl->prods[rq->idx], NULL, &ask);
 	if (store_load_parts(reply, &ask, slot) == -1)
 		pl_reply_failed(pl, reply, "load");
 	else if (pl_fill_prod(&pl->prods[rq->idx], slot) == 0)
@@ -664,7 +707,7 @@ pl_send_load(struct pipeline *pl, size_t idx)
 		    ps->outbox[i].offset, pos[i], sizeof(pos[i]));
 		ids[a++] = pos[i];
 	}
-	pl_load_ask(ps, ids, &ask);
+	pl_load_ask(&pl->prods[idx], ids, &ask);
 	if (store_load(pl->st, ps->product_id, &ask, pl_load_cb,
 	    pl_req(pl, idx)) == 0)
 		pl->pending++;
@@ -836,7 +879,9 @@ pl_apply_msg(struct pipeline *pl, struct pl_msg *pm)
 		.sps = pl_shop_sps(pl, pm->ev.shop_id),
 		.now_ms = pl->took_ms,
 	};
+	const char *vplan = engine_order_offer_plan(&p->ps, &pm->ev);
 
+	in.offer_plan = vplan != NULL ? plans_get(pl->plans, vplan) : NULL;
 	if (engine_apply(&pl->ep, &p->ps, &in, &p->fx) == -1)
 		fatalx("out of memory applying an event");
 	if (pm->ev.type == EV_ORDER)
@@ -1321,6 +1366,9 @@ pl_collect_counts(struct pipeline *pl, struct pl_counts *c)
 		c->fx.deactivated += f->deactivated;
 		c->fx.refused += f->refused;
 		c->fx.withheld += f->withheld;
+		c->fx.campaign_cut += f->campaign_cut;
+		c->fx.superseded += f->superseded;
+		c->fx.vouchers_returned += f->vouchers_returned;
 		c->fx.budget_held += f->budget_held;
 		c->fx.late += f->late;
 		for (int t = 0; t < TOOLS_N; t++)
@@ -1445,6 +1493,9 @@ pl_count(const struct pl_counts *c)
 	stats.promotions_deactivated += c->fx.deactivated;
 	stats.promotions_refused += c->fx.refused;
 	stats.withheld += c->fx.withheld;
+	stats.campaign_cut += c->fx.campaign_cut;
+	stats.superseded += c->fx.superseded;
+	stats.vouchers_returned += c->fx.vouchers_returned;
 	stats.budget_held += c->fx.budget_held;
 	stats.late_views += c->fx.late;
 	for (int t = 0; t < TOOLS_N; t++)

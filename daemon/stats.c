@@ -127,6 +127,18 @@ stats_prometheus(int redis_up, int assigned, int plans_active)
 		    (unsigned long long)stats.offers_by_tool[t]);
 	stats_counter(&b, "smartpromo_offers_withheld_total",
 	    "offers the price guarantee kept back", stats.withheld);
+	stats_printf(&b, "# HELP smartpromo_checkout_guard_total offers the "
+	    "price guarantee acted on when they were made, by what it did\n"
+	    "# TYPE smartpromo_checkout_guard_total counter\n"
+	    "smartpromo_checkout_guard_total{guard=\"withheld\"} %llu\n"
+	    "smartpromo_checkout_guard_total{guard=\"campaign_cut\"} %llu\n"
+	    "smartpromo_checkout_guard_total{guard=\"superseded\"} %llu\n",
+	    (unsigned long long)stats.withheld,
+	    (unsigned long long)stats.campaign_cut,
+	    (unsigned long long)stats.superseded);
+	stats_counter(&b, "smartpromo_vouchers_returned_total",
+	    "claimed vouchers given back by a cancellation or full refund "
+	    "before their expiry", stats.vouchers_returned);
 	stats_counter(&b, "smartpromo_budget_held_total",
 	    "views with no offer because the plan's budget is paced out for "
 	    "the day", stats.budget_held);

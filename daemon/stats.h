@@ -24,6 +24,9 @@ struct stats {
 	uint64_t promotions_deactivated;
 	uint64_t promotions_refused;
 	uint64_t withheld;
+	uint64_t campaign_cut;          /* offers ended at a campaign's start */
+	uint64_t superseded;            /* standing offers re-issued so */
+	uint64_t vouchers_returned;
 	uint64_t budget_held;
 	uint64_t late_views;
 	uint64_t offers_by_tool[8];     /* enum checkout_kind */

@@ -340,7 +340,7 @@ store_load(struct store *st, const char *product_id,
     const struct store_load_ask *ask, redisCallbackFn *fn, void *priv)
 {
 	static const char *const kinds[STORE_LOAD_PARTS] = { "product",
-	    "arms", "offers", "orders", "views", "outbox" };
+	    "arms", "offers", "orders", "views", "outbox", "offers" };
 	const char *multi[1] = { "MULTI" }, *exec[1] = { "EXEC" };
 	const char *hgetall[2] = { "HGETALL", NULL };
 	char keys[STORE_LOAD_PARTS][400];
@@ -363,6 +363,10 @@ store_load(struct store *st, const char *product_id,
 	    ask->nc);
 	bad |= store_queued_hmget(st, keys[STORE_LOAD_OUTBOX], ask->outbox,
 	    ask->nout);
+	if (ask->all_offers) {
+		hgetall[1] = keys[STORE_LOAD_ALL_OFFERS];
+		bad |= store_queued(st, 2, hgetall);
+	}
 	if (bad) {              /* never leave the connection inside MULTI */
 		store_reset(st);
 		return -1;
@@ -377,7 +381,7 @@ store_load_parts(const redisReply *r, const struct store_load_ask *ask,
 {
 	static const redisReply none = { .type = REDIS_REPLY_ARRAY };
 	const int asked[STORE_LOAD_PARTS] = { 1, 1, ask->nc > 0, ask->no > 0,
-	    ask->nc > 0, ask->nout > 0 };
+	    ask->nc > 0, ask->nout > 0, ask->all_offers };
 	size_t e = 0, want = 0;
 
 	for (int i = 0; i < STORE_LOAD_PARTS; i++)

@@ -47,12 +47,14 @@ struct store_load_ask {
 	size_t no;
 	const char *const *outbox;      /* "<partition>:<offset>" entries */
 	size_t nout;
+	int all_offers;                 /* also every offer record (HGETALL,
+					   for a campaign event) */
 };
 
 /* The parts of a load, in this order. */
 enum store_load_part { STORE_LOAD_PRODUCT, STORE_LOAD_ARMS,
 	STORE_LOAD_OFFERS, STORE_LOAD_ORDERS, STORE_LOAD_VIEWS,
-	STORE_LOAD_OUTBOX, STORE_LOAD_PARTS };
+	STORE_LOAD_OUTBOX, STORE_LOAD_ALL_OFFERS, STORE_LOAD_PARTS };
 
 /*
  * Read a product's state in one step, with plain reads in a transaction:

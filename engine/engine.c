@@ -482,8 +482,9 @@ offer_rec_parse_view(struct offer_rec *o, const char *s)
 
 /*
  * plan_id|date|group|lines|qty|gmv|lines_o|gmv_o|cost|status|reviewed|keys|
- * creator_id US content_id (US: the unit separator 0x1f, which ids cannot
- * hold)
+ * creator_id US content_id [US customer_id US voucher offer record] (US:
+ * the unit separator 0x1f, which ids cannot hold; the voucher part only
+ * when a line used a voucher offer)
  */
 int
 order_rec_format(const struct order_rec *o, char *buf, size_t len)
@@ -499,22 +500,53 @@ order_rec_format(const struct order_rec *o, char *buf, size_t len)
 	if (n >= 0 && (size_t)n < len)
 		n += snprintf(buf + n, len - (size_t)n, "|%s\037%s",
 		    o->creator_id, o->content_id);
+	if (o->has_voucher && n >= 0 && (size_t)n < len) {
+		n += snprintf(buf + n, len - (size_t)n, "\037%s\037",
+		    o->voucher.customer_id);
+		if (n >= 0 && (size_t)n < len && offer_rec_format(&o->voucher,
+		    buf + n, len - (size_t)n) == -1)
+			return -1;
+	}
 	return n < 0 || (size_t)n >= len ? -1 : 0;
 }
 
-/* Parse the creator and content ids after the line keys. */
+/* Parse the voucher the order used: "customer_id US offer record". */
 static int
-order_rec_parse_ids(struct order_rec *o, const char *s)
+order_rec_parse_voucher(struct order_rec *o, const char *s)
 {
 	const char *us = strchr(s, '\037');
 
-	if (us == NULL || (size_t)(us - s) >= sizeof(o->creator_id) ||
-	    strlen(us + 1) >= sizeof(o->content_id))
+	memset(&o->voucher, 0, sizeof(o->voucher));
+	if (us == NULL || (size_t)(us - s) >= sizeof(o->voucher.customer_id) ||
+	    offer_rec_parse(&o->voucher, us + 1) == -1 ||
+	    o->voucher.tool != CHECKOUT_VOUCHER)
+		return -1;
+	memcpy(o->voucher.customer_id, s, (size_t)(us - s));
+	o->voucher.customer_id[us - s] = '\0';
+	o->has_voucher = 1;
+	return 0;
+}
+
+/* Parse the creator and content ids after the line keys, then the
+ * voucher the order used, if any (records before it have none). */
+static int
+order_rec_parse_ids(struct order_rec *o, const char *s)
+{
+	const char *us = strchr(s, '\037'), *v;
+	size_t lc;
+
+	if (us == NULL || (size_t)(us - s) >= sizeof(o->creator_id))
+		return -1;
+	v = strchr(us + 1, '\037');
+	lc = v != NULL ? (size_t)(v - us - 1) : strlen(us + 1);
+	if (lc >= sizeof(o->content_id))
 		return -1;
 	memcpy(o->creator_id, s, (size_t)(us - s));
 	o->creator_id[us - s] = '\0';
-	snprintf(o->content_id, sizeof(o->content_id), "%s", us + 1);
-	return 0;
+	memcpy(o->content_id, us + 1, lc);
+	o->content_id[lc] = '\0';
+	o->has_voucher = 0;
+	return v != NULL ? order_rec_parse_voucher(o, v + 1) : 0;
 }
 
 /* Parse the comma list of line keys, then the ids. */
@@ -573,7 +605,7 @@ engine_put_offer(struct effects *fx, const struct offer_rec *o)
 static int
 engine_put_order(struct effects *fx, const struct order_rec *o)
 {
-	char buf[1024];
+	char buf[2048];
 
 	if (order_rec_format(o, buf, sizeof(buf)) == -1)
 		return -1;
@@ -709,8 +741,43 @@ engine_expiry(const struct engine_params *ep, const struct plan *p,
 	return exp;
 }
 
-/* Make the offer of a tool at a level; -1 when none fits or the
- * guarantee would not hold with what else is active on the product. */
+/* The moment an offer made at ts and expiring at exp first meets the
+ * product's known campaign, -1: never. */
+static int64_t
+engine_campaign_meets(const struct product_state *ps, int64_t ts,
+    int64_t exp)
+{
+	if (ps->campaign_price < 0 || ps->campaign_end <= ts ||
+	    ps->campaign_start >= exp || ps->campaign_end <= ps->campaign_start)
+		return -1;
+	return ps->campaign_start > ts ? ps->campaign_start : ts;
+}
+
+/*
+ * Nonzero if offer co, made at ts, keeps the guarantee stacked on the
+ * product's known campaign when the two first meet (the campaign's start,
+ * or ts if it is open then), or if they never meet.
+ */
+static int
+engine_campaign_ok(const struct product_state *ps,
+    const struct checkout_offer *co, int new_customer, int32_t min_bps,
+    int32_t max_bps, int64_t ts)
+{
+	int64_t at = engine_campaign_meets(ps, ts, co->expires_at);
+
+	if (at < 0)
+		return 1;
+	return tools_guard_ok(co, ps->pp, ps->campaign_price,
+	    ps->campaign_start, ps->campaign_end, new_customer, min_bps,
+	    max_bps, at);
+}
+
+/*
+ * Make the offer of a tool at a level: 0, 1 when it was made to end at
+ * the start of a campaign it would stack on beyond the range, -1 when
+ * none fits, -2 when the guarantee would not hold with what else is
+ * active on the product.
+ */
 static int
 engine_make(const struct engine_params *ep, const struct product_state *ps,
     const struct engine_input *in, int tool, int32_t bps, int32_t min_bps,
@@ -718,7 +785,7 @@ engine_make(const struct engine_params *ep, const struct product_state *ps,
 {
 	struct checkout_tool shape;
 	int64_t ts = in->ev->ts, exp = engine_expiry(ep, in->plan, tool, ts);
-	int tries;
+	int tries, cut = 0;
 
 	tools_shape((enum checkout_kind)tool, &shape);
 	/* a tool's per-unit price is rounded down: deepen until the discount
@@ -742,13 +809,21 @@ engine_make(const struct engine_params *ep, const struct product_state *ps,
 	if (!tools_guard_ok(co, ps->pp, ps->campaign_price, ps->campaign_start,
 	    ps->campaign_end, !in->returning, min_bps, max_bps, ts))
 		return -2;
+	if (!engine_campaign_ok(ps, co, !in->returning, min_bps, max_bps, ts)) {
+		/* it would stack on a campaign that opens before it expires:
+		 * end it when the campaign starts */
+		if (checkout_offer_make(&shape, ps->price, bps, min_bps,
+		    max_bps, ts, ps->campaign_start, co) == -1)
+			return -1;
+		cut = 1;
+	}
 	/* The guarantee: never a price outside the seller's range. */
 	assert((ps->price - co->offer_price) * 10000 <=
 	    (int64_t)max_bps * ps->price &&
 	    (ps->price - co->offer_price) * 10000 >=
 	    (int64_t)min_bps * ps->price && co->offer_price >= 0 &&
 	    co->offer_price <= ps->price);
-	return 0;
+	return cut;
 }
 
 /* Fill the record of a made offer. */
@@ -842,7 +917,8 @@ engine_budget_full(const struct plan *p, int64_t day, int64_t ts, double exp)
 }
 
 /*
- * Choose a tool and a level and fill a new offer record: 0, -1 when no
+ * Choose a tool and a level and fill a new offer record: 0 (1: it ends at
+ * a campaign's start, engine_make()), -1 when no
  * price fits the range, -2 when the guarantee withholds it, -3 when the
  * plan's budget is paced out for today.
  */
@@ -887,7 +963,67 @@ engine_decide(const struct engine_params *ep, struct product_state *ps,
 		p->rt.expected_today += exp;
 	}
 	engine_fill(ep, in, &co, tool, ch.level, o);
-	return 0;
+	return rc;      /* 1: cut at a campaign's start */
+}
+
+/*
+ * The checkout offer of a stored record, rebuilt at the deepest level in
+ * the range that gives its offer_price (so a stack check errs on the safe
+ * side); -1 when none does.
+ */
+static int
+engine_rebuild(const struct offer_rec *o, int32_t min_bps, int32_t max_bps,
+    struct checkout_offer *co)
+{
+	struct checkout_tool shape;
+	struct checkout_offer t;
+	int64_t top = (int64_t)o->bps + 10000 / (o->list_price > 0 ?
+	    o->list_price : 1) + 2;
+	int found = -1;
+
+	if (o->list_price <= 0 || o->tool < 0 || o->tool >= TOOLS_N)
+		return -1;
+	tools_shape((enum checkout_kind)o->tool, &shape);
+	for (int64_t l = o->bps; l <= max_bps && l <= top; l++)
+		if (checkout_offer_make(&shape, o->list_price, (int32_t)l,
+		    min_bps, max_bps, o->ts, o->expires_at, &t) == 0 &&
+		    t.offer_price == o->offer_price) {
+			*co = t;
+			found = 0;
+		}
+	return found;
+}
+
+/*
+ * A standing offer that, stacked on a campaign known now to start before
+ * its expiry, would make the seller fund more than the range: re-issue
+ * it with the same offer_id, ending at the campaign's start (a repeated
+ * offer_id supersedes the earlier message).  One it cannot rebuild is
+ * re-issued too.
+ */
+static int
+engine_supersede(const struct product_state *ps, const struct plan *p,
+    struct offer_rec *o, struct effects *fx)
+{
+	struct checkout_offer co;
+	int32_t min_bps, max_bps;
+	int64_t at;
+
+	if (p == NULL || !o->loaded || o->converted == 1 ||
+	    o->expires_at <= o->ts ||
+	    (at = engine_campaign_meets(ps, o->ts, o->expires_at)) < 0 ||
+	    strcmp(o->plan_id, p->plan_id) != 0)
+		return 0;
+	plan_range_for(p, ps->product_id, &min_bps, &max_bps);
+	if (engine_rebuild(o, min_bps, max_bps, &co) == 0 &&
+	    engine_campaign_ok(ps, &co, o->ctx == 0, min_bps, max_bps, o->ts))
+		return 0;
+	o->expires_at = at;     /* ts itself if the campaign was open then */
+	fx->counts.superseded++;
+	if (engine_put_offer(fx, o) == -1)
+		return -1;
+	return fx_msg(fx, FX_TOPIC_OFFERS, ps->product_id,
+	    engine_offer_json(o, ps));
 }
 
 /* ---- handlers ----------------------------------------------------------- */
@@ -908,11 +1044,15 @@ engine_on_product(struct product_state *ps, const struct event *ev)
 	return 0;
 }
 
-/* Record a platform campaign price for its window. */
+/* Record a platform campaign price for its window; the standing offers
+ * this batch loaded that would stack on it beyond the range are
+ * re-issued to end at its start. */
 static int
-engine_on_campaign(struct product_state *ps, const struct event *ev)
+engine_on_campaign(struct product_state *ps, const struct engine_input *in,
+    struct effects *fx)
 {
-	const struct event_campaign *e = &ev->u.campaign;
+	const struct event_campaign *e = &in->ev->u.campaign;
+	const struct plan *p = in->plan;
 
 	snprintf(ps->campaign_id, sizeof(ps->campaign_id), "%s",
 	    e->campaign_id);
@@ -920,6 +1060,12 @@ engine_on_campaign(struct product_state *ps, const struct event *ev)
 	ps->campaign_start = e->start;
 	ps->campaign_end = e->end;
 	ps->product_dirty = 1;
+	if (p != NULL && !plan_has_product(p, ps->product_id))
+		p = NULL;
+	for (size_t i = 0; i < ps->noffers && p != NULL; i++)
+		if (ps->offers[i].expires_at > in->ev->ts &&
+		    engine_supersede(ps, p, &ps->offers[i], fx) == -1)
+			return -1;
 	return 0;
 }
 
@@ -999,7 +1145,7 @@ engine_offer(const struct engine_params *ep, struct product_state *ps,
 
 	if (o == NULL)
 		return -1;
-	if (o->loaded && !o->converted && o->expires_at > in->ev->ts &&
+	if (o->loaded && o->converted != 1 && o->expires_at > in->ev->ts &&
 	    strcmp(o->plan_id, in->plan->plan_id) == 0)
 		return 0;       /* the customer's offer still stands */
 	if (!ep->late_view_offers && in->now_ms > 0 &&
@@ -1018,6 +1164,8 @@ engine_offer(const struct engine_params *ep, struct product_state *ps,
 			fx->counts.no_offer++;
 		return 0;
 	}
+	if (rc == 1)
+		fx->counts.campaign_cut++;
 	nw.last_view = o->last_view;
 	nw.has_last_view = o->has_last_view;
 	*o = nw;
@@ -1059,6 +1207,7 @@ engine_on_page_view(const struct engine_params *ep, struct product_state *ps,
     const struct engine_input *in, struct effects *fx)
 {
 	struct engine_input pin = *in;
+	struct offer_rec *o;
 	int seen = engine_seen_view(ps, in->ev, fx);
 
 	if (seen == -1)
@@ -1081,6 +1230,10 @@ engine_on_page_view(const struct engine_params *ep, struct product_state *ps,
 	}
 	if (fx_incr(fx, in->date, "pv_t", 1) == -1 ||
 	    engine_replace_promo(ps, pin.plan, in->ev->ts, fx) == -1)
+		return -1;
+	if ((o = product_state_offer(ps,
+	    in->ev->u.page_view.customer_id)) == NULL ||
+	    engine_supersede(ps, pin.plan, o, fx) == -1)
 		return -1;
 	if (engine_in_campaign(ps, in->ev->ts)) {
 		fx->counts.campaign++;
@@ -1112,8 +1265,9 @@ engine_attribute(const struct engine_params *ep, struct product_state *ps,
 	if (e->offer_id[0] == '\0' ||
 	    (o = product_state_offer(ps, e->customer_id)) == NULL ||
 	    !o->loaded || strcmp(o->offer_id, e->offer_id) != 0 ||
-	    in->ev->ts > o->ts + ep->attribution_ms)
-		return 0;
+	    (o->tool == CHECKOUT_VOUCHER ? in->ev->ts >= o->expires_at :
+	    in->ev->ts > o->ts + ep->attribution_ms))
+		return 0;       /* a voucher lives until its expiry */
 	r->cost = engine_line_cost(o, e);
 	r->lines_o = 1;
 	r->gmv_o = r->gmv;
@@ -1121,6 +1275,15 @@ engine_attribute(const struct engine_params *ep, struct product_state *ps,
 	    fx_incr(fx, r->date, "gmv_o", r->gmv) == -1 ||
 	    fx_incr(fx, r->date, "cost", r->cost) == -1)
 		return -1;
+	if (o->tool == CHECKOUT_VOUCHER && o->converted != 1) {
+		r->voucher = *o;        /* to give it back on cancellation */
+		r->voucher.converted = 0;
+		r->has_voucher = 1;
+	}
+	if (o->converted == 2) {        /* a returned voucher used again */
+		o->converted = 1;
+		return engine_put_offer(fx, o);
+	}
 	if (o->converted)
 		return 0;
 	if (o->level < ps->arms.nlevels) {
@@ -1184,6 +1347,46 @@ engine_has_line(const struct order_rec *r, uint32_t key)
 	return 0;
 }
 
+/* The customer's stored voucher offer that an order line names, while
+ * the voucher is unexpired; NULL: none. */
+static struct offer_rec *
+engine_order_voucher(struct product_state *ps, const struct event *ev)
+{
+	const struct event_order *e = &ev->u.order;
+	struct offer_rec *o = NULL;
+
+	if (ev->type != EV_ORDER || e->offer_id[0] == '\0')
+		return NULL;
+	for (size_t i = 0; i < ps->noffers && o == NULL; i++)
+		if (strcmp(ps->offers[i].customer_id, e->customer_id) == 0)
+			o = &ps->offers[i];
+	if (o == NULL || !o->loaded || o->tool != CHECKOUT_VOUCHER ||
+	    strcmp(o->offer_id, e->offer_id) != 0 || ev->ts >= o->expires_at)
+		return NULL;
+	return o;
+}
+
+/* The plan id the caller looks up for engine_input.offer_plan. */
+const char *
+engine_order_offer_plan(struct product_state *ps, const struct event *ev)
+{
+	const struct offer_rec *o = engine_order_voucher(ps, ev);
+
+	return o != NULL ? o->plan_id : NULL;
+}
+
+/* The plan a voucher order is credited to: the voucher's own. */
+static struct plan *
+engine_voucher_plan(const struct engine_input *in, struct product_state *ps)
+{
+	const struct offer_rec *o = engine_order_voucher(ps, in->ev);
+
+	if (o == NULL || in->offer_plan == NULL ||
+	    strcmp(in->offer_plan->plan_id, o->plan_id) != 0)
+		return NULL;
+	return in->offer_plan;
+}
+
 /* Count one new line into ln (a record of that line alone). */
 static int
 engine_count_line(const struct engine_params *ep, struct product_state *ps,
@@ -1200,10 +1403,14 @@ engine_count_line(const struct engine_params *ep, struct product_state *ps,
 	    fx_incr(fx, ln->date, "units", e->qty) == -1 ||
 	    fx_incr(fx, ln->date, "gmv", ln->gmv) == -1)
 		return -1;
-	if ((pin.plan = engine_plan(in, ps)) == NULL)
+	if ((pin.plan = engine_voucher_plan(in, ps)) != NULL)
+		ln->group = 1;  /* its voucher's plan, even ended */
+	else if ((pin.plan = engine_plan(in, ps)) == NULL)
 		return 0;
+	else
+		ln->group = engine_in_holdout(e->customer_id,
+		    ep->holdout_pct) ? 2 : 1;
 	snprintf(ln->plan_id, sizeof(ln->plan_id), "%s", pin.plan->plan_id);
-	ln->group = engine_in_holdout(e->customer_id, ep->holdout_pct) ? 2 : 1;
 	return engine_count_group(ep, ps, &pin, ln, fx);
 }
 
@@ -1224,6 +1431,10 @@ engine_merge_line(struct order_rec *r, const struct order_rec *ln,
 	r->lines_o += ln->lines_o;
 	r->gmv_o += ln->gmv_o;
 	r->cost += ln->cost;
+	if (ln->has_voucher && !r->has_voucher) {
+		r->voucher = ln->voucher;
+		r->has_voucher = 1;
+	}
 	if (r->nline_keys < ORDER_MAX_LINES)
 		r->line_keys[r->nline_keys++] = key;
 }
@@ -1390,6 +1601,34 @@ engine_reverse(const struct order_rec *r, struct effects *fx)
 	return fx_incr(fx, r->date, "cost", -r->cost);
 }
 
+/*
+ * A cancelled or refunded order (a refund event is a full refund) gives
+ * the voucher it used back while the voucher is unexpired: the customer's
+ * offer record is the voucher again, marked given back (converted 2), so
+ * that it stands at the next view and a later order using it is credited.
+ */
+static int
+engine_give_back(struct product_state *ps, struct order_rec *r, int64_t ts,
+    struct effects *fx)
+{
+	struct checkout_claim c = { r->voucher.ts, r->voucher.expires_at, 1 };
+	struct offer_rec *o;
+
+	if (!r->has_voucher || !checkout_claim_return(&c, r->status == 1 ?
+	    ORDER_CANCELLED : ORDER_REFUNDED, 1, ts))
+		return 0;
+	if ((o = product_state_offer(ps, r->voucher.customer_id)) == NULL)
+		return -1;
+	r->voucher.last_view = o->last_view;
+	r->voucher.has_last_view = o->has_last_view;
+	*o = r->voucher;
+	o->converted = 2;
+	o->loaded = 1;
+	r->has_voucher = 0;     /* given back once */
+	fx->counts.vouchers_returned++;
+	return engine_put_offer(fx, o);
+}
+
 /* Apply a status change of a known order line. */
 static int
 engine_on_order_update(struct product_state *ps, const struct engine_input *in,
@@ -1419,7 +1658,8 @@ engine_on_order_update(struct product_state *ps, const struct engine_input *in,
 
 		r->status = e->status == ORDER_CANCELLED ? 1 : 2;
 		if (engine_reverse(r, fx) == -1 ||
-		    engine_pps_update(r, was, r->status, fx) == -1)
+		    engine_pps_update(r, was, r->status, fx) == -1 ||
+		    engine_give_back(ps, r, in->ev->ts, fx) == -1)
 			return -1;
 	}
 	return engine_put_order(fx, r);
@@ -1564,7 +1804,7 @@ engine_dispatch(const struct engine_params *ep, struct product_state *ps,
 	case EV_ORDER_UPDATE:
 		return engine_on_order_update(ps, in, fx);
 	case EV_CAMPAIGN:
-		return engine_on_campaign(ps, ev);
+		return engine_on_campaign(ps, in, fx);
 	case EV_SELLER_PROMOTION:
 		return engine_on_seller_promotion(ps, in, fx);
 	case EV_PLATFORM_PROMOTION:

@@ -62,7 +62,11 @@ struct offer_rec {
 	int64_t list_price, offer_price;
 	int64_t min_spend, min_qty;     /* voucher / bmsm thresholds, else 0 */
 	int64_t ts, expires_at;
-	int converted;                  /* an order used it */
+	int converted;                  /* 0: unused; 1: an order used it;
+					   2: a voucher given back by a
+					   cancellation or full refund,
+					   usable again (the learner already
+					   counted its conversion) */
 	int loaded;                     /* 0: none stored for this customer */
 	uint32_t last_view;             /* hash of the customer's last view's
 					   event_id (sp:{P}:views) */
@@ -93,6 +97,10 @@ struct order_rec {
 	char creator_id[EVENT_ID_MAX];  /* the affiliate who drove it, "" */
 	char content_id[EVENT_ID_MAX];
 	int reviewed;                   /* a review was counted */
+	int has_voucher;                /* a line used a voucher offer: */
+	struct offer_rec voucher;       /* its record when used, so that a
+					   cancellation or full refund before
+					   its expiry gives it back */
 	int loaded;                     /* 0: none stored for this order */
 };
 
@@ -160,10 +168,13 @@ enum fx_topic { FX_TOPIC_OFFERS, FX_TOPIC_DEAD_LETTER, FX_TOPIC_METRICS };
 /*
  * Conflicts with other promotions (docs/plans.md): while a platform
  * campaign's window is open the product keeps its campaign price and gets
- * no offer; a seller promotion found on an enrolled product is deactivated
- * and replaced (a promotion_deactivated message) at the product's first
- * event in the plan; one arriving for an enrolled product is refused the
- * same way, so promotions never stack.
+ * no offer; an offer that would stack on a campaign starting before its
+ * expiry beyond the range ends at the campaign's start, and a standing
+ * one is re-issued so (same offer_id) when the campaign becomes known
+ * (docs/pricing.md); a seller promotion found on an enrolled product is
+ * deactivated and replaced (a promotion_deactivated message) at the
+ * product's first event in the plan; one arriving for an enrolled product
+ * is refused the same way, so promotions never stack.
  */
 
 struct fx_msg {
@@ -183,6 +194,13 @@ struct fx_counts {
 	uint64_t deactivated;           /* seller promotions deactivated */
 	uint64_t refused;               /* seller promotions refused */
 	uint64_t withheld;              /* offers the guarantee kept back */
+	uint64_t campaign_cut;          /* new offers ended at the start of a
+					   campaign they would stack on
+					   beyond the range */
+	uint64_t superseded;            /* standing offers re-issued to end
+					   at such a campaign's start */
+	uint64_t vouchers_returned;     /* given back by a cancellation or
+					   full refund before expiry */
 	uint64_t budget_held;           /* views with no offer: budget paced */
 	uint64_t late;                  /* views with no offer: older than the
 					   offer TTL when applied */
@@ -211,6 +229,10 @@ struct engine_input {
 	int64_t now_ms;                 /* wall clock when applied, 0: none; a
 					   view older than the offer TTL then
 					   gets no offer (it would be expired) */
+	struct plan *offer_plan;        /* for an order: the plan of the
+					   stored voucher offer it names
+					   (engine_order_offer_plan()), even
+					   ended; NULL: none */
 };
 
 /* Empty effects. */
@@ -256,6 +278,15 @@ int engine_apply(const struct engine_params *ep, struct product_state *ps,
 
 /* Today's paced share of a plan's budget at event time ts (-1: none). */
 int64_t engine_budget_share(const struct plan *p, int64_t day, int64_t ts);
+
+/*
+ * For an order naming the customer's stored voucher offer: that offer's
+ * plan id (the caller looks the plan up, even ended, and passes it as
+ * engine_input.offer_plan), else NULL.  The voucher's order is credited
+ * to its own plan until the voucher's expiry, even after the plan ended.
+ */
+const char *engine_order_offer_plan(struct product_state *ps,
+    const struct event *ev);
 
 /* Nonzero if customer_id falls in the holdout (stable hash). */
 int engine_in_holdout(const char *customer_id, double holdout_pct);

@@ -5,7 +5,9 @@
  * API bodies: catalog upserts, offers and their expiry, the price guarantee
  * as a 200,000-decision property test, holdout and inactive plans, order
  * attribution and cost, cancellations and refunds, re-delivery and
- * determinism, the stored records and state hashes, and dead letters.
+ * determinism, the stored records and state hashes, dead letters, offers
+ * against campaigns that start while they run, and vouchers credited
+ * after their plan and given back on cancellation.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -47,6 +49,7 @@ struct fix {
 	int32_t part;
 	int64_t off;                    /* offset of the next event */
 	int64_t now_ms;                 /* engine_input.now_ms (0: none) */
+	struct plan *vplan;             /* engine_input.offer_plan */
 };
 
 /* Settings of the tests: 10% holdout, a day's offers, 3 days' credit. */
@@ -144,6 +147,7 @@ apply_at(struct fix *f, const char *json, int returning, const char *date,
 	struct engine_input in;
 
 	decode(json, &ev);
+	memset(&in, 0, sizeof(in));
 	in.ev = &ev;
 	in.partition = part;
 	in.offset = off;
@@ -152,6 +156,7 @@ apply_at(struct fix *f, const char *json, int returning, const char *date,
 	in.plan = f->pp;
 	in.sps = -1;
 	in.now_ms = f->now_ms;
+	in.offer_plan = f->vplan;
 	effects_reset(&f->fx);
 	assert_int_equal(engine_apply(&f->ep, &f->ps, &in, &f->fx), 0);
 }
@@ -1936,6 +1941,301 @@ test_tools(void **state)
 	assert_int_equal(flash_blocked, 0);
 }
 
+/* ---- campaigns that start while an offer runs (docs/pricing.md) -------- */
+
+#define PLAN_20 "{\"name\":\"t\",\"shop_id\":\"s-1\",\"products\":" \
+	"[\"p-1\"],\"discount_min_pct\":20,\"discount_max_pct\":20}"
+
+/* A campaign event: price from start to end, sent at ts. */
+static const char *
+ev_campaign(char *buf, size_t len, int64_t ts, int64_t price, int64_t start,
+    int64_t end)
+{
+	snprintf(buf, len, "{\"type\":\"campaign\",\"event_id\":\"e-c-%"
+	    PRId64 "\",\"ts\":%" PRId64 ",\"shop_id\":\"s-1\",\"product_id\":"
+	    "\"p-1\",\"campaign_id\":\"cmp-1\",\"campaign_price\":%" PRId64
+	    ",\"start\":%" PRId64 ",\"end\":%" PRId64 "}", ts, ts, price, start,
+	    end);
+	return buf;
+}
+
+/* The one offer message of the last event, parsed (fails if none). */
+static json_t *
+last_offer(const struct fix *f)
+{
+	json_error_t je;
+	json_t *o;
+
+	assert_int_equal(f->fx.nm, 1);
+	o = json_loads(f->fx.m[0].payload, 0, &je);
+	assert_non_null(o);
+	assert_string_equal(jstr(o, "type"), "offer");
+	return o;
+}
+
+/*
+ * The worked case: list 10000, plan range 20-20 % (cap 2000 a unit), a
+ * bmsm offer "2+ units 20 %" with a 24 h lifetime, and a campaign price of
+ * 8500 from one hour later.  Alone the offer is fine (2000 a unit); during
+ * the campaign the seller would fund 1500 + 20 % of 8500 = 1500 + 1700 =
+ * 3200 > 2000.  The calculator sees it at the campaign's start, not at the
+ * view's time.
+ */
+static void
+test_campaign_start_worked_numbers(void **state)
+{
+	struct checkout_tool shape;
+	struct checkout_offer co;
+	struct tools_platform pp[TOOLS_PLATFORM_KINDS];
+	int64_t start = T0 + HOUR_MS, end = T0 + 5 * HOUR_MS;
+
+	(void)state;
+	memset(pp, 0, sizeof(pp));
+	tools_shape(CHECKOUT_BMSM, &shape);
+	assert_int_equal(checkout_offer_make(&shape, 10000, 2000, 2000, 2000,
+	    T0, T0 + 24 * HOUR_MS, &co), 0);
+	assert_true(co.offer_price == 8000 && co.min_qty == 2);
+	/* at the view's time the campaign is not open: the guard passes */
+	assert_true(tools_guard_ok(&co, pp, 8500, start, end, 1, 2000, 2000,
+	    T0));
+	/* at its start: 1500 + 1700 = 3200 > 2000, clamped: not kept */
+	assert_false(tools_guard_ok(&co, pp, 8500, start, end, 1, 2000, 2000,
+	    start));
+}
+
+/*
+ * The engine with the worked numbers: a campaign known to start in one
+ * hour; the bmsm offer made now ends at the campaign's start
+ * (expires_at = start), counted as campaign_cut.  A product_discount
+ * never stacks on a campaign price (the campaign wins, 1500 <= 2000), so
+ * it keeps its 24 h.
+ */
+static void
+test_offer_ends_at_campaign_start(void **state)
+{
+	struct fix f;
+	char j[512], cust[32];
+	int64_t start = T0 + HOUR_MS, end = T0 + 5 * HOUR_MS;
+	json_t *o;
+
+	(void)state;
+	fix_init(&f, "p-1", PLAN_20);
+	f.ep.tools = 1u << CHECKOUT_BMSM;
+	apply(&f, ev_product(j, sizeof(j), T0, "p-1", 10000), 0, DATE);
+	apply(&f, ev_campaign(j, sizeof(j), T0, 8500, start, end), 0, DATE);
+	customer(cust, sizeof(cust), 0, 0);
+	apply(&f, ev_view(j, sizeof(j), T0 + 1000, "p-1", cust), 0, DATE);
+	o = last_offer(&f);
+	assert_string_equal(jstr(o, "tool"), "bmsm");
+	assert_true(jint(o, "offer_price") == 8000 && jint(o, "min_qty") == 2);
+	assert_true(jint(o, "expires_at") == start);
+	json_decref(o);
+	assert_true(f.fx.counts.campaign_cut == 1 && f.fx.counts.withheld == 0);
+	/* a product discount: no stacking, its full TTL */
+	f.ep.tools = 1u << CHECKOUT_PRODUCT_DISCOUNT;
+	customer(cust, sizeof(cust), 0, 1);
+	apply(&f, ev_view(j, sizeof(j), T0 + 2000, "p-1", cust), 0, DATE);
+	o = last_offer(&f);
+	assert_true(jint(o, "expires_at") == T0 + 2000 + TTL_MS);
+	json_decref(o);
+	assert_true(f.fx.counts.campaign_cut == 0);
+	fix_release(&f);
+}
+
+/*
+ * A campaign announced after the offer: the bmsm offer standing with a
+ * 24 h expiry is re-issued with the same offer_id and expires_at = the
+ * campaign's start, when the campaign event comes (its record loaded) or,
+ * if it was not loaded then, at the customer's next view.  Once cut, it
+ * is not re-issued again.
+ */
+static void
+test_campaign_supersedes_standing_offer(void **state)
+{
+	struct fix f;
+	char j[512], cust[32], cust2[32], id[64], id2[64], rec[512];
+	int64_t start = T0 + 3 * HOUR_MS, end = T0 + 6 * HOUR_MS;
+	struct offer_rec *o;
+	json_t *m;
+
+	(void)state;
+	fix_init(&f, "p-1", PLAN_20);
+	f.ep.tools = 1u << CHECKOUT_BMSM;
+	apply(&f, ev_product(j, sizeof(j), T0, "p-1", 10000), 0, DATE);
+	customer(cust, sizeof(cust), 0, 0);
+	customer(cust2, sizeof(cust2), 0, 1);
+	apply(&f, ev_view(j, sizeof(j), T0 + 1000, "p-1", cust), 0, DATE);
+	m = last_offer(&f);
+	snprintf(id, sizeof(id), "%s", jstr(m, "offer_id"));
+	assert_true(jint(m, "expires_at") == T0 + 1000 + TTL_MS);
+	json_decref(m);
+	apply(&f, ev_view(j, sizeof(j), T0 + 1001, "p-1", cust2), 0, DATE);
+	m = last_offer(&f);
+	snprintf(id2, sizeof(id2), "%s", jstr(m, "offer_id"));
+	json_decref(m);
+	/* cust2's record is not loaded in the campaign's batch */
+	o = product_state_offer(&f.ps, cust2);
+	assert_int_equal(offer_rec_format(o, rec, sizeof(rec)), 0);
+	o->loaded = 0;
+	apply(&f, ev_campaign(j, sizeof(j), T0 + HOUR_MS, 8500, start, end), 0,
+	    DATE);
+	m = last_offer(&f);
+	assert_string_equal(jstr(m, "offer_id"), id);
+	assert_string_equal(jstr(m, "customer_id"), cust);
+	assert_true(jint(m, "expires_at") == start);
+	json_decref(m);
+	assert_true(f.fx.counts.superseded == 1);
+	assert_int_equal(offer_rec_parse(product_state_offer(&f.ps, cust),
+	    fx_value(&f.fx, FX_HSET, FX_OFFERS, cust)), 0);
+	assert_true(product_state_offer(&f.ps, cust)->expires_at == start);
+	/* cust2 comes back before the campaign: re-issued then, no new offer */
+	assert_int_equal(offer_rec_parse(product_state_offer(&f.ps, cust2),
+	    rec), 0);
+	apply(&f, ev_view(j, sizeof(j), T0 + 2 * HOUR_MS, "p-1", cust2), 0,
+	    DATE);
+	m = last_offer(&f);
+	assert_string_equal(jstr(m, "offer_id"), id2);
+	assert_true(jint(m, "expires_at") == start);
+	json_decref(m);
+	assert_true(f.fx.counts.superseded == 1 && f.fx.counts.offers == 0);
+	/* once cut, a further view re-issues nothing */
+	apply(&f, ev_view(j, sizeof(j), T0 + 2 * HOUR_MS + 1, "p-1", cust2), 0,
+	    DATE);
+	assert_int_equal(f.fx.nm, 0);
+	fix_release(&f);
+}
+
+/* ---- vouchers after their plan, and given back ------------------------ */
+
+/*
+ * A voucher offer made an hour before its plan ends outlives the plan
+ * (expires_at = view + 24 h).  An order using it after the plan's end is
+ * credited to the voucher's own plan: a treatment line with its cost, an
+ * offer line and a learner conversion.  Without the voucher's plan (no
+ * offer_plan) nothing is credited, and after its expiry neither.
+ */
+static void
+test_voucher_after_plan_end(void **state)
+{
+	struct fix f;
+	char j[512], cust[32];
+	struct offer_rec rec;
+	int64_t vts, exp, list, price, cost;
+	json_t *m;
+
+	(void)state;
+	fix_init(&f, "p-1", NULL);
+	f.ep.tools = 1u << CHECKOUT_VOUCHER;
+	vts = f.plan.end_ms - HOUR_MS;
+	customer(cust, sizeof(cust), 0, 0);
+	apply(&f, ev_product(j, sizeof(j), vts, "p-1", PRICE), 0, DATE);
+	apply(&f, ev_view(j, sizeof(j), vts, "p-1", cust), 0, DATE);
+	m = last_offer(&f);
+	assert_string_equal(jstr(m, "tool"), "voucher");
+	exp = jint(m, "expires_at");
+	list = jint(m, "list_price");
+	price = jint(m, "offer_price");
+	assert_true(exp == vts + TTL_MS && exp > f.plan.end_ms);
+	assert_int_equal(offer_rec_parse(&rec, fx_value(&f.fx, FX_HSET,
+	    FX_OFFERS, cust)), 0);
+	json_decref(m);
+	cost = 2 * (list - price);
+	/* the daemon did not find the plan: not credited */
+	apply(&f, ev_order(j, sizeof(j), f.plan.end_ms + HOUR_MS, "o-0", cust,
+	    2, PRICE, price, rec.offer_id), 0, DATE2);
+	assert_true(day0(&f.fx, DATE2, "cost") && day0(&f.fx, DATE2, "ord_t"));
+	/* with the voucher's plan: credited to it after its end */
+	f.vplan = &f.plan;
+	apply(&f, ev_order(j, sizeof(j), f.plan.end_ms + 2 * HOUR_MS, "o-1",
+	    cust, 2, PRICE, price, rec.offer_id), 0, DATE2);
+	assert_true(day1(&f.fx, DATE2, "ord_t") == 1);
+	assert_true(day1(&f.fx, DATE2, "ord_o") == 1);
+	assert_true(day1(&f.fx, DATE2, "cost") == cost && cost > 0);
+	assert_true(f.fx.counts.conversions == 1);
+	assert_true(f.ps.arms.s[0][rec.level] == 1);
+	assert_string_equal(fx_value(&f.fx, FX_HSET, FX_DAY, "plan"),
+	    "pl-test");
+	/* at its expiry: no longer the voucher's */
+	apply(&f, ev_order(j, sizeof(j), exp, "o-2", cust, 2, PRICE, price,
+	    rec.offer_id), 0, DATE2);
+	assert_true(day0(&f.fx, DATE2, "cost") && day0(&f.fx, DATE2, "ord_t"));
+	fix_release(&f);
+}
+
+/*
+ * A cancelled voucher order gives the voucher back before its expiry: the
+ * offer record is the voucher again (converted 2), the next view keeps it
+ * (no new offer) and a later order with it is credited its cost without a
+ * second learner conversion.  A refund (full) after the voucher expired
+ * gives nothing back.  The order record keeps the voucher across a
+ * store round trip.
+ */
+static void
+test_voucher_given_back(void **state)
+{
+	struct fix f;
+	char j[512], cust[32], buf[2048];
+	struct offer_rec rec, back;
+	struct order_rec orec;
+	int64_t vts = T0 + HOUR_MS, exp, price, cost;
+	json_t *m;
+
+	(void)state;
+	fix_init(&f, "p-1", NULL);
+	f.ep.tools = 1u << CHECKOUT_VOUCHER;
+	f.vplan = &f.plan;
+	customer(cust, sizeof(cust), 0, 0);
+	apply(&f, ev_product(j, sizeof(j), vts, "p-1", PRICE), 0, DATE);
+	apply(&f, ev_view(j, sizeof(j), vts, "p-1", cust), 0, DATE);
+	m = last_offer(&f);
+	exp = jint(m, "expires_at");
+	price = jint(m, "offer_price");
+	json_decref(m);
+	cost = 2 * (PRICE - price);
+	assert_int_equal(offer_rec_parse(&rec, fx_value(&f.fx, FX_HSET,
+	    FX_OFFERS, cust)), 0);
+	apply(&f, ev_order(j, sizeof(j), vts + HOUR_MS, "o-1", cust, 2, PRICE,
+	    price, rec.offer_id), 0, DATE);
+	assert_true(day1(&f.fx, DATE, "cost") == cost);
+	assert_true(f.fx.counts.conversions == 1);
+	memset(&orec, 0, sizeof(orec));
+	assert_int_equal(order_rec_parse(&orec, fx_value(&f.fx, FX_HSET,
+	    FX_ORDERS, "o-1")), 0);
+	assert_true(orec.has_voucher);
+	assert_string_equal(orec.voucher.offer_id, rec.offer_id);
+	assert_string_equal(orec.voucher.customer_id, cust);
+	assert_int_equal(order_rec_format(&orec, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, fx_value(&f.fx, FX_HSET, FX_ORDERS, "o-1"));
+	/* given back: cancelled before its expiry */
+	apply(&f, ev_update(j, sizeof(j), vts + 2 * HOUR_MS, "o-1",
+	    "cancelled"), 0, DATE);
+	assert_true(day1(&f.fx, DATE, "cost") == -cost);
+	assert_true(f.fx.counts.vouchers_returned == 1);
+	memset(&back, 0, sizeof(back));
+	assert_int_equal(offer_rec_parse(&back, fx_value(&f.fx, FX_HSET,
+	    FX_OFFERS, cust)), 0);
+	assert_string_equal(back.offer_id, rec.offer_id);
+	assert_true(back.converted == 2 && back.expires_at == exp);
+	apply(&f, ev_view(j, sizeof(j), vts + 3 * HOUR_MS, "p-1", cust), 0,
+	    DATE);
+	assert_int_equal(f.fx.nm, 0);   /* the voucher stands */
+	apply(&f, ev_order(j, sizeof(j), vts + 4 * HOUR_MS, "o-2", cust, 2,
+	    PRICE, price, rec.offer_id), 0, DATE);
+	assert_true(day1(&f.fx, DATE, "cost") == cost);
+	assert_true(day1(&f.fx, DATE, "ord_o") == 1);
+	assert_true(f.fx.counts.conversions == 0);
+	assert_true(f.ps.arms.s[0][rec.level] == 1);
+	assert_int_equal(offer_rec_parse(&back, fx_value(&f.fx, FX_HSET,
+	    FX_OFFERS, cust)), 0);
+	assert_true(back.converted == 1);
+	/* refunded after the voucher's expiry: reversed, not given back */
+	apply(&f, ev_update(j, sizeof(j), exp, "o-2", "refunded"), 0, DATE);
+	assert_true(day1(&f.fx, DATE, "cost") == -cost);
+	assert_true(f.fx.counts.vouchers_returned == 0);
+	assert_int_equal(fx_count(&f.fx, FX_HSET, FX_OFFERS, NULL), 0);
+	fix_release(&f);
+}
+
 /* Flush outputs load back into an equal state. */
 static void
 test_state_roundtrip(void **state)
@@ -2210,6 +2510,11 @@ main(void)
 		cmocka_unit_test(test_order_rec_parse_rejects_out_of_range),
 		cmocka_unit_test_setup_teardown(test_tools, fix_setup,
 		    fix_teardown),
+		cmocka_unit_test(test_campaign_start_worked_numbers),
+		cmocka_unit_test(test_offer_ends_at_campaign_start),
+		cmocka_unit_test(test_campaign_supersedes_standing_offer),
+		cmocka_unit_test(test_voucher_after_plan_end),
+		cmocka_unit_test(test_voucher_given_back),
 		cmocka_unit_test_setup_teardown(test_campaign_holds_its_price,
 		    fix_setup, fix_teardown),
 		cmocka_unit_test_setup_teardown(test_seller_promotion_replaced,
