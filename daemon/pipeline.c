@@ -1322,6 +1322,7 @@ pl_collect_counts(struct pipeline *pl, struct pl_counts *c)
 		c->fx.refused += f->refused;
 		c->fx.withheld += f->withheld;
 		c->fx.budget_held += f->budget_held;
+		c->fx.budget_overrun += f->budget_overrun;
 		c->fx.late += f->late;
 		for (int t = 0; t < TOOLS_N; t++)
 			c->fx.by_tool[t] += f->by_tool[t];
@@ -1446,6 +1447,7 @@ pl_count(const struct pl_counts *c)
 	stats.promotions_refused += c->fx.refused;
 	stats.withheld += c->fx.withheld;
 	stats.budget_held += c->fx.budget_held;
+	stats.budget_overrun += c->fx.budget_overrun;
 	stats.late_views += c->fx.late;
 	for (int t = 0; t < TOOLS_N; t++)
 		stats.offers_by_tool[t] += c->fx.by_tool[t];
