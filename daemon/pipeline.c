@@ -1370,6 +1370,7 @@ pl_collect_counts(struct pipeline *pl, struct pl_counts *c)
 		c->fx.superseded += f->superseded;
 		c->fx.vouchers_returned += f->vouchers_returned;
 		c->fx.budget_held += f->budget_held;
+		c->fx.budget_overrun += f->budget_overrun;
 		c->fx.late += f->late;
 		for (int t = 0; t < TOOLS_N; t++)
 			c->fx.by_tool[t] += f->by_tool[t];
@@ -1497,6 +1498,7 @@ pl_count(const struct pl_counts *c)
 	stats.superseded += c->fx.superseded;
 	stats.vouchers_returned += c->fx.vouchers_returned;
 	stats.budget_held += c->fx.budget_held;
+	stats.budget_overrun += c->fx.budget_overrun;
 	stats.late_views += c->fx.late;
 	for (int t = 0; t < TOOLS_N; t++)
 		stats.offers_by_tool[t] += c->fx.by_tool[t];

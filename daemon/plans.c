@@ -625,7 +625,9 @@ plans_refresh_one(struct plans_op *op, struct plan *p, const char *today)
 	int64_t day = pacing_day(today);
 
 	p->rt.spent_before = p->rt.spent_today = 0;
-	p->rt.expected_today = 0;
+	p->rt.resv_upto = p->rt.resv_worst = p->rt.overrun = 0;
+	p->rt.resv_exp = 0;
+	memset(p->rt.resv, 0, sizeof(p->rt.resv));
 	for (int64_t t = p->start_ms; t < p->end_ms; t += PLAN_DAY_MS) {
 		clock_date(t, date);
 		if (strcmp(date, today) > 0)

@@ -142,6 +142,9 @@ stats_prometheus(int redis_up, int assigned, int plans_active)
 	stats_counter(&b, "smartpromo_budget_held_total",
 	    "views with no offer because the plan's budget is paced out for "
 	    "the day", stats.budget_held);
+	stats_counter(&b, "smartpromo_budget_overrun_total",
+	    "promotion cost (minor units) credited beyond its offer's budget "
+	    "reservation", stats.budget_overrun);
 	stats_counter(&b, "smartpromo_late_views_total",
 	    "views with no offer because they were older than the offer TTL "
 	    "when applied", stats.late_views);

@@ -28,6 +28,7 @@ struct stats {
 	uint64_t superseded;            /* standing offers re-issued so */
 	uint64_t vouchers_returned;
 	uint64_t budget_held;
+	uint64_t budget_overrun;        /* minor units */
 	uint64_t late_views;
 	uint64_t offers_by_tool[8];     /* enum checkout_kind */
 	uint64_t redeliveries;

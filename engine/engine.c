@@ -859,7 +859,6 @@ engine_budget_roll(struct plan_runtime *rt, int64_t day)
 		rt->spent_before += rt->spent_today;
 	rt->budget_day = day;
 	rt->spent_today = 0;
-	rt->expected_today = 0;
 }
 
 /* Count a realized cost on its day (a late order on a past day's). */
@@ -871,6 +870,69 @@ engine_budget_account(struct plan_runtime *rt, int64_t day, int64_t cost)
 		rt->spent_before += cost;
 	else
 		rt->spent_today += cost;
+}
+
+/* Take a cancelled or refunded cost back off the day it counted on
+ * (never below zero: a figure restored without it stays as it is). */
+static void
+engine_budget_unspend(struct plan_runtime *rt, int64_t day, int64_t cost)
+{
+	int64_t *v = day < rt->budget_day ? &rt->spent_before :
+	    &rt->spent_today;
+
+	if (day > rt->budget_day)
+		return;         /* not counted yet on a day to come */
+	*v = *v > cost ? *v - cost : 0;
+}
+
+/* The worst-case cost of an offer: per_unit on ENGINE_BUDGET_UNITS units,
+ * or on its min_qty if that is more. */
+static int64_t
+engine_budget_worst(int64_t per_unit, int64_t min_qty)
+{
+	int64_t units = min_qty > ENGINE_BUDGET_UNITS ? min_qty :
+	    ENGINE_BUDGET_UNITS;
+
+	return per_unit > 0 ? per_unit * units : 0;
+}
+
+/* The hour slot an offer's reservation is released at: its credit window's
+ * end (expiry, at most the attribution window) plus the grace, rounded up. */
+static int64_t
+engine_budget_slot(const struct engine_params *ep, int64_t ts,
+    int64_t expires_at)
+{
+	int64_t end = ts + ep->attribution_ms;
+
+	if (expires_at < end)
+		end = expires_at;
+	end += ENGINE_BUDGET_GRACE_MS;
+	return (end + ENGINE_BUDGET_SLOT_MS - 1) / ENGINE_BUDGET_SLOT_MS;
+}
+
+/* Release the reservations whose slot the plan's clock (the latest event
+ * time seen, ts) has reached. */
+static void
+engine_budget_advance(struct plan_runtime *rt, int64_t ts)
+{
+	int64_t now = ts / ENGINE_BUDGET_SLOT_MS;
+	int64_t from = now - rt->resv_upto >= PLAN_RESV_SLOTS ?
+	    now - PLAN_RESV_SLOTS + 1 : rt->resv_upto + 1;
+
+	if (now <= rt->resv_upto)
+		return;
+	for (int64_t s = from; s <= now; s++) {
+		struct plan_resv *e = &rt->resv[s % PLAN_RESV_SLOTS];
+
+		if (e->slot != 0 && e->slot <= now) {
+			rt->resv_worst -= e->worst;
+			rt->resv_exp -= e->exp;
+			memset(e, 0, sizeof(*e));
+		}
+	}
+	if (rt->resv_exp < 0)
+		rt->resv_exp = 0;       /* rounding */
+	rt->resv_upto = now;
 }
 
 /* The conversion rate an offer's expected cost counts: a high estimate,
@@ -902,18 +964,101 @@ engine_budget_share(const struct plan *p, int64_t day, int64_t ts)
 	return left > 0 ? left / left_days : 0;
 }
 
-/* Nonzero if an offer of expected cost exp would break the pacing. */
+/* Nonzero if an offer of worst-case cost worst and expected cost exp would
+ * break the cap (spend plus reservations past the budget) or the spread. */
 static int
-engine_budget_full(const struct plan *p, int64_t day, int64_t ts, double exp)
+engine_budget_full(const struct plan *p, int64_t day, int64_t ts,
+    int64_t worst, double exp)
 {
 	const struct plan_runtime *rt = &p->rt;
 	int64_t share = engine_budget_share(p, day, ts);
-	double today = (double)rt->spent_today + rt->expected_today + exp;
+	double today = (double)rt->spent_today + rt->resv_exp + exp;
 
 	if (share < 0)
 		return 0;
-	return today > (double)share * (1.0 + ENGINE_BUDGET_TOLERANCE) ||
-	    (double)rt->spent_before + today > (double)p->budget;
+	return rt->spent_before + rt->spent_today + rt->resv_worst + worst >
+	    p->budget || today > (double)share * (1.0 +
+	    ENGINE_BUDGET_TOLERANCE);
+}
+
+/* Admit an offer under the plan's budget and reserve its cost: 0, or -1
+ * when the budget holds it back. */
+static int
+engine_budget_admit(const struct engine_params *ep,
+    const struct product_state *ps, struct plan *p,
+    const struct engine_input *in, int ctx, int level,
+    const struct checkout_offer *co)
+{
+	struct plan_runtime *rt = &p->rt;
+	int64_t day = pacing_day(in->date), per = co->list_price -
+	    co->offer_price, worst = engine_budget_worst(per, co->min_qty);
+	int64_t slot = engine_budget_slot(ep, in->ev->ts, co->expires_at);
+	struct plan_resv *e = &rt->resv[slot % PLAN_RESV_SLOTS];
+	double exp;
+
+	if (p->budget < 0)
+		return 0;
+	/* the high-estimate conversion of the offer's worst case */
+	exp = engine_budget_rate(ep, ps, p, ctx, level) * (double)worst;
+	engine_budget_advance(rt, in->ev->ts);
+	engine_budget_roll(rt, day);
+	/* a window already past the plan's clock, or beyond the slots */
+	if (slot <= rt->resv_upto || slot > rt->resv_upto + PLAN_RESV_SLOTS ||
+	    (e->slot != 0 && e->slot != slot))
+		return -1;
+	if (engine_budget_full(p, day, in->ev->ts, worst, exp))
+		return -1;
+	e->slot = slot;
+	e->worst += worst;
+	e->exp += exp;
+	rt->resv_worst += worst;
+	rt->resv_exp += exp;
+	return 0;
+}
+
+/*
+ * An order line of cost credited to offer o at ts: the offer's first line
+ * takes its reservation's place; what no reservation covers is overrun.
+ */
+static void
+engine_budget_convert(const struct engine_params *ep, struct plan *p,
+    const struct offer_rec *o, int64_t ts, int64_t cost,
+    struct fx_counts *counts)
+{
+	struct plan_runtime *rt = &p->rt;
+	int64_t slot = engine_budget_slot(ep, o->ts, o->expires_at), rel = 0;
+	struct plan_resv *e = &rt->resv[slot % PLAN_RESV_SLOTS];
+
+	if (p->budget < 0)
+		return;
+	engine_budget_advance(rt, ts);
+	if (!o->converted && e->slot == slot &&
+	    strcmp(o->plan_id, p->plan_id) == 0) {
+		rel = engine_budget_worst(o->list_price - o->offer_price,
+		    o->min_qty);
+		if (rel > e->worst)
+			rel = e->worst;
+		e->worst -= rel;
+		rt->resv_worst -= rel;
+	}
+	if (cost > rel) {
+		rt->overrun += cost - rel;
+		counts->budget_overrun += (uint64_t)(cost - rel);
+	}
+}
+
+/* A cancelled or refunded order line of the plan: its cost and GMV come
+ * off the plan's spend and the day's pacing figures. */
+static void
+engine_budget_refund(struct plan *p, const struct order_rec *r)
+{
+	int64_t day = pacing_day(r->date);
+
+	if (p == NULL || r->group != 1 || strcmp(p->plan_id, r->plan_id) != 0)
+		return;
+	pacing_reverse(&p->rt, day, r->gmv, r->cost);
+	if (p->budget >= 0)
+		engine_budget_unspend(&p->rt, day, r->cost);
 }
 
 /*
@@ -950,18 +1095,8 @@ engine_decide(const struct engine_params *ep, struct product_state *ps,
 	if ((rc = engine_make(ep, ps, in, tool, ch.bps, min_bps, max_bps,
 	    &co)) < 0)
 		return rc;
-	if (p->budget >= 0) {
-		int64_t day = pacing_day(in->date);
-		/* voucher and bmsm discounts need at least min_qty units */
-		double exp = engine_budget_rate(ep, ps, p, ctx, ch.level) *
-		    (double)(co.list_price - co.offer_price) *
-		    (double)(co.min_qty > 1 ? co.min_qty : 1);
-
-		engine_budget_roll(&p->rt, day);
-		if (engine_budget_full(p, day, in->ev->ts, exp))
-			return -3;
-		p->rt.expected_today += exp;
-	}
+	if (engine_budget_admit(ep, ps, p, in, ctx, ch.level, &co) == -1)
+		return -3;
 	engine_fill(ep, in, &co, tool, ch.level, o);
 	return rc;      /* 1: cut at a campaign's start */
 }
@@ -1275,6 +1410,8 @@ engine_attribute(const struct engine_params *ep, struct product_state *ps,
 	    fx_incr(fx, r->date, "gmv_o", r->gmv) == -1 ||
 	    fx_incr(fx, r->date, "cost", r->cost) == -1)
 		return -1;
+	engine_budget_convert(ep, in->plan, o, in->ev->ts, r->cost,
+	    &fx->counts);
 	if (o->tool == CHECKOUT_VOUCHER && o->converted != 1) {
 		r->voucher = *o;        /* to give it back on cancellation */
 		r->voucher.converted = 0;
@@ -1661,6 +1798,7 @@ engine_on_order_update(struct product_state *ps, const struct engine_input *in,
 		    engine_pps_update(r, was, r->status, fx) == -1 ||
 		    engine_give_back(ps, r, in->ev->ts, fx) == -1)
 			return -1;
+		engine_budget_refund(in->plan, r);
 	}
 	return engine_put_order(fx, r);
 }

@@ -202,6 +202,8 @@ struct fx_counts {
 	uint64_t vouchers_returned;     /* given back by a cancellation or
 					   full refund before expiry */
 	uint64_t budget_held;           /* views with no offer: budget paced */
+	uint64_t budget_overrun;        /* cost (minor units) credited beyond
+					   its offer's budget reservation */
 	uint64_t late;                  /* views with no offer: older than the
 					   offer TTL when applied */
 	uint64_t by_tool[TOOLS_N];      /* offers made, per tool */
@@ -264,17 +266,25 @@ int engine_apply(const struct engine_params *ep, struct product_state *ps,
     const struct engine_input *in, struct effects *fx);
 
 /*
- * Budget pacing: a plan with a budget B over D days may spend today at
- * most (B - spent before today) / (days left, today included), plus
- * ENGINE_BUDGET_TOLERANCE of it.  Spend is counted when orders arrive, so
- * each offer made today also counts its expected cost until the day ends:
- * its discount times a high estimate of its conversion (the learner's
- * posterior mean plus two standard deviations), so the rule errs on the
- * side of spending less; an order can still arrive after the share is
- * reached, so a day may exceed it by the tolerance plus what its last
- * offers' orders cost.  The plan's total stops at B the same way.
+ * Budget pacing (docs/pricing.md, "Budget pacing").  The cap: an offer is
+ * made only if the plan's spend plus the worst-case cost of its live
+ * offers, this one included, stays within the budget B; an offer's worst
+ * case is its discount per unit times ENGINE_BUDGET_UNITS units (at least
+ * its min_qty), reserved until ENGINE_BUDGET_GRACE_MS after its credit
+ * window ends (expires_at, at most attribution_ms after it was made),
+ * rounded up to the hour.  The first order line of an offer replaces its
+ * reservation with the line's real cost; cost no reservation covers (more
+ * units, a second line, an offer made before a restart, an order after
+ * its window) is still credited and counted as overrun, so spend never
+ * exceeds B plus the overrun.  The spread: today may spend at most
+ * (B - spent before today) / (days left, today included) times
+ * 1 + ENGINE_BUDGET_TOLERANCE, counting the live offers at their high
+ * expected cost (posterior mean plus two standard deviations).
  */
 #define ENGINE_BUDGET_TOLERANCE 0.10
+#define ENGINE_BUDGET_UNITS 2
+#define ENGINE_BUDGET_GRACE_MS 3600000LL
+#define ENGINE_BUDGET_SLOT_MS 3600000LL
 
 /* Today's paced share of a plan's budget at event time ts (-1: none). */
 int64_t engine_budget_share(const struct plan *p, int64_t day, int64_t ts);

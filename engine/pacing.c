@@ -87,6 +87,17 @@ pacing_record(struct plan_runtime *rt, double roi_target, int64_t gmv,
 	rt->lambda = pacing_clamp(rt->lambda, 0.0, PACING_LAMBDA_MAX);
 }
 
+/* Subtract a reversed line from today's figures (not below zero). */
+void
+pacing_reverse(struct plan_runtime *rt, int64_t day, int64_t gmv,
+    int64_t cost)
+{
+	if (day != rt->pace_day)
+		return;
+	rt->day_gmv = rt->day_gmv > gmv ? rt->day_gmv - gmv : 0;
+	rt->day_cost = rt->day_cost > cost ? rt->day_cost - cost : 0;
+}
+
 /* Dual step on a resource: dearer when used beyond its rate. */
 void
 pacing_resource_step(struct pacing_resource *pr, double used, double rate)

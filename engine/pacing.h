@@ -62,6 +62,12 @@ int32_t pacing_allowed_bps(const struct plan_runtime *rt, double roi_target,
 void pacing_record(struct plan_runtime *rt, double roi_target, int64_t gmv,
     int64_t cost, int64_t list_value);
 
+/* Take back a cancelled or refunded treatment line of day: its GMV and
+ * cost leave the day's figures if day is the current one (an older day's
+ * are gone); lambda keeps the steps it took. */
+void pacing_reverse(struct plan_runtime *rt, int64_t day, int64_t gmv,
+    int64_t cost);
+
 /* After a decision that consumed used units against an allowance rate. */
 void pacing_resource_step(struct pacing_resource *pr, double used,
     double rate);

@@ -28,6 +28,7 @@
 #define PLAN_MAX_LEVELS 8
 #define PLAN_CONTEXTS 2         /* 0: new to the shop, 1: returning buyer */
 #define PLAN_DAY_MS 86400000LL
+#define PLAN_RESV_SLOTS 768     /* hours of budget reservations: 32 days */
 
 enum plan_status { PLAN_ACTIVE, PLAN_ENDED };
 
@@ -57,7 +58,16 @@ struct plan_runtime {
 	int64_t budget_day;     /* day number of the two figures below */
 	int64_t spent_before;   /* promotion cost of the plan's past days */
 	int64_t spent_today;    /* realized promotion cost today */
-	double expected_today;  /* expected cost of today's offers */
+	/* Reservations of live offers, by the hour their credit window ends */
+	int64_t resv_upto;      /* hour slots up to this one are released */
+	int64_t resv_worst;     /* sum of the live slots' worst cases */
+	double resv_exp;        /* sum of the live slots' expected costs */
+	int64_t overrun;        /* cost credited beyond its reservation */
+	struct plan_resv {
+		int64_t slot;   /* hour number; 0: empty */
+		int64_t worst;  /* worst-case cost still reserved */
+		double exp;     /* high-estimate cost */
+	} resv[PLAN_RESV_SLOTS];
 };
 
 struct plan {

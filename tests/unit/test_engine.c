@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 #include <jansson.h>
@@ -2471,6 +2472,429 @@ test_offer_id(void **state)
 	assert_string_not_equal(a, b);
 }
 
+/* ---- budget: the cap, the spread, late and multi-unit orders --------- */
+
+/* An order line with a variant (each variant is its own line). */
+static const char *
+ev_order_v(char *buf, size_t len, int64_t ts, const char *oid,
+    const char *variant, const char *cust, int64_t qty, int64_t unit,
+    int64_t paid, const char *offer_id)
+{
+	snprintf(buf, len, "{\"type\":\"order\",\"event_id\":\"e-o-%s-%s\","
+	    "\"ts\":%" PRId64 ",\"shop_id\":\"s-1\",\"product_id\":\"p-1\","
+	    "\"order_id\":\"%s\",\"variant_id\":\"%s\",\"customer_id\":\"%s\","
+	    "\"qty\":%" PRId64 ",\"unit_price\":%" PRId64 ",\"paid_unit_price\":"
+	    "%" PRId64 ",\"offer_id\":\"%s\"}", oid, variant, ts, oid, variant,
+	    cust, qty, unit, paid, offer_id);
+	return buf;
+}
+
+/* The test calendar: day k of a plan starting at T0 is "2025-11-24" + k. */
+static int
+bud_day(int64_t ts)
+{
+	return (int)((ts - T0) / DAY_MS);
+}
+
+/* The date of day k of the test calendar. */
+static void
+bud_date(int k, char *buf)
+{
+	time_t t = (time_t)(1763942400 + (int64_t)k * 86400);    /* 11-24 */
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(buf, ENGINE_DATE_MAX, "%Y-%m-%d", &tm);
+}
+
+/* What an offer of any tool said. */
+struct bud_offer {
+	char offer_id[64];
+	int64_t list, offer, expires, min_qty;
+};
+
+/* Parse the last offer message of fx (0 if none). */
+static int
+bud_offer(const struct effects *fx, struct bud_offer *bo)
+{
+	json_error_t je;
+	json_t *o;
+
+	for (size_t i = fx->nm; i-- > 0;) {
+		if ((o = json_loads(fx->m[i].payload, 0, &je)) == NULL)
+			continue;
+		if (strcmp(jstr(o, "type"), "offer") != 0) {
+			json_decref(o);
+			continue;
+		}
+		snprintf(bo->offer_id, sizeof(bo->offer_id), "%s", jstr(o,
+		    "offer_id"));
+		bo->list = jint(o, "list_price");
+		bo->offer = jint(o, "offer_price");
+		bo->expires = jint(o, "expires_at");
+		bo->min_qty = json_integer_value(json_object_get(o, "min_qty"));
+		json_decref(o);
+		return 1;
+	}
+	return 0;
+}
+
+#define BUD_DAYS 10
+#define BUD_PENDING 8192
+
+/* An order line or a status change waiting to be applied. */
+struct bud_ev {
+	int64_t at;             /* when it is applied (event time + lag) */
+	int64_t ts;
+	int kind;               /* 0 order line, 1 cancel, 2 refund */
+	char oid[32], variant[8], cust[32], offer_id[64];
+	int64_t qty, list, paid;
+};
+
+/* One randomized budget run and what it spent. */
+struct bud_run {
+	struct fix f;
+	struct bud_ev *pend;
+	size_t npend;
+	int64_t day_cost[BUD_DAYS + 4];         /* net, by the line's day */
+	int64_t day_share[BUD_DAYS + 4];        /* largest share of the day */
+	int64_t net, worst_seen, overrun;
+	int64_t offers, orders, cancels, multi;
+};
+
+/* Apply one event on date and collect the cost it wrote per day. */
+static void
+bud_apply(struct bud_run *b, const char *json, int64_t ts)
+{
+	char date[ENGINE_DATE_MAX], d2[ENGINE_DATE_MAX];
+
+	bud_date(bud_day(ts), date);
+	apply(&b->f, json, 0, date);
+	for (size_t i = 0; i < b->f.fx.nw; i++) {
+		const struct fx_write *w = &b->f.fx.w[i];
+
+		if (w->op != FX_HINCRBY || w->key != FX_DAY ||
+		    strcmp(w->field, "cost") != 0)
+			continue;
+		for (int k = 0; k < BUD_DAYS + 4; k++) {
+			bud_date(k, d2);
+			if (strcmp(d2, w->date) == 0)
+				b->day_cost[k] += strtoll(w->value, NULL, 10);
+		}
+		b->net += strtoll(w->value, NULL, 10);
+	}
+	b->overrun += (int64_t)b->f.fx.counts.budget_overrun;
+}
+
+/* Apply the pending events due by time t, earliest first. */
+static void
+bud_drain(struct bud_run *b, int64_t t, int64_t budget)
+{
+	char j[768];
+
+	for (;;) {
+		size_t best = b->npend;
+		struct bud_ev e;
+
+		for (size_t i = 0; i < b->npend; i++)
+			if (b->pend[i].at <= t && (best == b->npend ||
+			    b->pend[i].at < b->pend[best].at))
+				best = i;
+		if (best == b->npend)
+			return;
+		e = b->pend[best];
+		b->pend[best] = b->pend[--b->npend];
+		if (e.kind == 0)
+			ev_order_v(j, sizeof(j), e.ts, e.oid, e.variant, e.cust,
+			    e.qty, e.list, e.paid, e.offer_id);
+		else
+			ev_update(j, sizeof(j), e.ts, e.oid, e.kind == 1 ?
+			    "cancelled" : "refunded");
+		bud_apply(b, j, e.ts);
+		/* the cap, after every event: net spend within the budget
+		 * plus what no reservation covered */
+		assert_true(b->net <= budget + b->overrun);
+		/* the plan's in-memory spend is the day counters' net */
+		assert_true(b->f.plan.rt.spent_before + b->f.plan.rt.spent_today
+		    == b->net);
+	}
+}
+
+/* Queue an event. */
+static void
+bud_push(struct bud_run *b, const struct bud_ev *e)
+{
+	assert_true(b->npend < BUD_PENDING);
+	b->pend[b->npend++] = *e;
+}
+
+/* The orders of an offer: qty units (1..max_qty), maybe a second line,
+ * late by up to lag_ms, maybe cancelled or refunded later. */
+static void
+bud_orders(struct bud_run *b, struct rng *r, const struct bud_offer *bo,
+    const char *cust, int64_t ts, int max_qty, int second_lines,
+    int64_t lag_ms)
+{
+	struct bud_ev e;
+	int64_t window = bo->expires - ts;
+
+	memset(&e, 0, sizeof(e));
+	/* ordered any time while the offer is valid: often the next day */
+	e.ts = ts + 1 + (int64_t)(rng_uniform(r) * (double)(window - 2));
+	e.at = e.ts + (int64_t)(rng_uniform(r) * (double)lag_ms);
+	snprintf(e.oid, sizeof(e.oid), "o-%" PRId64, b->orders++);
+	snprintf(e.variant, sizeof(e.variant), "v-a");
+	snprintf(e.cust, sizeof(e.cust), "%s", cust);
+	snprintf(e.offer_id, sizeof(e.offer_id), "%s", bo->offer_id);
+	e.qty = 1 + (int64_t)(rng_uniform(r) * max_qty);
+	if (e.qty > max_qty)
+		e.qty = max_qty;
+	if (e.qty < bo->min_qty)
+		e.qty = bo->min_qty;    /* a bmsm order reaches its tier */
+	b->multi += e.qty > 1;
+	e.list = bo->list;
+	e.paid = bo->offer;
+	bud_push(b, &e);
+	if (second_lines && rng_uniform(r) < 0.2) {
+		snprintf(e.variant, sizeof(e.variant), "v-b");
+		e.at += 1;
+		bud_push(b, &e);
+	}
+	if (rng_uniform(r) < 0.15) {
+		e.kind = rng_uniform(r) < 0.5 ? 1 : 2;
+		e.ts += 1 + (int64_t)(rng_uniform(r) * 2 * DAY_MS);
+		e.at = e.ts;
+		b->cancels++;
+		bud_push(b, &e);
+	}
+}
+
+/*
+ * A 10-day plan with a budget; views spread over each day, 30% of offers
+ * bought at a random time of their validity (often the next day), by
+ * several units up to max_qty, some lines applied up to lag_ms late, 15%
+ * cancelled or refunded up to two days later.  Every tool may be offered.
+ */
+static void
+bud_run(struct bud_run *b, uint64_t seed, int64_t budget, int max_qty,
+    int second_lines, int64_t lag_ms, double prior)
+{
+	char body[512], j[512], cust[32];
+	struct rng r;
+
+	memset(b, 0, sizeof(*b));
+	snprintf(body, sizeof(body), "{\"name\":\"b\",\"shop_id\":\"s-1\","
+	    "\"products\":[\"p-1\"],\"discount_min_pct\":5,"
+	    "\"discount_max_pct\":30,\"days\":%d,\"budget\":%" PRId64 "}",
+	    BUD_DAYS, budget);
+	fix_init(&b->f, "p-1", body);
+	b->f.ep.holdout_pct = 0;
+	b->f.ep.tools = (1u << TOOLS_N) - 1;
+	b->f.ep.bandit.prior_conversion = prior;
+	b->pend = calloc(BUD_PENDING, sizeof(*b->pend));
+	assert_non_null(b->pend);
+	rng_seed(&r, seed);
+	bud_apply(b, ev_product(j, sizeof(j), T0, "p-1", 10000), T0);
+	for (int v = 0; v < BUD_DAYS * 300; v++) {
+		int64_t ts = T0 + 1 + (int64_t)v * (DAY_MS / 300) +
+		    (int64_t)(rng_uniform(&r) * (double)(DAY_MS / 300 - 2));
+		int64_t share;
+		struct bud_offer bo;
+
+		bud_drain(b, ts, budget);
+		share = engine_budget_share(&b->f.plan, 0, ts);
+		if (share > b->day_share[bud_day(ts)])
+			b->day_share[bud_day(ts)] = share;
+		snprintf(cust, sizeof(cust), "c-%d", v);
+		bud_apply(b, ev_view(j, sizeof(j), ts, "p-1", cust), ts);
+		if (!bud_offer(&b->f.fx, &bo))
+			continue;
+		b->offers++;
+		if ((bo.list - bo.offer) * 2 > b->worst_seen)
+			b->worst_seen = (bo.list - bo.offer) * 2;
+		if (rng_uniform(&r) < 0.3)
+			bud_orders(b, &r, &bo, cust, ts, max_qty,
+			    second_lines, lag_ms);
+	}
+	bud_drain(b, T0 + (BUD_DAYS + 4) * DAY_MS, budget);
+}
+
+/* Free a run. */
+static void
+bud_release(struct bud_run *b)
+{
+	free(b->pend);
+	fix_release(&b->f);
+}
+
+/* Print a run's days; the largest day over its share, in worst cases. */
+static double
+bud_report(const struct bud_run *b, int64_t budget)
+{
+	double over = 0;
+
+	for (int k = 0; k < BUD_DAYS; k++) {
+		double x = ((double)b->day_cost[k] - (double)b->day_share[k] *
+		    (1.0 + ENGINE_BUDGET_TOLERANCE)) / (double)b->worst_seen;
+
+		print_message("day %d: share %" PRId64 ", spent %" PRId64
+		    " (%.2f worst offers over share + tolerance)\n", k,
+		    b->day_share[k], b->day_cost[k], x);
+		if (x > over)
+			over = x;
+	}
+	print_message("budget %" PRId64 ": net spend %" PRId64 ", %" PRId64
+	    " offers, %" PRId64 " orders (%" PRId64 " multi-unit), %" PRId64
+	    " cancelled or refunded, overrun %" PRId64 "\n", budget, b->net,
+	    b->offers, b->orders, b->multi, b->cancels, b->overrun);
+	return over;
+}
+
+/*
+ * Spend never exceeds the budget: four seeds of random orders within the
+ * documented bound (at most ENGINE_BUDGET_UNITS units, one line per offer,
+ * applied at most 30 minutes late, within ENGINE_BUDGET_GRACE_MS) arriving
+ * on later days, with cancellations and refunds: the net spend stays
+ * within the budget after every event, nothing is overrun, and each day's
+ * spend stays within its share plus ENGINE_BUDGET_TOLERANCE plus one
+ * offer's worst case.
+ */
+static void
+test_budget_cap_random_orders(void **state)
+{
+	static const int64_t budgets[] = { 20000, 60000, 150000, 400000 };
+	struct bud_run *b = calloc(1, sizeof(*b));
+
+	(void)state;
+	assert_non_null(b);
+	for (int k = 0; k < 4; k++) {
+		double over;
+
+		bud_run(b, 11 + (uint64_t)k, budgets[k], ENGINE_BUDGET_UNITS, 0,
+		    30 * 60000, 0.3);
+		over = bud_report(b, budgets[k]);
+		assert_true(b->net <= budgets[k]);
+		assert_int_equal(b->overrun, 0);
+		assert_true(b->multi > 0 && b->cancels > 0);
+		assert_true(over <= 1.0);
+		/* the budget is used, not only held back */
+		assert_true(b->net > 0);
+		bud_release(b);
+	}
+	free(b);
+}
+
+/*
+ * Orders beyond the bound (up to 5 units, second lines of an offer, some
+ * applied 3 hours late, past the reservation) are honoured: their cost is
+ * credited, and what no reservation covered is counted as overrun; the net
+ * spend never exceeds the budget plus that.
+ */
+static void
+test_budget_overrun_counted(void **state)
+{
+	struct bud_run *b = calloc(1, sizeof(*b));
+
+	(void)state;
+	assert_non_null(b);
+	bud_run(b, 5, 60000, 5, 1, 3 * HOUR_MS, 0.05);
+	bud_report(b, 60000);
+	assert_true(b->overrun > 0);
+	assert_true(b->net <= 60000 + b->overrun);
+	assert_int_equal(b->overrun, b->f.plan.rt.overrun);
+	bud_release(b);
+	free(b);
+}
+
+/*
+ * A cancelled line gives its cost back: offer at 23:00 of day 0, bought
+ * (2 units) at 01:00 of day 1, so its cost counts on day 1; the offer's
+ * reservation (2 units' discount) held across midnight gives way to the
+ * cost; the cancellation takes the cost off the plan's spend and off the
+ * day's pacing figures (GMV and cost).
+ */
+static void
+test_budget_cancel_reverses_spend(void **state)
+{
+	struct fix f;
+	char j[768], d0[ENGINE_DATE_MAX], d1[ENGINE_DATE_MAX];
+	struct bud_offer bo;
+	int64_t ts = T0 + 23 * HOUR_MS, cost, per;
+
+	(void)state;
+	bud_date(0, d0);
+	bud_date(1, d1);
+	fix_init(&f, "p-1", "{\"name\":\"b\",\"shop_id\":\"s-1\",\"products\":"
+	    "[\"p-1\"],\"discount_min_pct\":5,\"discount_max_pct\":30,"
+	    "\"days\":7,\"budget\":1000000}");
+	f.ep.holdout_pct = 0;
+	apply(&f, ev_product(j, sizeof(j), T0, "p-1", 10000), 0, d0);
+	apply(&f, ev_view(j, sizeof(j), ts, "p-1", "c-1"), 0, d0);
+	assert_true(bud_offer(&f.fx, &bo));
+	per = bo.list - bo.offer;
+	assert_true(f.plan.rt.resv_worst == 2 * per);
+	apply(&f, ev_order_v(j, sizeof(j), ts + 2 * HOUR_MS, "o-1", "v-a",
+	    "c-1", 2, bo.list, bo.offer, bo.offer_id), 0, d1);
+	cost = day1(&f.fx, d1, "cost");
+	assert_true(cost == 2 * per);
+	assert_true(f.plan.rt.resv_worst == 0);
+	assert_true(f.plan.rt.spent_today == cost && f.plan.rt.spent_before ==
+	    0);
+	assert_true(f.plan.rt.day_cost == cost && f.plan.rt.day_gmv ==
+	    2 * bo.offer);
+	assert_int_equal(f.fx.counts.budget_overrun, 0);
+	apply(&f, ev_update(j, sizeof(j), ts + 5 * HOUR_MS, "o-1",
+	    "cancelled"), 0, d1);
+	assert_true(day1(&f.fx, d1, "cost") == -cost);
+	assert_true(f.plan.rt.spent_today == 0 && f.plan.rt.spent_before == 0);
+	assert_true(f.plan.rt.day_cost == 0 && f.plan.rt.day_gmv == 0);
+	fix_release(&f);
+}
+
+/*
+ * The cap counts every live offer at its worst case: with a budget of
+ * 2.5 offers' worst cases, two offers stand and the third view is held;
+ * once the first is bought by one unit (its real cost replacing its
+ * reservation) one more offer fits, and then none.
+ */
+static void
+test_budget_cap_reserves_worst_case(void **state)
+{
+	struct fix f;
+	char j[768], body[512], d0[ENGINE_DATE_MAX], cust[32];
+	struct bud_offer bo[3];
+	int64_t ts = T0 + 6 * DAY_MS + HOUR_MS;
+
+	(void)state;
+	/* the plan's last day: today's share is all of the budget */
+	bud_date(6, d0);
+	/* a 10% discount only: each offer's worst case is 2 x 1000 */
+	snprintf(body, sizeof(body), "{\"name\":\"b\",\"shop_id\":\"s-1\","
+	    "\"products\":[\"p-1\"],\"discount_min_pct\":10,"
+	    "\"discount_max_pct\":10,\"days\":7,\"budget\":5000}");
+	fix_init(&f, "p-1", body);
+	f.ep.holdout_pct = 0;
+	apply(&f, ev_product(j, sizeof(j), T0, "p-1", 10000), 0, d0);
+	for (int k = 0; k < 3; k++) {
+		snprintf(cust, sizeof(cust), "c-%d", k);
+		apply(&f, ev_view(j, sizeof(j), ts + k, "p-1", cust), 0, d0);
+		assert_int_equal(bud_offer(&f.fx, &bo[k]), k < 2);
+	}
+	assert_int_equal(f.fx.counts.budget_held, 1);
+	assert_true(f.plan.rt.resv_worst == 4000);
+	/* bought by one unit: 1000 spent, 2000 released */
+	apply(&f, ev_order_v(j, sizeof(j), ts + 10, "o-1", "v-a", "c-0", 1,
+	    10000, 9000, bo[0].offer_id), 0, d0);
+	assert_true(f.plan.rt.resv_worst == 2000 && f.plan.rt.spent_today ==
+	    1000);
+	/* 1000 + 2000 + 2000 of a new offer = 5000: fits */
+	apply(&f, ev_view(j, sizeof(j), ts + 20, "p-1", "c-3"), 0, d0);
+	assert_true(bud_offer(&f.fx, &bo[2]));
+	apply(&f, ev_view(j, sizeof(j), ts + 30, "p-1", "c-4"), 0, d0);
+	assert_int_equal(f.fx.nm, 0);
+	fix_release(&f);
+}
+
 int
 main(void)
 {
@@ -2525,6 +2949,10 @@ main(void)
 		cmocka_unit_test(test_state_load_bad),
 		cmocka_unit_test(test_dead_letter),
 		cmocka_unit_test(test_offer_id),
+		cmocka_unit_test(test_budget_cap_random_orders),
+		cmocka_unit_test(test_budget_overrun_counted),
+		cmocka_unit_test(test_budget_cancel_reverses_spend),
+		cmocka_unit_test(test_budget_cap_reserves_worst_case),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
