@@ -2109,6 +2109,127 @@ test_truncated_requests(void **state)
 	harness_pass(h);
 }
 
+/* ---- Recommended Strategies: apply ---- */
+
+/* A call that must answer want; the body (new reference, may be NULL). */
+static json_t *
+call_want(struct harness *h, const char *method, const char *path,
+    const char *body, int want)
+{
+	json_t *out = NULL;
+	int status = 0;
+
+	H_OK(h, harness_http(h, method, path, body, &status, &out));
+	if (status != want)
+		fail_msg("%s %s %s: status %d, want %d; body %s", method, path,
+		    body != NULL ? body : "", status, want, vtext(out));
+	return out;
+}
+
+/* The product object of a recommendation with this id, or NULL. */
+static json_t *
+reco_product(json_t *rec, const char *pid)
+{
+	json_t *p;
+	size_t i;
+
+	json_array_foreach(json_object_get(rec, "products"), i, p)
+		if (strcmp(sfield(p, "product_id"), pid) == 0)
+			return p;
+	return NULL;
+}
+
+/* How many plans GET /v1/plans lists. */
+static size_t
+plan_count(struct harness *h)
+{
+	json_t *out = call_want(h, "GET", "/v1/plans", NULL, 200);
+	size_t n = json_array_size(json_object_get(out, "plans"));
+
+	json_decref(out);
+	return n;
+}
+
+/* A plan (or a preview's plan) carries the edits and the recommendation. */
+static void
+check_applied(json_t *plan, json_t *rec, json_t *item, const char *where)
+{
+	json_t *prods = json_object_get(plan, "products");
+	json_t *range = json_object_get(json_object_get(plan,
+	    "product_ranges"), prod_ids[PX]);
+
+	check_int(plan, "days", 10, where);
+	if (strcmp(sfield(plan, "name"), "m5 from reco") != 0)
+		mismatch(where, "name", sfield(plan, "name"), "m5 from reco");
+	if (strcmp(sfield(plan, "shop_id"), SHOP) != 0)
+		mismatch(where, "shop_id", sfield(plan, "shop_id"), SHOP);
+	if (json_array_size(prods) != 1 || strcmp(json_string_value(
+	    json_array_get(prods, 0)), prod_ids[PX]) != 0)
+		mismatch(where, "products", vtext(prods), "[\"m5-px\"]");
+	if (json_number_value(json_object_get(plan, "roi_target")) !=
+	    json_number_value(json_object_get(rec, "roi_target")))
+		mismatch(where, "roi_target", vtext(json_object_get(plan,
+		    "roi_target")), vtext(json_object_get(rec, "roi_target")));
+	if (json_number_value(json_array_get(range, 0)) != json_number_value(
+	    json_object_get(item, "discount_min_pct")) ||
+	    json_number_value(json_array_get(range, 1)) != json_number_value(
+	    json_object_get(item, "discount_max_pct")))
+		mismatch(where, "product_ranges.m5-px", vtext(range),
+		    "the recommended range");
+}
+
+/*
+ * GET the shop's recommendations (m5-px is in no plan and has six days
+ * of views and orders), preview an apply with edits (nothing written),
+ * apply it (201, the edits in the plan), apply again (409: the product is
+ * in that plan now), and an unknown id (404).
+ */
+static void
+test_reco_apply(void **state)
+{
+	struct harness *h = *state;
+	const char *edits = "{\"days\": 10, \"name\": \"m5 from reco\", "
+	    "\"products\": [\"m5-px\"]}";
+	json_t *rec, *item, *pv, *plan, *again;
+	char path[256];
+	const char *id;
+	size_t nplans = plan_count(h);
+
+	mismatches = 0;
+	rec = call_want(h, "GET", "/v1/recommendations?shop=" SHOP, NULL, 200);
+	id = sfield(rec, "recommendation_id");
+	if ((item = reco_product(rec, prod_ids[PX])) == NULL ||
+	    !json_is_number(json_object_get(item, "discount_min_pct")))
+		fail_msg("no recommended range for %s in %s", prod_ids[PX],
+		    jtext(rec));
+	print_message("recommendation %s: %s\n", id, jtext(item));
+	snprintf(path, sizeof(path), "/v1/recommendations/%s/apply?dry_run=1",
+	    id);
+	pv = call_want(h, "POST", path, edits, 200);
+	if (!json_is_true(json_object_get(pv, "dry_run")) ||
+	    strcmp(sfield(json_object_get(pv, "plan"), "status"),
+	    "preview") != 0)
+		fail_msg("the preview is not one: %s", jtext(pv));
+	check_applied(json_object_get(pv, "plan"), rec, item, "preview");
+	if (plan_count(h) != nplans)
+		fail_msg("the preview created a plan");
+	snprintf(path, sizeof(path), "/v1/recommendations/%s/apply", id);
+	plan = call_want(h, "POST", path, edits, 201);
+	check_applied(plan, rec, item, "applied plan");
+	assert_string_equal(sfield(plan, "status"), "active");
+	assert_int_equal(plan_count(h), nplans + 1);
+	again = call_want(h, "POST", path, edits, 409);
+	print_message("applied twice: %s\n", vtext(again));
+	json_decref(call_want(h, "POST", "/v1/recommendations/rc-unknown/"
+	    "apply", NULL, 404));
+	json_decref(rec);
+	json_decref(pv);
+	json_decref(plan);
+	json_decref(again);
+	assert_int_equal(mismatches, 0);
+	harness_pass(h);
+}
+
 /* ---- fixtures ---- */
 
 static struct harness harness_m, harness_a;
@@ -2184,6 +2305,7 @@ main(void)
 		T(test_snapshots),
 		T(test_rerun_idempotent),
 		T(test_late_events),
+		T(test_reco_apply),
 	};
 	const struct CMUnitTest admin[] = {
 		T(test_bad_authorization),
