@@ -133,7 +133,7 @@ struct exp_row {
 	int64_t cust_t, cust_c, parts;
 	double sq_t, sq_c;
 	int has_roi, has_gpv_t, has_gpv_c, has_incr, has_iroi;
-	double roi, gpv_t, gpv_c, iroi;
+	double roi, gpv_t, gpv_c, iroi, iroi_lo, iroi_hi;
 	int64_t incr, lo, hi;
 };
 
@@ -818,6 +818,8 @@ exp_derive(struct exp_row *e)
 	e->hi = llround(incr + half);
 	e->has_iroi = k->cost > 0;
 	e->iroi = e->has_iroi ? r4((double)e->incr / (double)k->cost) : 0;
+	e->iroi_lo = e->has_iroi ? r4((double)e->lo / (double)k->cost) : 0;
+	e->iroi_hi = e->has_iroi ? r4((double)e->hi / (double)k->cost) : 0;
 }
 
 /* a += b, counter by counter. */
@@ -960,6 +962,28 @@ check_r4(json_t *o, const char *field, int has, double want,
 	mismatch(where, field, vtext(v), b);
 }
 
+/* Compare incremental_roi_ci [lo, hi] (4 decimals) with the expectation. */
+static void
+check_roi_ci(json_t *o, const struct exp_row *e, const char *where)
+{
+	json_t *ci = json_object_get(o, "incremental_roi_ci");
+	char a[96] = "", b[96];
+
+	if (!e->has_iroi) {
+		if (!json_is_null(ci))
+			mismatch(where, "incremental_roi_ci", vtext(ci),
+			    "null");
+		return;
+	}
+	snprintf(b, sizeof(b), "[%.4f,%.4f]", e->iroi_lo, e->iroi_hi);
+	if (json_array_size(ci) == 2)
+		snprintf(a, sizeof(a), "[%.4f,%.4f]", json_number_value(
+		    json_array_get(ci, 0)), json_number_value(
+		    json_array_get(ci, 1)));
+	if (strcmp(a, b) != 0)
+		mismatch(where, "incremental_roi_ci", vtext(ci), b);
+}
+
 /* Compare the incremental figures with the expectation. */
 static void
 check_incremental(json_t *o, const struct exp_row *e, const char *where)
@@ -984,6 +1008,7 @@ check_incremental(json_t *o, const struct exp_row *e, const char *where)
 			mismatch(where, "incremental_gmv_ci", vtext(ci), b);
 	}
 	check_r4(o, "incremental_roi", e->has_iroi, e->iroi, where);
+	check_roi_ci(o, e, where);
 }
 
 /*
@@ -1129,6 +1154,10 @@ check_hash(const struct scen *s, json_t *hash, const struct exp_row *e,
 	check_hstr(hash, "incremental_gmv_hi", e->has_incr ? hint(e->hi) : "",
 	    where);
 	check_hstr(hash, "incremental_roi", hr4(e->has_iroi, e->iroi), where);
+	check_hstr(hash, "incremental_roi_lo", hr4(e->has_iroi, e->iroi_lo),
+	    where);
+	check_hstr(hash, "incremental_roi_hi", hr4(e->has_iroi, e->iroi_hi),
+	    where);
 	check_hstr(hash, "parts", hint(e->parts), where);
 	check_hsq(hash, "sq_t", e->sq_t, where);
 	check_hsq(hash, "sq_c", e->sq_c, where);
