@@ -19,6 +19,9 @@ int64_t clock_now_ms(void);
 /* Monotonic milliseconds. */
 int64_t clock_mono_ms(void);
 
+/* Monotonic nanoseconds (for timing short work). */
+int64_t clock_mono_ns(void);
+
 /* "YYYY-MM-DD" of epoch ms ts in the zone; buf holds at least 11 bytes. */
 void clock_date(int64_t ts_ms, char *buf);
 

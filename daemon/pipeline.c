@@ -836,9 +836,13 @@ pl_apply_msg(struct pipeline *pl, struct pl_msg *pm)
 		.sps = pl_shop_sps(pl, pm->ev.shop_id),
 		.now_ms = pl->took_ms,
 	};
+	int view = pm->ev.type == EV_PAGE_VIEW;
+	int64_t t0 = view ? clock_mono_ns() : 0;
 
 	if (engine_apply(&pl->ep, &p->ps, &in, &p->fx) == -1)
 		fatalx("out of memory applying an event");
+	if (view)
+		stats_observe_decision((double)(clock_mono_ns() - t0) / 1e9);
 	if (pm->ev.type == EV_ORDER)
 		pl_note_buyer(pl, &pm->ev);
 }

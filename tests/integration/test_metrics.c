@@ -47,6 +47,7 @@
 #include <cmocka.h>
 
 #include "harness.h"
+#include "httpc.h"
 #include "itest.h"
 
 /* Shared helpers of the harness, under this file's short names. */
@@ -2259,6 +2260,185 @@ test_reco_apply(void **state)
 	harness_pass(h);
 }
 
+/* ---- GET /metrics: the operations families exist and move ---- */
+
+static char *scrape0;           /* /metrics before the scenario */
+
+/* GET /metrics as text (malloc'd); fails the test unless 200. */
+static char *
+scrape(struct harness *h)
+{
+	struct httpc_response resp;
+	char err[256];
+	char *text;
+
+	if (httpc_request(h->url, "GET", "/metrics", NULL, NULL, 5000, &resp,
+	    err, sizeof(err)) == -1)
+		fail_msg("GET /metrics: %s", err);
+	if (resp.status != 200 || resp.body == NULL)
+		fail_msg("GET /metrics: status %d", resp.status);
+	text = strdup(resp.body);
+	httpc_response_release(&resp);
+	assert_non_null(text);
+	return text;
+}
+
+/* The value of the sample "name{labels}" (as written) in text; fails the
+ * test when it is absent. */
+static double
+sample(const char *text, const char *series)
+{
+	size_t n = strlen(series);
+	const char *p = text;
+
+	while ((p = strstr(p, series)) != NULL) {
+		if ((p == text || p[-1] == '\n') && p[n] == ' ')
+			return strtod(p + n + 1, NULL);
+		p += n;
+	}
+	fail_msg("GET /metrics has no sample %s", series);
+	return 0;
+}
+
+/* The family is declared with its type. */
+static void
+family(const char *text, const char *name, const char *type)
+{
+	char line[160];
+
+	snprintf(line, sizeof(line), "\n# TYPE %s %s\n", name, type);
+	if (strstr(text, line) == NULL)
+		fail_msg("GET /metrics does not declare %s as a %s", name,
+		    type);
+}
+
+/* Sum of the samples "name{label=...}" over the values given. */
+static double
+sample_sum(const char *text, const char *name, const char *label,
+    const char *const *values, size_t n)
+{
+	char series[160];
+	double sum = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		snprintf(series, sizeof(series), "%s{%s=\"%s\"}", name, label,
+		    values[i]);
+		sum += sample(text, series);
+	}
+	return sum;
+}
+
+/* A histogram is whole: +Inf bucket = count; count moved by >= want. */
+static void
+check_histogram(const char *before, const char *after, const char *name,
+    double want)
+{
+	char series[160], cnt[160], sum[160];
+	double d;
+
+	family(after, name, "histogram");
+	snprintf(series, sizeof(series), "%s_bucket{le=\"+Inf\"}", name);
+	snprintf(cnt, sizeof(cnt), "%s_count", name);
+	snprintf(sum, sizeof(sum), "%s_sum", name);
+	assert_true(sample(after, series) == sample(after, cnt));
+	d = sample(after, cnt) - sample(before, cnt);
+	print_message("%-36s +%.0f observations (want >= %.0f), sum %.6f s\n",
+	    name, d, want, sample(after, sum) - sample(before, sum));
+	if (d < want)
+		fail_msg("%s_count moved by %.0f, want >= %.0f", name, d, want);
+}
+
+/* The scrape before any event: kept for test_ops_metrics. */
+static void
+test_ops_baseline(void **state)
+{
+	struct harness *h = *state;
+
+	scrape0 = scrape(h);
+	family(scrape0, "smartpromo_events_total", "counter");
+	harness_pass(h);
+}
+
+/* The scenario's page views (both groups, every product, every day). */
+static int64_t
+scen_views(const struct scen *s)
+{
+	int64_t n = 0;
+
+	for (int d = 0; d < NDAYS; d++)
+		for (int p = 0; p < NALL; p++)
+			n += s->c[d][p].pv_t + s->c[d][p].pv_c;
+	return n;
+}
+
+/*
+ * After the scenario (and one poison message): every family the issue
+ * names exists, and the ones the scenario drives moved by at least what
+ * it sent: events by type, offers by tool, the batch latency and the
+ * per-view decision histograms (one decision per applied view), dead
+ * letters; Redis and Kafka errors
+ * never go back; consumer lag is known (>= 0) and drains to 0.
+ */
+static void
+test_ops_metrics(void **state)
+{
+	static const char *const tools[] = { "product_discount", "flash_sale",
+	    "voucher", "new_customer_discount", "bmsm" };
+	static const char *const errs[] = { "smartpromo_redis_errors_total",
+	    "smartpromo_kafka_errors_total" };
+	struct harness *h = *state;
+	int64_t views = scen_views(&scen), deadline;
+	double dead0 = sample(scrape0, "smartpromo_dead_letters_total"), lag;
+	double dv, doff;
+	char *now = NULL;
+
+	assert_non_null(scrape0);
+	H_OK(h, harness_produce(h, HARNESS_TOPIC_EVENTS, "m5-poison",
+	    "{not json", 9, NULL));
+	deadline = harness_now_ms() + WAIT_MS;
+	do {
+		free(now);
+		harness_sleep_ms(200);
+		now = scrape(h);
+		lag = sample(now, "smartpromo_consumer_lag_messages");
+	} while ((sample(now, "smartpromo_dead_letters_total") <= dead0 ||
+	    lag != 0) && harness_now_ms() < deadline);
+	family(now, "smartpromo_dead_letters_total", "counter");
+	assert_true(sample(now, "smartpromo_dead_letters_total") > dead0);
+	family(now, "smartpromo_consumer_lag_messages", "gauge");
+	print_message("consumer lag %.0f\n", lag);
+	assert_true(lag == 0);
+	family(now, "smartpromo_events_total", "counter");
+	dv = sample(now, "smartpromo_events_total{type=\"page_view\"}") -
+	    sample(scrape0, "smartpromo_events_total{type=\"page_view\"}");
+	print_message("page views +%.0f (sent >= %lld)\n", dv,
+	    (long long)views);
+	assert_true(dv >= (double)views && views > 0);
+	assert_true(sample(now, "smartpromo_events_total{type=\"order\"}") >
+	    sample(scrape0, "smartpromo_events_total{type=\"order\"}"));
+	assert_true(sample(now, "smartpromo_events_total{type=\"product\"}") >
+	    sample(scrape0, "smartpromo_events_total{type=\"product\"}"));
+	family(now, "smartpromo_offers_total", "counter");
+	doff = sample_sum(now, "smartpromo_offers_total", "tool", tools, 5) -
+	    sample_sum(scrape0, "smartpromo_offers_total", "tool", tools, 5);
+	print_message("offers +%.0f (read %zu)\n", doff, scen.noff);
+	assert_true(doff >= (double)scen.noff - scen.dup_offer_msgs &&
+	    doff > 0);
+	check_histogram(scrape0, now, "smartpromo_batch_latency_seconds", 1);
+	check_histogram(scrape0, now, "smartpromo_decision_seconds",
+	    (double)views);
+	/* one decision per applied page view, no more */
+	assert_true(sample(now, "smartpromo_decision_seconds_count") -
+	    sample(scrape0, "smartpromo_decision_seconds_count") == dv);
+	for (size_t i = 0; i < 2; i++) {
+		family(now, errs[i], "counter");
+		print_message("%s %.0f\n", errs[i], sample(now, errs[i]));
+		assert_true(sample(now, errs[i]) >= sample(scrape0, errs[i]));
+	}
+	free(now);
+	harness_pass(h);
+}
+
 /* ---- fixtures ---- */
 
 static struct harness harness_m, harness_a;
@@ -2304,6 +2484,8 @@ teardown_group(void **state)
 	}
 	json_decref(metrics1);
 	metrics1 = NULL;
+	free(scrape0);
+	scrape0 = NULL;
 	return 0;
 }
 
@@ -2329,12 +2511,14 @@ int
 main(void)
 {
 	const struct CMUnitTest metrics[] = {
+		T(test_ops_baseline),
 		T(test_feed),
 		T(test_live_not_final),
 		T(test_snapshots),
 		T(test_rerun_idempotent),
 		T(test_late_events),
 		T(test_reco_apply),
+		T(test_ops_metrics),
 	};
 	const struct CMUnitTest admin[] = {
 		T(test_bad_authorization),
