@@ -95,10 +95,23 @@ clock_date(int64_t ts_ms, char *buf)
 int64_t
 clock_day_start(const char *date)
 {
+	return clock_local_ms(date, 0);
+}
+
+/* A local wall time on "YYYY-MM-DD". */
+int64_t
+clock_local_ms(const char *date, int minute)
+{
 	int y, m, d, n = 0;
+	struct tm tm = { .tm_isdst = -1 };
 
 	if (sscanf(date, "%4d-%2d-%2d%n", &y, &m, &d, &n) != 3 ||
 	    date[n] != '\0' || m < 1 || m > 12 || d < 1 || d > 31)
 		return -1;
-	return clock_midnight(y, m, d);
+	tm.tm_year = y - 1900;
+	tm.tm_mon = m - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = minute / 60;
+	tm.tm_min = minute % 60;
+	return (int64_t)mktime(&tm) * 1000;
 }
