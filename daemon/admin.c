@@ -1083,6 +1083,7 @@ struct admin_apply {
 	char *edits;
 	size_t len;
 	int gone;
+	int dry_run;            /* preview the plan, create nothing */
 };
 
 /* The client of an apply went away. */
@@ -1125,7 +1126,7 @@ admin_apply_cb(const json_t *rec, int status, const char *err, void *arg)
 				admin_clip_ranges(pb);
 				text = json_dumps(pb, JSON_COMPACT);
 				admin_plan_create_body(a->ad, a->req, text,
-				    strlen(text), 0);
+				    strlen(text), a->dry_run);
 				free(text);
 				json_decref(pb);
 			}
@@ -1139,16 +1140,23 @@ admin_apply_cb(const json_t *rec, int status, const char *err, void *arg)
 	free(a);
 }
 
-/* POST /v1/recommendations/{id}/apply */
+/* POST /v1/recommendations/{id}/apply[?dry_run=1] */
 static void
 admin_reco_apply(struct admin *ad, struct evhttp_request *req, const char *id)
 {
-	struct admin_apply *a = calloc(1, sizeof(*a));
+	struct admin_apply *a;
+	char dry[8];
 
-	if (a == NULL || (a->edits = admin_body(req, &a->len)) == NULL)
+	if (admin_query(req, "dry_run", dry, sizeof(dry)) == -1) {
+		admin_error(req, 422, "bad query string");
+		return;
+	}
+	if ((a = calloc(1, sizeof(*a))) == NULL ||
+	    (a->edits = admin_body(req, &a->len)) == NULL)
 		fatalx("out of memory");
 	a->ad = ad;
 	a->req = req;
+	a->dry_run = strcmp(dry, "1") == 0 || strcmp(dry, "true") == 0;
 	evhttp_connection_set_closecb(evhttp_request_get_connection(req),
 	    admin_apply_closed_cb, a);
 	if (reco_get(ad->deps.st, id, admin_apply_cb, a) == -1) {

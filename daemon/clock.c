@@ -45,6 +45,16 @@ clock_mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Monotonic clock in ns. */
+int64_t
+clock_mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 /* Local midnight of a broken-down day, in ms. */
 static int64_t
 clock_midnight(int year, int mon, int mday)
@@ -85,10 +95,23 @@ clock_date(int64_t ts_ms, char *buf)
 int64_t
 clock_day_start(const char *date)
 {
+	return clock_local_ms(date, 0);
+}
+
+/* A local wall time on "YYYY-MM-DD". */
+int64_t
+clock_local_ms(const char *date, int minute)
+{
 	int y, m, d, n = 0;
+	struct tm tm = { .tm_isdst = -1 };
 
 	if (sscanf(date, "%4d-%2d-%2d%n", &y, &m, &d, &n) != 3 ||
 	    date[n] != '\0' || m < 1 || m > 12 || d < 1 || d > 31)
 		return -1;
-	return clock_midnight(y, m, d);
+	tm.tm_year = y - 1900;
+	tm.tm_mon = m - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = minute / 60;
+	tm.tm_min = minute % 60;
+	return (int64_t)mktime(&tm) * 1000;
 }

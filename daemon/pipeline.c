@@ -880,10 +880,14 @@ pl_apply_msg(struct pipeline *pl, struct pl_msg *pm)
 		.now_ms = pl->took_ms,
 	};
 	const char *vplan = engine_order_offer_plan(&p->ps, &pm->ev);
+	int view = pm->ev.type == EV_PAGE_VIEW;
+	int64_t t0 = view ? clock_mono_ns() : 0;
 
 	in.offer_plan = vplan != NULL ? plans_get(pl->plans, vplan) : NULL;
 	if (engine_apply(&pl->ep, &p->ps, &in, &p->fx) == -1)
 		fatalx("out of memory applying an event");
+	if (view)
+		stats_observe_decision((double)(clock_mono_ns() - t0) / 1e9);
 	if (pm->ev.type == EV_ORDER)
 		pl_note_buyer(pl, &pm->ev);
 }

@@ -5,6 +5,7 @@
 #include "report.h"
 #include "clock.h"
 #include "log.h"
+#include "util.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -547,36 +548,43 @@ rp_nightly_done(const json_t *result, const char *err, void *arg)
 		log_warnx("T+1 snapshot: %s", err);
 }
 
-/* Arm the timer for the next snapshot_time. */
+/*
+ * Arm the timer for the next snapshot_time: today's, else tomorrow's, each
+ * as a local wall time of its own date (a day is 23 or 25 hours when the
+ * clocks change, so "today's plus 24 h" would be an hour off).
+ */
 static void
 rp_arm(struct report *rp)
 {
 	int64_t now = clock_now_ms(), at;
-	char today[SNAPSHOT_DATE_MAX];
+	char day[SNAPSHOT_DATE_MAX];
 	struct timeval tv;
 
-	clock_date(now, today);
-	at = clock_day_start(today) + (int64_t)rp->cfg->schedule.snapshot_minute
-	    * 60000;
-	if (at <= now)
-		at += PLAN_DAY_MS;
+	clock_date(now, day);
+	at = clock_local_ms(day, rp->cfg->schedule.snapshot_minute);
+	if (at <= now && util_date_add(day, 1, day) == 0)
+		at = clock_local_ms(day, rp->cfg->schedule.snapshot_minute);
+	if (at <= now)          /* cannot happen: tomorrow is after now */
+		at = now + PLAN_DAY_MS;
 	tv.tv_sec = (time_t)((at - now) / 1000);
 	tv.tv_usec = (suseconds_t)((at - now) % 1000) * 1000;
 	evtimer_add(rp->nightly, &tv);
 }
 
-/* Yesterday and the grace days before it. */
+/* Yesterday and the grace days before it, by calendar date (stepping back
+ * 24 h per day would skip yesterday after a 23-hour day). */
 static void
 rp_nightly_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct report *rp = arg;
-	char date[SNAPSHOT_DATE_MAX];
-	int64_t now = clock_now_ms();
+	char today[SNAPSHOT_DATE_MAX], date[SNAPSHOT_DATE_MAX];
 
 	(void)fd;
 	(void)what;
+	clock_date(clock_now_ms(), today);
 	for (int back = 1 + REPORT_GRACE_DAYS; back >= 1; back--) {
-		clock_date(now - back * PLAN_DAY_MS, date);
+		if (util_date_add(today, -back, date) == -1)
+			continue;
 		if (report_snapshot(rp, date, NULL, rp_nightly_done, NULL) == -1)
 			log_warnx("T+1 snapshot of %s: the store is not "
 			    "available", date);

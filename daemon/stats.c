@@ -15,17 +15,38 @@ static const double stats_bounds[STATS_LAT_BUCKETS] = {
 	0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 5
 };
 
-/* One latency observation. */
-void
-stats_observe_latency(double seconds)
+/* One decision is in-memory work: microseconds, not milliseconds. */
+static const double stats_decision_bounds[STATS_LAT_BUCKETS] = {
+	0.000001, 0.000002, 0.000005, 0.00001, 0.00002, 0.00005, 0.0001,
+	0.0002, 0.0005, 0.001, 0.002, 0.01
+};
+
+/* Count one observation into a histogram with these bucket bounds. */
+static void
+stats_hist_observe(struct stats_hist *h, const double *bounds,
+    double seconds)
 {
 	int i = 0;
 
-	while (i < STATS_LAT_BUCKETS && seconds > stats_bounds[i])
+	while (i < STATS_LAT_BUCKETS && seconds > bounds[i])
 		i++;
-	stats.lat_bucket[i]++;
-	stats.lat_sum += seconds;
-	stats.lat_count++;
+	h->bucket[i]++;
+	h->sum += seconds;
+	h->count++;
+}
+
+/* One batch latency observation. */
+void
+stats_observe_latency(double seconds)
+{
+	stats_hist_observe(&stats.batch_lat, stats_bounds, seconds);
+}
+
+/* One decision time observation. */
+void
+stats_observe_decision(double seconds)
+{
+	stats_hist_observe(&stats.decision, stats_decision_bounds, seconds);
 }
 
 struct stats_buf {
@@ -79,28 +100,26 @@ stats_gauge(struct stats_buf *b, const char *name, const char *help,
 	    help, name, name, v);
 }
 
-/* The decision latency histogram. */
+/* One histogram with HELP and TYPE lines. */
 static void
-stats_histogram(struct stats_buf *b)
+stats_histogram(struct stats_buf *b, const char *name, const char *help,
+    const struct stats_hist *h, const double *bounds)
 {
 	uint64_t cum = 0;
 
-	stats_printf(b, "# HELP smartpromo_batch_latency_seconds time from "
-	    "taking a batch of events to emitting its offers\n"
-	    "# TYPE smartpromo_batch_latency_seconds histogram\n");
+	stats_printf(b, "# HELP %s %s\n# TYPE %s histogram\n", name, help,
+	    name);
 	for (int i = 0; i <= STATS_LAT_BUCKETS; i++) {
-		cum += stats.lat_bucket[i];
+		cum += h->bucket[i];
 		if (i < STATS_LAT_BUCKETS)
-			stats_printf(b, "smartpromo_batch_latency_seconds_bucket"
-			    "{le=\"%g\"} %llu\n", stats_bounds[i],
-			    (unsigned long long)cum);
+			stats_printf(b, "%s_bucket{le=\"%g\"} %llu\n", name,
+			    bounds[i], (unsigned long long)cum);
 		else
-			stats_printf(b, "smartpromo_batch_latency_seconds_bucket"
-			    "{le=\"+Inf\"} %llu\n", (unsigned long long)cum);
+			stats_printf(b, "%s_bucket{le=\"+Inf\"} %llu\n", name,
+			    (unsigned long long)cum);
 	}
-	stats_printf(b, "smartpromo_batch_latency_seconds_sum %.9f\n"
-	    "smartpromo_batch_latency_seconds_count %llu\n", stats.lat_sum,
-	    (unsigned long long)stats.lat_count);
+	stats_printf(b, "%s_sum %.9f\n%s_count %llu\n", name, h->sum, name,
+	    (unsigned long long)h->count);
 }
 
 /* The whole exposition. */
@@ -178,7 +197,14 @@ stats_prometheus(int redis_up, int assigned, int plans_active)
 	stats_counter(&b, "smartpromo_produce_retries_total",
 	    "messages produced again after a failed delivery",
 	    stats.produce_retries);
-	stats_histogram(&b);
+	stats_histogram(&b, "smartpromo_batch_latency_seconds", "time from "
+	    "taking a batch of events to emitting its offers (every view of "
+	    "the batch waits this long for its offer, Redis and Kafka "
+	    "included)", &stats.batch_lat, stats_bounds);
+	stats_histogram(&b, "smartpromo_decision_seconds", "time of the "
+	    "engine's decision on one page view (learner, pricing, "
+	    "constraints; in memory, no I/O)", &stats.decision,
+	    stats_decision_bounds);
 	stats_gauge(&b, "smartpromo_consumer_lag_messages",
 	    "messages behind the high watermark, -1 unknown",
 	    (double)stats.consumer_lag);

@@ -13,6 +13,13 @@
 
 #define STATS_LAT_BUCKETS 12
 
+/* A Prometheus histogram: counts per bucket (last is +Inf), sum, count. */
+struct stats_hist {
+	uint64_t bucket[STATS_LAT_BUCKETS + 1];
+	double sum;
+	uint64_t count;
+};
+
 struct stats {
 	uint64_t events[EV__COUNT];     /* decoded and applied, by type */
 	uint64_t dead_letters;
@@ -37,9 +44,8 @@ struct stats {
 	uint64_t redis_conflicts;
 	uint64_t kafka_errors;
 	uint64_t produce_retries;
-	uint64_t lat_bucket[STATS_LAT_BUCKETS + 1];  /* last is +Inf */
-	double lat_sum;
-	uint64_t lat_count;
+	struct stats_hist batch_lat;    /* a batch's take to its emit */
+	struct stats_hist decision;     /* the engine's decision on one view */
 	int64_t consumer_lag;           /* messages, -1 unknown */
 	int64_t started_ms;
 };
@@ -48,6 +54,9 @@ extern struct stats stats;
 
 /* Count one batch's take-to-emit latency, in seconds. */
 void stats_observe_latency(double seconds);
+
+/* Count the time of the engine's decision on one page view, in seconds. */
+void stats_observe_decision(double seconds);
 
 /* The Prometheus exposition, malloc'd; NULL when out of memory. */
 char *stats_prometheus(int redis_up, int assigned, int plans_active);

@@ -48,6 +48,7 @@ struct snapshot_field {
 	enum snapshot_kind kind;
 	size_t off;
 	size_t has;             /* offset of the int flag, or SNAPSHOT_NOFF */
+	int optional;           /* may be absent: added after release */
 };
 
 /* The numeric hash fields, in the order they are written. */
@@ -73,6 +74,8 @@ static const struct snapshot_field snapshot_fields[] = {
 	{ "incremental_gmv_lo", SF_MONEY, SD(incr_lo), SD(has_incr) },
 	{ "incremental_gmv_hi", SF_MONEY, SD(incr_hi), SD(has_incr) },
 	{ "incremental_roi", SF_R4, SD(incr_roi), SD(has_incr_roi) },
+	{ "incremental_roi_lo", SF_R4, SD(incr_roi_lo), SD(has_incr_roi), 1 },
+	{ "incremental_roi_hi", SF_R4, SD(incr_roi_hi), SD(has_incr_roi), 1 },
 	{ "parts", SF_I64, SD(parts), SNAPSHOT_NOFF },
 	{ "sq_t", SF_F17, SD(sq_t), SNAPSHOT_NOFF },
 	{ "sq_c", SF_F17, SD(sq_c), SNAPSHOT_NOFF },
@@ -276,6 +279,18 @@ snapshot_var(double sq, int64_t ord, int64_t gmv, int64_t other_ord,
 	return k * m * m;
 }
 
+/* The incremental ROI interval: the GMV interval over the (counted) cost. */
+static void
+snapshot_roi_ci(struct snapshot_day *d)
+{
+	int has;
+
+	snapshot_ratio(d->incr_lo, d->cost, &d->incr_roi_lo, &has);
+	snapshot_ratio(d->incr_hi, d->cost, &d->incr_roi_hi, &has);
+	if (!d->has_incr_roi)
+		d->incr_roi_lo = d->incr_roi_hi = 0;
+}
+
 /* Incremental GMV, its interval and incremental ROI. */
 static void
 snapshot_incremental(struct snapshot_day *d, const struct snapshot_params *sp)
@@ -296,6 +311,7 @@ snapshot_incremental(struct snapshot_day *d, const struct snapshot_params *sp)
 	d->incr_lo = llround(incr - half);
 	d->incr_hi = llround(incr + half);
 	snapshot_ratio(d->incr_gmv, d->cost, &d->incr_roi, &d->has_incr_roi);
+	snapshot_roi_ci(d);
 }
 
 /* Fill the derived figures of d. */
@@ -311,7 +327,7 @@ snapshot_derive(struct snapshot_day *d, const struct snapshot_params *sp)
 	snapshot_ratio(d->gmv_c, d->pv_c, &d->gpv_c, &d->has_gpv_c);
 	d->has_incr = d->has_incr_roi = 0;
 	d->incr_gmv = d->incr_lo = d->incr_hi = 0;
-	d->incr_roi = 0;
+	d->incr_roi = d->incr_roi_lo = d->incr_roi_hi = 0;
 	snapshot_incremental(d, sp);
 }
 
@@ -346,6 +362,9 @@ snapshot_json_incr(json_t *o, const struct snapshot_day *d)
 	    (json_int_t)d->incr_hi) : json_null());
 	json_object_set_new(o, "incremental_roi",
 	    snapshot_json_real(d->has_incr_roi, d->incr_roi));
+	json_object_set_new(o, "incremental_roi_ci", d->has_incr_roi ?
+	    json_pack("[f, f]", d->incr_roi_lo, d->incr_roi_hi) :
+	    json_null());
 }
 
 /* The admin API's day object. */
@@ -537,6 +556,8 @@ snapshot_from_fields(struct snapshot_day *d, const char *const *names,
 		const struct snapshot_field *f = &snapshot_fields[i];
 		const char *v = snapshot_lookup(names, values, n, f->name);
 
+		if (v == NULL && f->optional)
+			continue;
 		if (v == NULL)
 			return util_fail(err, errlen, "snapshot field "
 			    "\"%s\" is missing", f->name);
@@ -544,5 +565,8 @@ snapshot_from_fields(struct snapshot_day *d, const char *const *names,
 			return util_fail(err, errlen, "snapshot field "
 			    "\"%s\" has a bad value \"%s\"", f->name, v);
 	}
+	if (snapshot_lookup(names, values, n, "incremental_roi_lo") == NULL ||
+	    snapshot_lookup(names, values, n, "incremental_roi_hi") == NULL)
+		snapshot_roi_ci(d);
 	return 0;
 }

@@ -35,6 +35,9 @@
  *                    group's mean line value
  *   incremental_roi  incremental_gmv / cost, null when cost <= 0 or
  *                    incremental_gmv is null
+ *   its interval     [ci lo / cost, ci hi / cost]: cost is counted, not
+ *                    estimated, so the GMV interval maps onto ROI; null
+ *                    when incremental_roi is
  * Ratios are rounded to 4 decimals and money to whole minor units when
  * derived, so that the three forms show the same numbers and
  * snapshot_from_fields(snapshot_to_fields(d)) == d exactly.
@@ -85,6 +88,8 @@ struct snapshot_day {
 	int64_t incr_gmv;       /* incremental GMV, minor units */
 	int64_t incr_lo, incr_hi;       /* its confidence interval */
 	double incr_roi;        /* incr_gmv / cost */
+	double incr_roi_lo, incr_roi_hi;        /* incr_lo / cost, incr_hi /
+						   cost (has_incr_roi) */
 };
 
 /* The field names of sp:{P}:day:<date> the counters come from. */
@@ -132,7 +137,8 @@ void snapshot_derive(struct snapshot_day *d, const struct snapshot_params *sp);
  * rows only), page_views, offers, orders, units, gmv, promotion_cost, roi,
  * customers, offer_orders, offer_gmv, gmv_per_view, control {page_views,
  * orders, units, gmv, customers, gmv_per_view}, incremental_gmv,
- * incremental_gmv_ci [lo, hi], incremental_roi.  Nulls as JSON null.
+ * incremental_gmv_ci [lo, hi], incremental_roi, incremental_roi_ci
+ * [lo, hi].  Nulls as JSON null.
  */
 json_t *snapshot_to_json(const struct snapshot_day *d);
 
@@ -155,7 +161,9 @@ void snapshot_fields_release(char **names, char **values, int n);
 
 /*
  * Rebuild d from hash fields (pairs names[i], values[i]); every field
- * snapshot_to_fields() writes is required except product_id, unknown
+ * snapshot_to_fields() writes is required except product_id and
+ * incremental_roi_lo / _hi (absent from hashes written before they were
+ * added: derived from the stored interval and cost instead), unknown
  * fields are ignored.  0, or -1 with err naming the field.
  */
 int snapshot_from_fields(struct snapshot_day *d, const char *const *names,

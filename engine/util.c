@@ -154,6 +154,20 @@ util_date_format(int64_t day, char *buf)
 	buf[10] = '\0';
 }
 
+/* A date moved by whole calendar days. */
+int
+util_date_add(const char *date, int64_t days, char *out)
+{
+	int64_t day;
+
+	if (util_date_parse(date, &day) == -1 ||
+	    days < util_days_from_civil(1, 1, 1) - day ||
+	    days > util_days_from_civil(9999, 12, 31) - day)
+		return -1;
+	util_date_format(day + days, out);
+	return 0;
+}
+
 int
 util_parse_long(const char *s, long min, long max, long *out)
 {

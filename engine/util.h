@@ -31,6 +31,14 @@ int util_date_parse(const char *s, int64_t *day);
 /* "YYYY-MM-DD" of a day number of the years 1 to 9999 (buf: 11 bytes). */
 void util_date_format(int64_t day, char *buf);
 
+/*
+ * The date days calendar days after "YYYY-MM-DD" date (before it when
+ * negative) into out (11 bytes; may be date): no clock, no time zone, so a
+ * 23- or 25-hour day is one day like any other.  0, or -1 (out untouched)
+ * if date is malformed or the result leaves the years 1 to 9999.
+ */
+int util_date_add(const char *date, int64_t days, char *out);
+
 /* Parse a whole decimal integer s within [min, max] into *out; 0, or -1
  * (out untouched) when s is not one. */
 int util_parse_long(const char *s, long min, long max, long *out);

@@ -572,6 +572,7 @@ static const struct ctl_option ctl_apply_options[] = {
 	{ "max", 0, 1, "discount_max_pct", ctl_set_number },
 	{ "roi", 0, 1, "roi_target", ctl_set_number },
 	{ "budget", 0, 1, "budget", ctl_set_int },
+	{ "dry-run", 0, 0, "dry_run", ctl_set_query_flag },
 	{ NULL, 0, 0, NULL, NULL }
 };
 
@@ -2214,7 +2215,8 @@ ctl_cmd_recommend(struct ctl *c)
 	return ctl_call_print(c, "GET", path, NULL, ctl_print_recommendation);
 }
 
-/* recommend apply ID: POST /v1/recommendations/ID/apply with overrides. */
+/* recommend apply ID [--dry-run]: POST /v1/recommendations/ID/apply with
+ * overrides (a preview with --dry-run). */
 static int
 ctl_cmd_recommend_apply(struct ctl *c)
 {
@@ -2224,6 +2226,10 @@ ctl_cmd_recommend_apply(struct ctl *c)
 
 	ctl_path_escape(c->pos[0], id, sizeof(id));
 	snprintf(path, sizeof(path), "/v1/recommendations/%s/apply", id);
+	ctl_add_query(c, path, sizeof(path));
+	if (J(c->query, "dry_run") != NULL)
+		return ctl_call_print(c, "POST", path, c->body,
+		    ctl_print_preview);
 	if ((rc = ctl_call_json(c, "POST", path, c->body, &r)) != CTL_OK)
 		return rc;
 	if (!c->json) {
@@ -2437,7 +2443,7 @@ static const struct ctl_cmd ctl_commands[] = {
 	    "  --shop SHOP            the seller\n" },
 	{ "recommend", "apply", 1, ctl_apply_options, ctl_cmd_recommend_apply,
 	    "recommend apply ID [--products LIST] [--name NAME] [--min PCT] "
-	    "[--max PCT] [--days N] [--roi X] [--budget CENTS]",
+	    "[--max PCT] [--days N] [--roi X] [--budget CENTS] [--dry-run]",
 	    "Create a plan from a recommendation, with optional overrides\n"
 	    "(POST /v1/recommendations/ID/apply).\n"
 	    "  --products P1,P2,...   only these of the recommended products\n"
@@ -2445,7 +2451,9 @@ static const struct ctl_cmd ctl_commands[] = {
 	    "  --min PCT, --max PCT   the discount range in percent\n"
 	    "  --days N               duration in days\n"
 	    "  --roi X                ROI target (GMV / promotion cost)\n"
-	    "  --budget CENTS         promotion cost cap in minor units\n" },
+	    "  --budget CENTS         promotion cost cap in minor units\n"
+	    "  --dry-run              preview the plan and its estimate; create\n"
+	    "                         nothing (?dry_run=1)\n" },
 	{ NULL, "explain", 0, ctl_explain_options, ctl_cmd_explain,
 	    "explain --product PRODUCT --customer CUSTOMER",
 	    "Explain the offer a shopper gets for a product: context, plan\n"

@@ -7,6 +7,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/deps.sh
+# The browser test skips (exit 77) when it finds no Chromium; naming it here
+# makes a missing browser fail the run instead.
+export SP_CHROMIUM="${SP_CHROMIUM:-/usr/bin/chromium}"
 
 echo "== build (RelWithDebInfo, -Werror) and test"
 BUILD_DIR=build tools/build.sh

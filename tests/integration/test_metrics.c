@@ -47,6 +47,7 @@
 #include <cmocka.h>
 
 #include "harness.h"
+#include "httpc.h"
 #include "itest.h"
 
 /* Shared helpers of the harness, under this file's short names. */
@@ -133,7 +134,7 @@ struct exp_row {
 	int64_t cust_t, cust_c, parts;
 	double sq_t, sq_c;
 	int has_roi, has_gpv_t, has_gpv_c, has_incr, has_iroi;
-	double roi, gpv_t, gpv_c, iroi;
+	double roi, gpv_t, gpv_c, iroi, iroi_lo, iroi_hi;
 	int64_t incr, lo, hi;
 };
 
@@ -818,6 +819,8 @@ exp_derive(struct exp_row *e)
 	e->hi = llround(incr + half);
 	e->has_iroi = k->cost > 0;
 	e->iroi = e->has_iroi ? r4((double)e->incr / (double)k->cost) : 0;
+	e->iroi_lo = e->has_iroi ? r4((double)e->lo / (double)k->cost) : 0;
+	e->iroi_hi = e->has_iroi ? r4((double)e->hi / (double)k->cost) : 0;
 }
 
 /* a += b, counter by counter. */
@@ -960,6 +963,28 @@ check_r4(json_t *o, const char *field, int has, double want,
 	mismatch(where, field, vtext(v), b);
 }
 
+/* Compare incremental_roi_ci [lo, hi] (4 decimals) with the expectation. */
+static void
+check_roi_ci(json_t *o, const struct exp_row *e, const char *where)
+{
+	json_t *ci = json_object_get(o, "incremental_roi_ci");
+	char a[96] = "", b[96];
+
+	if (!e->has_iroi) {
+		if (!json_is_null(ci))
+			mismatch(where, "incremental_roi_ci", vtext(ci),
+			    "null");
+		return;
+	}
+	snprintf(b, sizeof(b), "[%.4f,%.4f]", e->iroi_lo, e->iroi_hi);
+	if (json_array_size(ci) == 2)
+		snprintf(a, sizeof(a), "[%.4f,%.4f]", json_number_value(
+		    json_array_get(ci, 0)), json_number_value(
+		    json_array_get(ci, 1)));
+	if (strcmp(a, b) != 0)
+		mismatch(where, "incremental_roi_ci", vtext(ci), b);
+}
+
 /* Compare the incremental figures with the expectation. */
 static void
 check_incremental(json_t *o, const struct exp_row *e, const char *where)
@@ -984,6 +1009,7 @@ check_incremental(json_t *o, const struct exp_row *e, const char *where)
 			mismatch(where, "incremental_gmv_ci", vtext(ci), b);
 	}
 	check_r4(o, "incremental_roi", e->has_iroi, e->iroi, where);
+	check_roi_ci(o, e, where);
 }
 
 /*
@@ -1129,6 +1155,10 @@ check_hash(const struct scen *s, json_t *hash, const struct exp_row *e,
 	check_hstr(hash, "incremental_gmv_hi", e->has_incr ? hint(e->hi) : "",
 	    where);
 	check_hstr(hash, "incremental_roi", hr4(e->has_iroi, e->iroi), where);
+	check_hstr(hash, "incremental_roi_lo", hr4(e->has_iroi, e->iroi_lo),
+	    where);
+	check_hstr(hash, "incremental_roi_hi", hr4(e->has_iroi, e->iroi_hi),
+	    where);
 	check_hstr(hash, "parts", hint(e->parts), where);
 	check_hsq(hash, "sq_t", e->sq_t, where);
 	check_hsq(hash, "sq_c", e->sq_c, where);
@@ -2109,6 +2139,306 @@ test_truncated_requests(void **state)
 	harness_pass(h);
 }
 
+/* ---- Recommended Strategies: apply ---- */
+
+/* A call that must answer want; the body (new reference, may be NULL). */
+static json_t *
+call_want(struct harness *h, const char *method, const char *path,
+    const char *body, int want)
+{
+	json_t *out = NULL;
+	int status = 0;
+
+	H_OK(h, harness_http(h, method, path, body, &status, &out));
+	if (status != want)
+		fail_msg("%s %s %s: status %d, want %d; body %s", method, path,
+		    body != NULL ? body : "", status, want, vtext(out));
+	return out;
+}
+
+/* The product object of a recommendation with this id, or NULL. */
+static json_t *
+reco_product(json_t *rec, const char *pid)
+{
+	json_t *p;
+	size_t i;
+
+	json_array_foreach(json_object_get(rec, "products"), i, p)
+		if (strcmp(sfield(p, "product_id"), pid) == 0)
+			return p;
+	return NULL;
+}
+
+/* How many plans GET /v1/plans lists. */
+static size_t
+plan_count(struct harness *h)
+{
+	json_t *out = call_want(h, "GET", "/v1/plans", NULL, 200);
+	size_t n = json_array_size(json_object_get(out, "plans"));
+
+	json_decref(out);
+	return n;
+}
+
+/* A plan (or a preview's plan) carries the edits and the recommendation. */
+static void
+check_applied(json_t *plan, json_t *rec, json_t *item, const char *where)
+{
+	json_t *prods = json_object_get(plan, "products");
+	json_t *range = json_object_get(json_object_get(plan,
+	    "product_ranges"), prod_ids[PX]);
+
+	check_int(plan, "days", 10, where);
+	if (strcmp(sfield(plan, "name"), "m5 from reco") != 0)
+		mismatch(where, "name", sfield(plan, "name"), "m5 from reco");
+	if (strcmp(sfield(plan, "shop_id"), SHOP) != 0)
+		mismatch(where, "shop_id", sfield(plan, "shop_id"), SHOP);
+	if (json_array_size(prods) != 1 || strcmp(json_string_value(
+	    json_array_get(prods, 0)), prod_ids[PX]) != 0)
+		mismatch(where, "products", vtext(prods), "[\"m5-px\"]");
+	if (json_number_value(json_object_get(plan, "roi_target")) !=
+	    json_number_value(json_object_get(rec, "roi_target")))
+		mismatch(where, "roi_target", vtext(json_object_get(plan,
+		    "roi_target")), vtext(json_object_get(rec, "roi_target")));
+	if (json_number_value(json_array_get(range, 0)) != json_number_value(
+	    json_object_get(item, "discount_min_pct")) ||
+	    json_number_value(json_array_get(range, 1)) != json_number_value(
+	    json_object_get(item, "discount_max_pct")))
+		mismatch(where, "product_ranges.m5-px", vtext(range),
+		    "the recommended range");
+}
+
+/*
+ * GET the shop's recommendations (m5-px is in no plan and has six days
+ * of views and orders), preview an apply with edits (nothing written),
+ * apply it (201, the edits in the plan), apply again (409: the product is
+ * in that plan now), and an unknown id (404).
+ */
+static void
+test_reco_apply(void **state)
+{
+	struct harness *h = *state;
+	const char *edits = "{\"days\": 10, \"name\": \"m5 from reco\", "
+	    "\"products\": [\"m5-px\"]}";
+	json_t *rec, *item, *pv, *plan, *again;
+	char path[256];
+	const char *id;
+	size_t nplans = plan_count(h);
+
+	mismatches = 0;
+	rec = call_want(h, "GET", "/v1/recommendations?shop=" SHOP, NULL, 200);
+	id = sfield(rec, "recommendation_id");
+	if ((item = reco_product(rec, prod_ids[PX])) == NULL ||
+	    !json_is_number(json_object_get(item, "discount_min_pct")))
+		fail_msg("no recommended range for %s in %s", prod_ids[PX],
+		    jtext(rec));
+	print_message("recommendation %s: %s\n", id, jtext(item));
+	snprintf(path, sizeof(path), "/v1/recommendations/%s/apply?dry_run=1",
+	    id);
+	pv = call_want(h, "POST", path, edits, 200);
+	if (!json_is_true(json_object_get(pv, "dry_run")) ||
+	    strcmp(sfield(json_object_get(pv, "plan"), "status"),
+	    "preview") != 0)
+		fail_msg("the preview is not one: %s", jtext(pv));
+	check_applied(json_object_get(pv, "plan"), rec, item, "preview");
+	if (plan_count(h) != nplans)
+		fail_msg("the preview created a plan");
+	snprintf(path, sizeof(path), "/v1/recommendations/%s/apply", id);
+	plan = call_want(h, "POST", path, edits, 201);
+	check_applied(plan, rec, item, "applied plan");
+	assert_string_equal(sfield(plan, "status"), "active");
+	assert_int_equal(plan_count(h), nplans + 1);
+	again = call_want(h, "POST", path, edits, 409);
+	print_message("applied twice: %s\n", vtext(again));
+	json_decref(call_want(h, "POST", "/v1/recommendations/rc-unknown/"
+	    "apply", NULL, 404));
+	json_decref(rec);
+	json_decref(pv);
+	json_decref(plan);
+	json_decref(again);
+	assert_int_equal(mismatches, 0);
+	harness_pass(h);
+}
+
+/* ---- GET /metrics: the operations families exist and move ---- */
+
+static char *scrape0;           /* /metrics before the scenario */
+
+/* GET /metrics as text (malloc'd); fails the test unless 200. */
+static char *
+scrape(struct harness *h)
+{
+	struct httpc_response resp;
+	char err[256];
+	char *text;
+
+	if (httpc_request(h->url, "GET", "/metrics", NULL, NULL, 5000, &resp,
+	    err, sizeof(err)) == -1)
+		fail_msg("GET /metrics: %s", err);
+	if (resp.status != 200 || resp.body == NULL)
+		fail_msg("GET /metrics: status %d", resp.status);
+	text = strdup(resp.body);
+	httpc_response_release(&resp);
+	assert_non_null(text);
+	return text;
+}
+
+/* The value of the sample "name{labels}" (as written) in text; fails the
+ * test when it is absent. */
+static double
+sample(const char *text, const char *series)
+{
+	size_t n = strlen(series);
+	const char *p = text;
+
+	while ((p = strstr(p, series)) != NULL) {
+		if ((p == text || p[-1] == '\n') && p[n] == ' ')
+			return strtod(p + n + 1, NULL);
+		p += n;
+	}
+	fail_msg("GET /metrics has no sample %s", series);
+	return 0;
+}
+
+/* The family is declared with its type. */
+static void
+family(const char *text, const char *name, const char *type)
+{
+	char line[160];
+
+	snprintf(line, sizeof(line), "\n# TYPE %s %s\n", name, type);
+	if (strstr(text, line) == NULL)
+		fail_msg("GET /metrics does not declare %s as a %s", name,
+		    type);
+}
+
+/* Sum of the samples "name{label=...}" over the values given. */
+static double
+sample_sum(const char *text, const char *name, const char *label,
+    const char *const *values, size_t n)
+{
+	char series[160];
+	double sum = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		snprintf(series, sizeof(series), "%s{%s=\"%s\"}", name, label,
+		    values[i]);
+		sum += sample(text, series);
+	}
+	return sum;
+}
+
+/* A histogram is whole: +Inf bucket = count; count moved by >= want. */
+static void
+check_histogram(const char *before, const char *after, const char *name,
+    double want)
+{
+	char series[160], cnt[160], sum[160];
+	double d;
+
+	family(after, name, "histogram");
+	snprintf(series, sizeof(series), "%s_bucket{le=\"+Inf\"}", name);
+	snprintf(cnt, sizeof(cnt), "%s_count", name);
+	snprintf(sum, sizeof(sum), "%s_sum", name);
+	assert_true(sample(after, series) == sample(after, cnt));
+	d = sample(after, cnt) - sample(before, cnt);
+	print_message("%-36s +%.0f observations (want >= %.0f), sum %.6f s\n",
+	    name, d, want, sample(after, sum) - sample(before, sum));
+	if (d < want)
+		fail_msg("%s_count moved by %.0f, want >= %.0f", name, d, want);
+}
+
+/* The scrape before any event: kept for test_ops_metrics. */
+static void
+test_ops_baseline(void **state)
+{
+	struct harness *h = *state;
+
+	scrape0 = scrape(h);
+	family(scrape0, "smartpromo_events_total", "counter");
+	harness_pass(h);
+}
+
+/* The scenario's page views (both groups, every product, every day). */
+static int64_t
+scen_views(const struct scen *s)
+{
+	int64_t n = 0;
+
+	for (int d = 0; d < NDAYS; d++)
+		for (int p = 0; p < NALL; p++)
+			n += s->c[d][p].pv_t + s->c[d][p].pv_c;
+	return n;
+}
+
+/*
+ * After the scenario (and one poison message): every family the issue
+ * names exists, and the ones the scenario drives moved by at least what
+ * it sent: events by type, offers by tool, the batch latency and the
+ * per-view decision histograms (one decision per applied view), dead
+ * letters; Redis and Kafka errors
+ * never go back; consumer lag is known (>= 0) and drains to 0.
+ */
+static void
+test_ops_metrics(void **state)
+{
+	static const char *const tools[] = { "product_discount", "flash_sale",
+	    "voucher", "new_customer_discount", "bmsm" };
+	static const char *const errs[] = { "smartpromo_redis_errors_total",
+	    "smartpromo_kafka_errors_total" };
+	struct harness *h = *state;
+	int64_t views = scen_views(&scen), deadline;
+	double dead0 = sample(scrape0, "smartpromo_dead_letters_total"), lag;
+	double dv, doff;
+	char *now = NULL;
+
+	assert_non_null(scrape0);
+	H_OK(h, harness_produce(h, HARNESS_TOPIC_EVENTS, "m5-poison",
+	    "{not json", 9, NULL));
+	deadline = harness_now_ms() + WAIT_MS;
+	do {
+		free(now);
+		harness_sleep_ms(200);
+		now = scrape(h);
+		lag = sample(now, "smartpromo_consumer_lag_messages");
+	} while ((sample(now, "smartpromo_dead_letters_total") <= dead0 ||
+	    lag != 0) && harness_now_ms() < deadline);
+	family(now, "smartpromo_dead_letters_total", "counter");
+	assert_true(sample(now, "smartpromo_dead_letters_total") > dead0);
+	family(now, "smartpromo_consumer_lag_messages", "gauge");
+	print_message("consumer lag %.0f\n", lag);
+	assert_true(lag == 0);
+	family(now, "smartpromo_events_total", "counter");
+	dv = sample(now, "smartpromo_events_total{type=\"page_view\"}") -
+	    sample(scrape0, "smartpromo_events_total{type=\"page_view\"}");
+	print_message("page views +%.0f (sent >= %lld)\n", dv,
+	    (long long)views);
+	assert_true(dv >= (double)views && views > 0);
+	assert_true(sample(now, "smartpromo_events_total{type=\"order\"}") >
+	    sample(scrape0, "smartpromo_events_total{type=\"order\"}"));
+	assert_true(sample(now, "smartpromo_events_total{type=\"product\"}") >
+	    sample(scrape0, "smartpromo_events_total{type=\"product\"}"));
+	family(now, "smartpromo_offers_total", "counter");
+	doff = sample_sum(now, "smartpromo_offers_total", "tool", tools, 5) -
+	    sample_sum(scrape0, "smartpromo_offers_total", "tool", tools, 5);
+	print_message("offers +%.0f (read %zu)\n", doff, scen.noff);
+	assert_true(doff >= (double)scen.noff - scen.dup_offer_msgs &&
+	    doff > 0);
+	check_histogram(scrape0, now, "smartpromo_batch_latency_seconds", 1);
+	check_histogram(scrape0, now, "smartpromo_decision_seconds",
+	    (double)views);
+	/* one decision per applied page view, no more */
+	assert_true(sample(now, "smartpromo_decision_seconds_count") -
+	    sample(scrape0, "smartpromo_decision_seconds_count") == dv);
+	for (size_t i = 0; i < 2; i++) {
+		family(now, errs[i], "counter");
+		print_message("%s %.0f\n", errs[i], sample(now, errs[i]));
+		assert_true(sample(now, errs[i]) >= sample(scrape0, errs[i]));
+	}
+	free(now);
+	harness_pass(h);
+}
+
 /* ---- fixtures ---- */
 
 static struct harness harness_m, harness_a;
@@ -2154,6 +2484,8 @@ teardown_group(void **state)
 	}
 	json_decref(metrics1);
 	metrics1 = NULL;
+	free(scrape0);
+	scrape0 = NULL;
 	return 0;
 }
 
@@ -2179,11 +2511,14 @@ int
 main(void)
 {
 	const struct CMUnitTest metrics[] = {
+		T(test_ops_baseline),
 		T(test_feed),
 		T(test_live_not_final),
 		T(test_snapshots),
 		T(test_rerun_idempotent),
 		T(test_late_events),
+		T(test_reco_apply),
+		T(test_ops_metrics),
 	};
 	const struct CMUnitTest admin[] = {
 		T(test_bad_authorization),

@@ -137,6 +137,44 @@ test_incremental_one_product(void **state)
 	assert_true(d.has_incr_roi && d.incr_roi == 2.6667);
 }
 
+/*
+ * Incremental ROI's interval is the GMV interval over the cost (counted,
+ * not estimated): p1 above, [-100312, 180312] / 15000 = [-6.6875,
+ * 12.0208] at 4 decimals, around 2.6667; null when incremental ROI is.
+ */
+static void
+test_incremental_roi_ci(void **state)
+{
+	struct snapshot_day d;
+	json_t *o, *ci;
+
+	(void)state;
+	row(&d, "p1", 1000, 50, 20, 100000, 15000, 1, 3000);
+	derive(&d);
+	assert_true(d.has_incr_roi);
+	assert_true(d.incr_roi_lo == -6.6875);
+	assert_true(d.incr_roi_hi == 12.0208);
+	assert_true(d.incr_roi_lo <= d.incr_roi && d.incr_roi <= d.incr_roi_hi);
+	o = snapshot_to_json(&d);
+	ci = json_object_get(o, "incremental_roi_ci");
+	assert_int_equal(json_array_size(ci), 2);
+	assert_true(json_real_value(json_array_get(ci, 0)) == -6.6875);
+	assert_true(json_real_value(json_array_get(ci, 1)) == 12.0208);
+	json_decref(o);
+	row(&d, "p1", 100, 5, 2, 2000, 0, 1, 100);      /* no cost */
+	derive(&d);
+	assert_true(d.has_incr);
+	assert_false(d.has_incr_roi);
+	assert_true(d.incr_roi_lo == 0 && d.incr_roi_hi == 0);
+	o = snapshot_to_json(&d);
+	assert_true(json_is_null(json_object_get(o, "incremental_roi_ci")));
+	json_decref(o);
+	row(&d, "p1", 100, 0, 2, 2000, 500, 0, 0);      /* no control */
+	derive(&d);
+	assert_false(d.has_incr_roi);
+	assert_true(d.incr_roi_lo == 0 && d.incr_roi_hi == 0);
+}
+
 /* A wider line spread (cv) widens the interval; cv 0 gives sqrt(sq). */
 static void
 test_interval_params(void **state)
@@ -315,6 +353,8 @@ assert_same(const struct snapshot_day *a, const struct snapshot_day *b)
 	assert_int_equal(a->incr_lo, b->incr_lo);
 	assert_int_equal(a->incr_hi, b->incr_hi);
 	assert_memory_equal(&a->incr_roi, &b->incr_roi, sizeof(double));
+	assert_memory_equal(&a->incr_roi_lo, &b->incr_roi_lo, sizeof(double));
+	assert_memory_equal(&a->incr_roi_hi, &b->incr_roi_hi, sizeof(double));
 }
 
 /* to_fields then from_fields gives the row back exactly. */
@@ -411,6 +451,39 @@ test_fields_errors(void **state)
 	assert_int_equal(snapshot_from_fields(&back, (const char *const *)nm,
 	    (const char *const *)val, (size_t)n - 1, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "\"sq_c\" is missing"));
+	snapshot_fields_release(nm, val, n);
+}
+
+/* A hash written before incremental_roi_lo/_hi existed still reads, with
+ * the interval derived from the stored GMV interval and cost. */
+static void
+test_fields_without_roi_ci(void **state)
+{
+	struct snapshot_day d, back;
+	char **nm = NULL, **val = NULL, err[ERRLEN] = "";
+	int n, k = 0;
+
+	(void)state;
+	row(&d, "p1", 1000, 50, 20, 100000, 15000, 1, 3000);
+	derive(&d);
+	n = snapshot_to_fields(&d, &nm, &val);
+	assert_string_equal(field(nm, val, n, "incremental_roi_lo"), "-6.6875");
+	assert_string_equal(field(nm, val, n, "incremental_roi_hi"), "12.0208");
+	for (int i = 0; i < n; i++)
+		if (strncmp(nm[i], "incremental_roi_", 16) != 0) {
+			char *tn = nm[k], *tv = val[k];
+
+			nm[k] = nm[i];
+			val[k] = val[i];
+			nm[i] = tn;
+			val[i] = tv;
+			k++;
+		}
+	assert_int_equal(k, n - 2);
+	if (snapshot_from_fields(&back, (const char *const *)nm,
+	    (const char *const *)val, (size_t)k, err, sizeof(err)) == -1)
+		fail_msg("snapshot_from_fields: %s", err);
+	assert_same(&d, &back);
 	snapshot_fields_release(nm, val, n);
 }
 
@@ -514,6 +587,8 @@ main(void)
 		cmocka_unit_test(test_set_counter),
 		cmocka_unit_test(test_init_errors),
 		cmocka_unit_test(test_incremental_one_product),
+		cmocka_unit_test(test_incremental_roi_ci),
+		cmocka_unit_test(test_fields_without_roi_ci),
 		cmocka_unit_test(test_interval_params),
 		cmocka_unit_test(test_control_without_orders),
 		cmocka_unit_test(test_nulls),

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * test_util.c - unit tests of engine/util.c's number formatting: the fast
+ * test_util.c - unit tests of engine/util.c: calendar days, and the fast
  * "%.6f" writer against printf on edge values and a million random ones.
  */
 #include <stdarg.h>
@@ -16,6 +16,47 @@
 
 #include "rng.h"
 #include "util.h"
+
+/* Calendar days across months, leap days, years and the bounds. */
+static void
+test_date_add(void **state)
+{
+	static const struct { const char *from; int64_t days; const char *to;
+	} c[] = {
+		{ "2026-03-30", -1, "2026-03-29" },     /* after the EU's 23 h day */
+		{ "2026-03-29", -1, "2026-03-28" },
+		{ "2026-03-30", -3, "2026-03-27" },
+		{ "2026-10-26", -1, "2026-10-25" },     /* after its 25 h day */
+		{ "2026-03-01", -1, "2026-02-28" },
+		{ "2024-03-01", -1, "2024-02-29" },
+		{ "2000-03-01", -1, "2000-02-29" },
+		{ "1900-03-01", -1, "1900-02-28" },
+		{ "2027-01-01", -1, "2026-12-31" },
+		{ "2026-12-31", 1, "2027-01-01" },
+		{ "2026-12-07", 0, "2026-12-07" },
+		{ "2026-01-31", 365, "2027-01-31" },
+		{ "0001-01-02", -1, "0001-01-01" },
+		{ "9999-12-30", 1, "9999-12-31" },
+	};
+	char out[16];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		assert_int_equal(util_date_add(c[i].from, c[i].days, out), 0);
+		if (strcmp(out, c[i].to) != 0)
+			fail_msg("%s %+lld: got %s, want %s", c[i].from,
+			    (long long)c[i].days, out, c[i].to);
+	}
+	strcpy(out, "2026-12-07");
+	assert_int_equal(util_date_add(out, -7, out), 0);   /* in place */
+	assert_string_equal(out, "2026-11-30");
+	strcpy(out, "kept");
+	assert_int_equal(util_date_add("0001-01-01", -1, out), -1);
+	assert_int_equal(util_date_add("9999-12-31", 1, out), -1);
+	assert_int_equal(util_date_add("2026-02-30", 0, out), -1);
+	assert_int_equal(util_date_add("2026-1-01", 0, out), -1);
+	assert_string_equal(out, "kept");
+}
 
 /* util_fmt_fixed6 must write what printf writes and return the end. */
 static void
@@ -93,6 +134,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_date_add),
 		cmocka_unit_test(test_fixed6_edges),
 		cmocka_unit_test(test_fixed6_fallback),
 		cmocka_unit_test(test_fixed6_random),
