@@ -1321,6 +1321,7 @@ pl_collect_counts(struct pipeline *pl, struct pl_counts *c)
 		c->fx.deactivated += f->deactivated;
 		c->fx.refused += f->refused;
 		c->fx.withheld += f->withheld;
+		c->fx.range_refused += f->range_refused;
 		c->fx.budget_held += f->budget_held;
 		c->fx.late += f->late;
 		for (int t = 0; t < TOOLS_N; t++)
@@ -1445,6 +1446,7 @@ pl_count(const struct pl_counts *c)
 	stats.promotions_deactivated += c->fx.deactivated;
 	stats.promotions_refused += c->fx.refused;
 	stats.withheld += c->fx.withheld;
+	stats.range_refused += c->fx.range_refused;
 	stats.budget_held += c->fx.budget_held;
 	stats.late_views += c->fx.late;
 	for (int t = 0; t < TOOLS_N; t++)

@@ -127,6 +127,9 @@ stats_prometheus(int redis_up, int assigned, int plans_active)
 		    (unsigned long long)stats.offers_by_tool[t]);
 	stats_counter(&b, "smartpromo_offers_withheld_total",
 	    "offers the price guarantee kept back", stats.withheld);
+	stats_counter(&b, "smartpromo_range_refused_total",
+	    "offers refused because their price fell outside the product's "
+	    "range (a bug: should stay 0)", stats.range_refused);
 	stats_counter(&b, "smartpromo_budget_held_total",
 	    "views with no offer because the plan's budget is paced out for "
 	    "the day", stats.budget_held);

@@ -24,6 +24,7 @@ struct stats {
 	uint64_t promotions_deactivated;
 	uint64_t promotions_refused;
 	uint64_t withheld;
+	uint64_t range_refused;         /* offers outside the range, refused */
 	uint64_t budget_held;
 	uint64_t late_views;
 	uint64_t offers_by_tool[8];     /* enum checkout_kind */

@@ -183,6 +183,8 @@ struct fx_counts {
 	uint64_t deactivated;           /* seller promotions deactivated */
 	uint64_t refused;               /* seller promotions refused */
 	uint64_t withheld;              /* offers the guarantee kept back */
+	uint64_t range_refused;         /* offers refused: price outside the
+					   range (a bug; should stay 0) */
 	uint64_t budget_held;           /* views with no offer: budget paced */
 	uint64_t late;                  /* views with no offer: older than the
 					   offer TTL when applied */
@@ -259,6 +261,11 @@ int64_t engine_budget_share(const struct plan *p, int64_t day, int64_t ts);
 
 /* Nonzero if customer_id falls in the holdout (stable hash). */
 int engine_in_holdout(const char *customer_id, double holdout_pct);
+
+/* Nonzero when offer_price is list_price less min_bps..max_bps basis
+ * points (inclusive) and within [0, list_price]: the range guarantee. */
+int engine_price_in_range(int64_t list_price, int64_t offer_price,
+    int32_t min_bps, int32_t max_bps);
 
 /* The offer id of the offer made for the event at this position. */
 void engine_offer_id(uint64_t seed, int32_t partition, int64_t offset,
