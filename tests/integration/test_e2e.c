@@ -21,6 +21,7 @@
 #include <cmocka.h>
 
 #include "harness.h"
+#include "httpc.h"
 #define ITEST_EVENT_PREFIX "ev-"
 #include "itest.h"
 
@@ -634,7 +635,19 @@ test_order_updates_learning(void **state)
 
 /* ---- test 4: malformed events go to the dead-letter topic ---- */
 
-#define T4_BAD 4
+#define T4_BAD 6
+#define T4_MAX_BYTES 65536      /* CONTRACT §3: an event is at most 64 KiB */
+#define T4_OVERSIZE (T4_MAX_BYTES + 100)        /* bytes of bad[4] */
+
+/* The reason each bad message must get; "*" at the end: a prefix. */
+static const char *const t4_reasons[T4_BAD] = {
+	"invalid JSON at line *",
+	"missing field \"customer_id\"",
+	"field \"price\" must be a non-negative integer (minor units)",
+	"invalid UTF-8",
+	"event is larger than 65536 bytes",
+	"field \"customer_id\" must be a string",
+};
 
 /* Keep the dead letters of the given input positions. */
 static int
@@ -655,7 +668,28 @@ match_dead(json_t *v, void *arg)
 	return 0;
 }
 
-/* The four bad messages of test 4 (texts in bad[], malloc'd). */
+/* A page_view padded with an unknown field to len bytes (malloc'd). */
+static char *
+t4_oversize(int64_t ts, size_t len)
+{
+	char head[256], *s;
+	int n;
+
+	n = snprintf(head, sizeof(head), "{\"type\":\"page_view\","
+	    "\"event_id\":\"t4-e5\",\"ts\":%lld,\"shop_id\":\"shop-t4\","
+	    "\"product_id\":\"t4-p0\",\"customer_id\":\"t4-big\","
+	    "\"pad\":\"", (long long)ts);
+	assert_true(n > 0 && (size_t)n + 2 < len);
+	assert_non_null(s = malloc(len + 1));
+	memcpy(s, head, (size_t)n);
+	memset(s + n, 'x', len - (size_t)n - 2);
+	memcpy(s + len - 2, "\"}", 3);
+	return s;
+}
+
+/* The six bad messages of test 4 (texts in bad[], malloc'd): truncated
+ * JSON, a missing field, negative money, bad UTF-8, over 64 KiB, and a
+ * field of the wrong JSON type. */
 static void
 t4_bad_messages(char **bad, int64_t ts)
 {
@@ -675,6 +709,11 @@ t4_bad_messages(char **bad, int64_t ts)
 	    "\"t4-e4\",\"ts\":%lld,\"shop_id\":\"shop-t4\",\"product_id\":"
 	    "\"t4-p0\",\"customer_id\":\"bad\xff\xfe\"}", (long long)ts);
 	bad[3] = strdup(buf);
+	bad[4] = t4_oversize(ts, T4_OVERSIZE);
+	snprintf(buf, sizeof(buf), "{\"type\":\"page_view\",\"event_id\":"
+	    "\"t4-e6\",\"ts\":%lld,\"shop_id\":\"shop-t4\",\"product_id\":"
+	    "\"t4-p0\",\"customer_id\":42}", (long long)ts);
+	bad[5] = strdup(buf);
 }
 
 /* Decode base64 into out (at least 3/4 of strlen(in)); the length. */
@@ -714,16 +753,32 @@ t4_check_base64(json_t *v, const char *sent)
 	assert_memory_equal(buf, sent, strlen(sent));
 }
 
-/* Check the dead letter of bad message i. */
+/* The reason must be want ("...*": start with it). */
 static void
-t4_check_dead(json_t *v, const char *sent, int64_t offset)
+t4_check_reason(const char *got, const char *want)
+{
+	size_t n = strlen(want);
+
+	if (n > 0 && want[n - 1] == '*') {
+		if (strncmp(got, want, n - 1) != 0)
+			fail_msg("dead-letter reason \"%s\", want \"%s\"", got,
+			    want);
+	} else
+		assert_string_equal(got, want);
+}
+
+/* Check the dead letter of bad message i against its reason. */
+static void
+t4_check_dead(json_t *v, const char *sent, int64_t offset,
+    const char *reason)
 {
 	const char *payload = sfield(v, "payload");
 	const char *bad = strstr(sent, "\xff");
 
-	print_message("offset %lld: reason \"%s\" payload %s\n",
-	    (long long)offset, sfield(v, "reason"), payload);
-	assert_true(sfield(v, "reason")[0] != '\0');
+	print_message("offset %lld: reason \"%s\" payload %.120s%s\n",
+	    (long long)offset, sfield(v, "reason"), payload,
+	    strlen(payload) > 120 ? "..." : "");
+	t4_check_reason(sfield(v, "reason"), reason);
 	if (bad == NULL)
 		assert_string_equal(payload, sent);
 	else
@@ -766,8 +821,46 @@ t4_check_dead_letters(struct harness *h, char **bad,
 	print_message("%zu dead letters for %d bad messages\n",
 	    json_array_size(msgs), T4_BAD);
 	for (i = 0; i < T4_BAD; i++)
-		t4_check_dead(t4_find_dead(msgs, offs[i]), bad[i], offs[i]);
+		t4_check_dead(t4_find_dead(msgs, offs[i]), bad[i], offs[i],
+		    t4_reasons[i]);
 	json_decref(msgs);
+}
+
+/* A counter of GET /metrics ("name value" line); -1 when absent. */
+static long long
+metric_value(struct harness *h, const char *name)
+{
+	struct httpc_response resp;
+	char err[256];
+	const char *p;
+	long long v = -1;
+	size_t n = strlen(name);
+
+	if (httpc_request(h->url, "GET", "/metrics", NULL, NULL, 5000, &resp,
+	    err, sizeof(err)) == -1)
+		fail_msg("GET /metrics: %s", err);
+	assert_int_equal(resp.status, 200);
+	for (p = resp.body; p != NULL && *p != '\0'; p = strchr(p, '\n'),
+	    p = p ? p + 1 : NULL)
+		if (strncmp(p, name, n) == 0 && p[n] == ' ') {
+			v = strtoll(p + n + 1, NULL, 10);
+			break;
+		}
+	httpc_response_release(&resp);
+	return v;
+}
+
+/* Wait until a /metrics counter reaches want; its last value. */
+static long long
+wait_metric_ge(struct harness *h, const char *name, long long want)
+{
+	int64_t until = harness_now_ms() + WAIT_MS;
+	long long v;
+
+	while ((v = metric_value(h, name)) < want &&
+	    harness_now_ms() < until)
+		harness_sleep_ms(100);
+	return v;
 }
 
 static void
@@ -779,11 +872,13 @@ test_dead_letters(void **state)
 	struct harness_pos pos[T4_BAD];
 	char *bad[T4_BAD], cust[64];
 	json_t *plan, *offer;
-	long long price_after;
+	long long price_after, dead_before, dead_after;
 	int i, seq = 0;
 
 	catalog(h, "shop-t4", prod, price, 1);
 	plan = create_plan(h, "shop-t4", prod, 1, 10, 30, NULL);
+	dead_before = metric_value(h, "smartpromo_dead_letters_total");
+	assert_true(dead_before >= 0);
 	t4_bad_messages(bad, harness_now_ms());
 	for (i = 0; i < T4_BAD; i++)
 		H_OK(h, harness_send(h, HARNESS_TOPIC_EVENTS, prod[0], bad[i],
@@ -796,6 +891,11 @@ test_dead_letters(void **state)
 	print_message("valid view after the bad ones: offer %s\n",
 	    sfield(offer, "offer_id"));
 	t4_check_dead_letters(h, bad, pos);
+	dead_after = wait_metric_ge(h, "smartpromo_dead_letters_total",
+	    dead_before + T4_BAD);
+	print_message("smartpromo_dead_letters_total %lld -> %lld (want +%d)"
+	    "\n", dead_before, dead_after, T4_BAD);
+	assert_int_equal(dead_after, dead_before + T4_BAD);
 	H_OK(h, harness_hget_ll(h, "sp:{t4-p0}:product", "price",
 	    &price_after));
 	assert_int_equal(price_after, 3000);
@@ -872,18 +972,69 @@ t5_views(struct harness *h, const char *prod, const char *cust, int *seq,
 	return msgs;
 }
 
-/* The order half of test 5: the same order line twice, then a barrier. */
+/* The order half of test 5: the same order line twice, then a barrier;
+ * the offer's arm must have learnt one conversion, not two. */
 static void
 t5_orders(struct harness *h, const char *prod, const char *cust, int *seq,
-    json_t *offer, int64_t ts)
+    json_t *order, json_t *offer, int64_t ts)
 {
-	send_twice(h, prod, order_event("shop-t5", prod, "t5-o1", cust,
-	    offer, 1, harness_now_ms()));
+	char arm[80];
+	double s0, s1;
+
+	offer_arm(h, prod, cust, arm, sizeof(arm));
+	s0 = arm_successes(h, prod, arm);
+	send_twice(h, prod, json_incref(order));
 	json_decref(barrier_view(h, "shop-t5", prod, "t5-b", seq));
+	s1 = arm_successes(h, prod, arm);
 	print_message("same order line twice: ord %lld ord_o %lld gmv_t %lld "
-	    "(want 1, 1, %lld)\n", day_counter(h, prod, ts, "ord"),
-	    day_counter(h, prod, ts, "ord_o"), day_counter(h, prod, ts,
-	    "gmv_t"), (long long)ifield(offer, "offer_price"));
+	    "(want 1, 1, %lld); arm %s conversions %.4f -> %.4f (want +1)\n",
+	    day_counter(h, prod, ts, "ord"), day_counter(h, prod, ts,
+	    "ord_o"), day_counter(h, prod, ts, "gmv_t"),
+	    (long long)ifield(offer, "offer_price"), arm, s0, s1);
+	assert_true(s1 > s0 + 0.9 && s1 < s0 + 1.1);
+}
+
+/* The learning state sp:{P}:arms as a JSON object (new reference). */
+static json_t *
+t5_arms(struct harness *h, const char *prod)
+{
+	char key[256];
+	json_t *arms;
+
+	pkey(key, sizeof(key), prod, "arms");
+	H_OK(h, harness_hgetall(h, key, &arms));
+	assert_true(json_object_size(arms) > 0);
+	return arms;
+}
+
+/*
+ * The same order line once more, later: nothing it feeds may move.  The
+ * barrier is a catalog row with a new stock, which touches no arm.
+ */
+static void
+t5_redeliver(struct harness *h, const char *prod, json_t *order, int64_t ts)
+{
+	json_t *before = t5_arms(h, prod), *after, *row;
+	long long ord = day_counter(h, prod, ts, "ord");
+	long long gmv = day_counter(h, prod, ts, "gmv_t"), stock;
+	char key[256];
+
+	send_event(h, prod, json_incref(order));
+	row = product_event("shop-t5", prod, 6000, harness_now_ms());
+	json_object_set_new(row, "stock", json_integer(177));
+	send_event(h, prod, row);
+	H_OK(h, harness_flush(h));
+	pkey(key, sizeof(key), prod, "product");
+	H_OK(h, harness_wait_hash_ge(h, key, "stock", 177, WAIT_MS, &stock));
+	after = t5_arms(h, prod);
+	print_message("order line a third time: arms before %s\n"
+	    "                               after  %s\n", jtext(before),
+	    jtext(after));
+	assert_true(json_equal(before, after));
+	assert_int_equal(day_counter(h, prod, ts, "ord"), ord);
+	assert_int_equal(day_counter(h, prod, ts, "gmv_t"), gmv);
+	json_decref(before);
+	json_decref(after);
 }
 
 static void
@@ -893,7 +1044,7 @@ test_duplicates_apply_once(void **state)
 	static const char *const prod[] = { "t5-p0" };
 	static const int64_t price[] = { 6000 };
 	char cust[64];
-	json_t *plan, *msgs, *offer;
+	json_t *plan, *msgs, *offer, *order;
 	long long pv;
 	int64_t ts;
 	int seq = 0;
@@ -904,13 +1055,17 @@ test_duplicates_apply_once(void **state)
 	ts = harness_now_ms();
 	msgs = t5_views(h, prod[0], cust, &seq, ts, &pv);
 	offer = json_object_get(json_array_get(msgs, 0), "value");
-	t5_orders(h, prod[0], cust, &seq, offer, ts);
+	order = order_event("shop-t5", prod[0], "t5-o1", cust, offer, 1,
+	    harness_now_ms());
+	t5_orders(h, prod[0], cust, &seq, order, offer, ts);
 	assert_int_equal(day_counter(h, prod[0], ts, "ord_o"), 1);
 	assert_int_equal(day_counter(h, prod[0], ts, "ord"), 1);
 	assert_int_equal(day_counter(h, prod[0], ts, "gmv_t"),
 	    ifield(offer, "offer_price"));
 	assert_int_equal(distinct_offer_ids(msgs), 1);
 	assert_int_equal(pv, 2);
+	t5_redeliver(h, prod[0], order, ts);
+	json_decref(order);
 	json_decref(msgs);
 	json_decref(plan);
 	harness_pass(h);
