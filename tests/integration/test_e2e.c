@@ -6,6 +6,7 @@
  * Kafka, state is read from Redis and plans are driven over the admin API.
  * One set of processes serves the whole "e2e" group; each test uses its own
  * shop and products so that the tests do not see each other's state.
+ * The last tests run the built smartpromoctl against the same daemon.
  * docs/testing.md says what each test proves.
  */
 #include <setjmp.h>
@@ -1162,6 +1163,232 @@ test_end_plan(void **state)
 	harness_pass(h);
 }
 
+/* ---- test 9: smartpromoctl plan list, show and end ---- */
+
+#define T9_ARGS 6
+
+/*
+ * Run the built smartpromoctl --url <daemon> with up to T9_ARGS more
+ * arguments (NULL-terminated); *code gets its exit status.  Its stdout and
+ * stderr, as text (malloc'd).
+ */
+static char *
+ctl_run(struct harness *h, int *code, ...)
+{
+	char *argv[4 + T9_ARGS], out[HARNESS_PATH_MAX], *text;
+	int n = 0, status;
+	va_list ap;
+
+	argv[n++] = SP_BIN_DIR "/smartpromoctl";
+	argv[n++] = "--url";
+	argv[n++] = h->url;
+	va_start(ap, code);
+	while (n < 3 + T9_ARGS && (argv[n] = va_arg(ap, char *)) != NULL)
+		n++;
+	va_end(ap);
+	argv[n] = NULL;
+	snprintf(out, sizeof(out), "%s/ctl.out", h->dir);
+	H_OK(h, harness_run(h, argv, out, WAIT_MS, &status));
+	assert_true(WIFEXITED(status));
+	*code = WEXITSTATUS(status);
+	assert_non_null(text = harness_read_file(out));
+	print_message("$ smartpromoctl");
+	for (int i = 3; i < n; i++)
+		print_message(" %s", argv[i]);
+	print_message("  (exit %d)\n%.800s%s\n", *code, text,
+	    strlen(text) > 800 ? "\n..." : "");
+	return text;
+}
+
+/* The value of a key/value line "KEY  VALUE" of a table, or fail. */
+static void
+ctl_kv_expect(const char *text, const char *key, const char *want)
+{
+	size_t k = strlen(key);
+	const char *p, *v, *e;
+
+	for (p = text; p != NULL && *p != '\0'; p = strchr(p, '\n'),
+	    p = p ? p + 1 : NULL) {
+		if (strncmp(p, key, k) != 0 || p[k] != ' ' || p[k + 1] != ' ')
+			continue;
+		for (v = p + k; *v == ' '; v++)
+			;
+		e = strchr(v, '\n');
+		if (e == NULL)
+			e = v + strlen(v);
+		if ((size_t)(e - v) != strlen(want) ||
+		    strncmp(v, want, (size_t)(e - v)) != 0)
+			fail_msg("\"%s\" is \"%.*s\", want \"%s\"", key,
+			    (int)(e - v), v, want);
+		return;
+	}
+	fail_msg("no line \"%s\" in:\n%s", key, text);
+}
+
+/* Nonzero if a line of text is exactly the n words of cells. */
+static int
+ctl_has_row(const char *text, const char *const *cells, int n)
+{
+	const char *p = text;
+
+	while (p != NULL && *p != '\0') {
+		const char *q = p;
+		int i;
+
+		for (i = 0; i < n; i++) {
+			size_t w = strlen(cells[i]);
+
+			while (*q == ' ')
+				q++;
+			if (strncmp(q, cells[i], w) != 0 ||
+			    (q[w] != ' ' && q[w] != '\n' && q[w] != '\0'))
+				break;
+			q += w;
+		}
+		while (*q == ' ')
+			q++;
+		if (i == n && (*q == '\n' || *q == '\0'))
+			return 1;
+		p = strchr(p, '\n');
+		p = p ? p + 1 : NULL;
+	}
+	return 0;
+}
+
+/* The plan of id in a --json answer: the object itself or in "plans". */
+static json_t *
+ctl_json_plan(const char *text, const char *id)
+{
+	json_error_t e;
+	json_t *j = json_loads(text, 0, &e), *p;
+	size_t i;
+
+	if (j == NULL)
+		fail_msg("--json output is not JSON (%s): %s", e.text, text);
+	if (strcmp(sfield(j, "plan_id"), id) == 0)
+		return j;
+	json_array_foreach(json_object_get(j, "plans"), i, p)
+		if (strcmp(sfield(p, "plan_id"), id) == 0) {
+			json_incref(p);
+			json_decref(j);
+			return p;
+		}
+	fail_msg("plan %s not in --json output: %s", id, text);
+	return NULL;
+}
+
+/* plan list, as a table and as JSON, shows the plan as it is. */
+static void
+t9_list(struct harness *h, json_t *plan)
+{
+	static const char *const head[] = { "ID", "NAME", "SHOP", "KIND",
+	    "STATUS", "RANGE", "PRODUCTS", "START", "END" };
+	char start[16], end[16];
+	const char *row[] = { plan_id(plan), "shop-t9", "shop-t9", "custom",
+	    "active", "10-30%", "2", start, end };
+	json_t *p;
+	char *text;
+	int code;
+
+	harness_date(ifield(plan, "start"), start, sizeof(start));
+	harness_date(ifield(plan, "end"), end, sizeof(end));
+	text = ctl_run(h, &code, "plan", "list", NULL);
+	assert_int_equal(code, 0);
+	if (!ctl_has_row(text, head, 9) || !ctl_has_row(text, row, 9))
+		fail_msg("plan list: no header or no row of %s",
+		    plan_id(plan));
+	free(text);
+	text = ctl_run(h, &code, "--json", "plan", "list", NULL);
+	assert_int_equal(code, 0);
+	p = ctl_json_plan(text, plan_id(plan));
+	assert_string_equal(sfield(p, "status"), "active");
+	assert_true(json_equal(json_object_get(p, "products"),
+	    json_object_get(plan, "products")));
+	json_decref(p);
+	free(text);
+}
+
+/* plan show, as key/value lines and as JSON. */
+static void
+t9_show(struct harness *h, json_t *plan, const char *status)
+{
+	char path[128];
+	json_t *api, *p;
+	char *text;
+	int code, st;
+
+	text = ctl_run(h, &code, "plan", "show", plan_id(plan), NULL);
+	assert_int_equal(code, 0);
+	ctl_kv_expect(text, "plan", plan_id(plan));
+	ctl_kv_expect(text, "name", "shop-t9");
+	ctl_kv_expect(text, "shop", "shop-t9");
+	ctl_kv_expect(text, "kind", "custom");
+	ctl_kv_expect(text, "status", status);
+	ctl_kv_expect(text, "products", "2: t9-p0, t9-p1");
+	ctl_kv_expect(text, "discount", "10-30%");
+	ctl_kv_expect(text, "days", "14");
+	free(text);
+	text = ctl_run(h, &code, "--json", "plan", "show", plan_id(plan),
+	    NULL);
+	assert_int_equal(code, 0);
+	p = ctl_json_plan(text, plan_id(plan));
+	snprintf(path, sizeof(path), "/v1/plans/%s", plan_id(plan));
+	H_OK(h, harness_http(h, "GET", path, NULL, &st, &api));
+	assert_int_equal(st, 200);
+	json_object_del(p, "totals");
+	json_object_del(api, "totals");
+	if (!json_equal(p, api))
+		fail_msg("--json plan show %s differs from GET %s: %s",
+		    jtext(p), path, jtext(api));
+	json_decref(api);
+	json_decref(p);
+	free(text);
+}
+
+/* plan end ends it once; a second end and an unknown plan exit 1. */
+static void
+t9_end(struct harness *h, json_t *plan)
+{
+	char line[128];
+	char *text;
+	int code;
+
+	text = ctl_run(h, &code, "plan", "end", plan_id(plan), NULL);
+	assert_int_equal(code, 0);
+	snprintf(line, sizeof(line), "plan %s ended\n", plan_id(plan));
+	assert_true(strncmp(text, line, strlen(line)) == 0);
+	ctl_kv_expect(text, "status", "ended");
+	ctl_kv_expect(text, "end reason", "ended by request");
+	free(text);
+	text = ctl_run(h, &code, "--json", "plan", "end", plan_id(plan),
+	    NULL);
+	assert_int_equal(code, 1);
+	assert_non_null(strstr(text, "(HTTP 409)"));
+	free(text);
+	text = ctl_run(h, &code, "plan", "show", "pl-t9-none", NULL);
+	assert_int_equal(code, 1);
+	assert_non_null(strstr(text, "(HTTP 404)"));
+	free(text);
+}
+
+static void
+test_ctl_plans(void **state)
+{
+	struct harness *h = *state;
+	static const char *const prod[] = { "t9-p0", "t9-p1" };
+	static const int64_t price[] = { 1500, 2500 };
+	json_t *plan;
+
+	catalog(h, "shop-t9", prod, price, 2);
+	plan = create_plan(h, "shop-t9", prod, 2, 10, 30, NULL);
+	t9_list(h, plan);
+	t9_show(h, plan, "active");
+	t9_end(h, plan);
+	t9_show(h, plan, "ended");
+	json_decref(plan);
+	harness_pass(h);
+}
+
 /* ---- test 6: plans survive a restart ---- */
 
 /* GET /v1/plans/{id} without its live "totals" (new reference). */
@@ -1265,6 +1492,7 @@ main(void)
 		T(test_dead_letters),
 		T(test_duplicates_apply_once),
 		T(test_end_plan),
+		T(test_ctl_plans),
 		T(test_plans_survive_restart),
 	};
 	int failed;
