@@ -1373,6 +1373,7 @@ pl_collect_counts(struct pipeline *pl, struct pl_counts *c)
 		c->fx.campaign_cut += f->campaign_cut;
 		c->fx.superseded += f->superseded;
 		c->fx.vouchers_returned += f->vouchers_returned;
+		c->fx.range_refused += f->range_refused;
 		c->fx.budget_held += f->budget_held;
 		c->fx.budget_overrun += f->budget_overrun;
 		c->fx.late += f->late;
@@ -1501,6 +1502,7 @@ pl_count(const struct pl_counts *c)
 	stats.campaign_cut += c->fx.campaign_cut;
 	stats.superseded += c->fx.superseded;
 	stats.vouchers_returned += c->fx.vouchers_returned;
+	stats.range_refused += c->fx.range_refused;
 	stats.budget_held += c->fx.budget_held;
 	stats.budget_overrun += c->fx.budget_overrun;
 	stats.late_views += c->fx.late;

@@ -158,6 +158,9 @@ stats_prometheus(int redis_up, int assigned, int plans_active)
 	stats_counter(&b, "smartpromo_vouchers_returned_total",
 	    "claimed vouchers given back by a cancellation or full refund "
 	    "before their expiry", stats.vouchers_returned);
+	stats_counter(&b, "smartpromo_range_refused_total",
+	    "offers refused because their price fell outside the product's "
+	    "range (a bug: should stay 0)", stats.range_refused);
 	stats_counter(&b, "smartpromo_budget_held_total",
 	    "views with no offer because the plan's budget is paced out for "
 	    "the day", stats.budget_held);

@@ -34,6 +34,7 @@ struct stats {
 	uint64_t campaign_cut;          /* offers ended at a campaign's start */
 	uint64_t superseded;            /* standing offers re-issued so */
 	uint64_t vouchers_returned;
+	uint64_t range_refused;         /* offers outside the range, refused */
 	uint64_t budget_held;
 	uint64_t budget_overrun;        /* minor units */
 	uint64_t late_views;

@@ -741,6 +741,24 @@ engine_expiry(const struct engine_params *ep, const struct plan *p,
 	return exp;
 }
 
+/* Nonzero when offer_price is list_price less a discount of min_bps to
+ * max_bps basis points (both inclusive), and between 0 and list_price. */
+int
+engine_price_in_range(int64_t list_price, int64_t offer_price,
+    int32_t min_bps, int32_t max_bps)
+{
+	int64_t off;
+
+	if (list_price < 0 || list_price > INT64_MAX / 10000 ||
+	    offer_price < 0 || offer_price > list_price || min_bps < 0 ||
+	    min_bps > max_bps || max_bps > 10000)
+		return 0;
+	off = list_price - offer_price;
+	return off * 10000 >= (int64_t)min_bps * list_price &&
+	    off * 10000 <= (int64_t)max_bps * list_price;
+}
+
+
 /* The moment an offer made at ts and expiring at exp first meets the
  * product's known campaign, -1: never. */
 static int64_t
@@ -776,7 +794,8 @@ engine_campaign_ok(const struct product_state *ps,
  * Make the offer of a tool at a level: 0, 1 when it was made to end at
  * the start of a campaign it would stack on beyond the range, -1 when
  * none fits, -2 when the guarantee would not hold with what else is
- * active on the product.
+ * active on the product, -4 when the price made is outside the range (a
+ * bug: refused, counted).
  */
 static int
 engine_make(const struct engine_params *ep, const struct product_state *ps,
@@ -817,12 +836,13 @@ engine_make(const struct engine_params *ep, const struct product_state *ps,
 			return -1;
 		cut = 1;
 	}
-	/* The guarantee: never a price outside the seller's range. */
-	assert((ps->price - co->offer_price) * 10000 <=
-	    (int64_t)max_bps * ps->price &&
-	    (ps->price - co->offer_price) * 10000 >=
-	    (int64_t)min_bps * ps->price && co->offer_price >= 0 &&
-	    co->offer_price <= ps->price);
+	/* The guarantee: never a price outside the seller's range.  Checked
+	 * in every build; a debug build stops on it to show the bug. */
+	if (!engine_price_in_range(ps->price, co->offer_price, min_bps,
+	    max_bps)) {
+		assert(!"offer price outside the product's range");
+		return -4;
+	}
 	return cut;
 }
 
@@ -1065,7 +1085,8 @@ engine_budget_refund(struct plan *p, const struct order_rec *r)
  * Choose a tool and a level and fill a new offer record: 0 (1: it ends at
  * a campaign's start, engine_make()), -1 when no
  * price fits the range, -2 when the guarantee withholds it, -3 when the
- * plan's budget is paced out for today.
+ * plan's budget is paced out for today, -4 when the price made was
+ * outside the range and refused.
  */
 static int
 engine_decide(const struct engine_params *ep, struct product_state *ps,
@@ -1295,6 +1316,8 @@ engine_offer(const struct engine_params *ep, struct product_state *ps,
 			fx->counts.withheld++;
 		else if (rc == -3)
 			fx->counts.budget_held++;
+		else if (rc == -4)
+			fx->counts.range_refused++;
 		else
 			fx->counts.no_offer++;
 		return 0;

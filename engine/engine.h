@@ -201,6 +201,8 @@ struct fx_counts {
 					   at such a campaign's start */
 	uint64_t vouchers_returned;     /* given back by a cancellation or
 					   full refund before expiry */
+	uint64_t range_refused;         /* offers refused: price outside the
+					   range (a bug; should stay 0) */
 	uint64_t budget_held;           /* views with no offer: budget paced */
 	uint64_t budget_overrun;        /* cost (minor units) credited beyond
 					   its offer's budget reservation */
@@ -300,6 +302,11 @@ const char *engine_order_offer_plan(struct product_state *ps,
 
 /* Nonzero if customer_id falls in the holdout (stable hash). */
 int engine_in_holdout(const char *customer_id, double holdout_pct);
+
+/* Nonzero when offer_price is list_price less min_bps..max_bps basis
+ * points (inclusive) and within [0, list_price]: the range guarantee. */
+int engine_price_in_range(int64_t list_price, int64_t offer_price,
+    int32_t min_bps, int32_t max_bps);
 
 /* The offer id of the offer made for the event at this position. */
 void engine_offer_id(uint64_t seed, int32_t partition, int64_t offset,

@@ -6,13 +6,16 @@
 # smartpromo-replay drives a simulated market over the shipped sample of
 # UCI Online Retail and prints what happened day by day (docs/demo.md).
 #
-# usage: tools/demo.sh [BUILD_DIR] [REPLAY OPTIONS...]
+# usage: tools/demo.sh [--no-build] [BUILD_DIR] [REPLAY OPTIONS...]
 #   First installs missing Debian packages (tools/deps.sh) and builds
 #   (tools/build.sh) into BUILD_DIR, default build/ at the top of the
-#   repository; the options go to smartpromo-replay
-#   (e.g. --days 7 --seed 2).  Exits with smartpromo-replay's status.
-#   Everything it starts is stopped on exit, even on failure or Ctrl-C;
-#   the logs stay in the temporary directory it prints.
+#   repository; --no-build skips both and runs what BUILD_DIR holds (the
+#   demo_smoke ctest).  The options go to smartpromo-replay
+#   (e.g. --days 7 --seed 2).  Exits with smartpromo-replay's status, or 1
+#   when the daemon refused an offer outside the range
+#   (smartpromo_range_refused_total above 0).  Everything it starts is
+#   stopped on exit, even on failure or Ctrl-C; the logs stay in the
+#   temporary directory it prints.
 
 # functions run from traps and wait_for look unreachable to shellcheck
 # shellcheck disable=SC2317
@@ -20,6 +23,11 @@ set -u
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=$root/build
+no_build=0
+if [ $# -gt 0 ] && [ "$1" = "--no-build" ]; then
+	no_build=1
+	shift
+fi
 if [ $# -gt 0 ] && [ "${1#-}" = "$1" ]; then
 	build=$(realpath -m "$1")
 	shift
@@ -122,9 +130,20 @@ bootstrap_ready() {
 	grep -q '^bootstrap=' "$tmp/devbroker.out" 2>/dev/null
 }
 
-"$root/tools/deps.sh" || die "installing the dependencies failed"
-echo "demo: building into $build"
-BUILD_DIR=$build "$root/tools/build.sh" >/dev/null || die "the build failed"
+# The daemon's count of offers refused as outside the range (-1: unknown).
+range_refused() {
+	local n
+	n=$(http_get "$1" /metrics |
+	    sed -n 's/^smartpromo_range_refused_total \([0-9]*\)\r*$/\1/p')
+	echo "${n:--1}"
+}
+
+if [ "$no_build" = 0 ]; then
+	"$root/tools/deps.sh" || die "installing the dependencies failed"
+	echo "demo: building into $build"
+	BUILD_DIR=$build "$root/tools/build.sh" >/dev/null ||
+	    die "the build failed"
+fi
 for prog in smartpromod smartpromo-devbroker smartpromo-replay; do
 	[ -x "$build/$prog" ] || die "\"$build/$prog\" not found; build first:" \
 	    "cmake -S . -B build && cmake --build build"
@@ -190,5 +209,12 @@ echo
     --data "$root/data/online-retail-products.csv" \
     --holdout-pct "$holdout_pct" "$@"
 rc=$?
+refused=$(range_refused "$admin_port")
+echo "demo: offers the daemon refused as outside the range" \
+    "(smartpromo_range_refused_total): $refused"
+if [ "$refused" != 0 ]; then
+	echo "demo: FAIL: smartpromo_range_refused_total is $refused, not 0" >&2
+	[ "$rc" = 0 ] && rc=1
+fi
 echo
 exit "$rc"

@@ -10,9 +10,10 @@
  * one-hour slices, waits for the daemon's offers, lets each shopper decide
  * under a hidden demand model whether to buy, produces the orders and reads
  * the day's figures back from GET /v1/plans/{id}/metrics.  At the end it
- * checks that every offer was inside the plan's range and that the daemon
- * counted every order; either failure exits 1.  docs/demo.md describes the
- * demand model and the table.
+ * checks that every offer was inside the plan's range, that the daemon
+ * counted every order and that it made offers at all; any failure exits 1.
+ * Days whose ROI fell below the plan's floor are marked (information, not
+ * a failure).  docs/demo.md describes the demand model and the table.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -111,6 +112,9 @@ struct sim {
 	char plan_id[ID_LEN];
 	int64_t plan_start, sim_start;
 	int32_t min_bps, max_bps;
+	double roi_target;      /* the plan's floor, < 0: unknown */
+	long days_below;        /* days whose daemon ROI was below the floor */
+	double roi_low;         /* the lowest daily ROI, < 0: none yet */
 	uint64_t seq;           /* ids of produced events */
 	uint64_t vseq;          /* views drawn, for per-view randomness */
 	long violations, offers_any;
@@ -884,6 +888,7 @@ replay_plan_take(struct sim *sm, json_t *plan, char *err, size_t errlen)
 {
 	const char *id = json_string_value(json_object_get(plan, "plan_id"));
 	json_t *start = json_object_get(plan, "start");
+	json_t *roi = json_object_get(plan, "roi_target");
 
 	if (id == NULL || strlen(id) >= sizeof(sm->plan_id) ||
 	    !json_is_integer(start)) {
@@ -895,6 +900,7 @@ replay_plan_take(struct sim *sm, json_t *plan, char *err, size_t errlen)
 	sm->sim_start = (sm->plan_start + DAY_MS - 1) / DAY_MS * DAY_MS;
 	sm->min_bps = (int32_t)lround(sm->o.min_pct * 100);
 	sm->max_bps = (int32_t)lround(sm->o.max_pct * 100);
+	sm->roi_target = json_is_number(roi) ? json_number_value(roi) : -1;
 	return 0;
 }
 
@@ -1426,30 +1432,58 @@ replay_centre(const char *s, int w)
 	printf("%*s%s%*s", left, "", s, w - n - left, "");
 }
 
+/* A rate as a percentage, or 0 for no denominator. */
+static double
+replay_pct(double num, double den)
+{
+	return den > 0 ? 100 * num / den : 0;
+}
+
 /* The table header. */
 static void
 replay_header(void)
 {
 	printf("%14s | ", "");
-	replay_centre("daemon: treatment", 48);
+	replay_centre("daemon: treatment", 49);
 	printf(" | ");
 	replay_centre("daemon: control", 22);
 	printf(" | ");
-	replay_centre("offers", 6);
+	replay_centre("treatment", 13);
 	printf(" |      simulator\n");
-	printf("%3s %-10s | %6s %6s %6s %10s %9s %6s | %5s %6s %9s |"
-	    " %6s | %6s %6s %6s\n", "day", "date", "views", "offers",
-	    "orders", "GMV", "cost", "ROI", "views", "orders", "GMV", "mean%",
-	    "views", "offers", "orders");
+	printf("%3s %-10s | %6s %6s %6s %10s %9s %7s | %5s %6s %9s |"
+	    " %6s %6s | %6s %6s %6s\n", "day", "date", "views", "offers",
+	    "orders", "GMV", "cost", "ROI ", "views", "orders", "GMV", "mean%",
+	    "conv%", "views", "offers", "orders");
 }
 
-/* One table row: the daemon's figures d beside the simulator's t. */
+/* Nonzero when a day's ROI lies below the plan's floor. */
+static int
+replay_below_floor(const struct sim *sm, const struct dfig *d)
+{
+	return d->found && d->roi >= 0 && sm->roi_target > 0 &&
+	    d->roi < sm->roi_target;
+}
+
+/* Count a day's ROI against the floor, for the summary. */
 static void
-replay_row(const char *label, const char *date, const struct dfig *d,
-    const struct tally *t)
+replay_floor_count(struct sim *sm, const struct dfig *d)
+{
+	if (!d->found || d->roi < 0)
+		return;
+	if (replay_below_floor(sm, d))
+		sm->days_below++;
+	if (sm->roi_low < 0 || d->roi < sm->roi_low)
+		sm->roi_low = d->roi;
+}
+
+/* One table row: the daemon's figures d beside the simulator's t; a ROI
+ * below the plan's floor is marked "*". */
+static void
+replay_row(const struct sim *sm, const char *label, const char *date,
+    const struct dfig *d, const struct tally *t)
 {
 	char v[24], of[24], or[24], g[24], c[24], roi[16], vc[24], oc[24];
-	char gc[24], disc[16];
+	char gc[24], disc[16], conv[16];
 	int k = d->found;
 
 	replay_count(v, sizeof(v), k ? d->views : -1);
@@ -1458,9 +1492,10 @@ replay_row(const char *label, const char *date, const struct dfig *d,
 	replay_money(g, sizeof(g), k ? d->gmv : -1);
 	replay_money(c, sizeof(c), k ? d->cost : -1);
 	if (k && d->roi >= 0)
-		snprintf(roi, sizeof(roi), "%.2f", d->roi);
+		snprintf(roi, sizeof(roi), "%.2f%c", d->roi,
+		    replay_below_floor(sm, d) ? '*' : ' ');
 	else
-		snprintf(roi, sizeof(roi), "-");
+		snprintf(roi, sizeof(roi), "- ");
 	replay_count(vc, sizeof(vc), k ? d->views_c : -1);
 	replay_count(oc, sizeof(oc), k ? d->orders_c : -1);
 	replay_money(gc, sizeof(gc), k ? d->gmv_c : -1);
@@ -1469,9 +1504,14 @@ replay_row(const char *label, const char *date, const struct dfig *d,
 		    (double)t->bps_sum / (double)t->offers / 100);
 	else
 		snprintf(disc, sizeof(disc), "-");
-	printf("%3s %-10s | %6s %6s %6s %10s %9s %6s | %5s %6s %9s |"
-	    " %6s | %6ld %6ld %6ld\n", label, date, v, of, or, g, c, roi, vc,
-	    oc, gc, disc, t->views, t->offers, t->orders);
+	if (t->views_t > 0)
+		snprintf(conv, sizeof(conv), "%.2f", replay_pct(
+		    (double)t->orders_t, (double)t->views_t));
+	else
+		snprintf(conv, sizeof(conv), "-");
+	printf("%3s %-10s | %6s %6s %6s %10s %9s %7s | %5s %6s %9s |"
+	    " %6s %6s | %6ld %6ld %6ld\n", label, date, v, of, or, g, c, roi,
+	    vc, oc, gc, disc, conv, t->views, t->offers, t->orders);
 	fflush(stdout);
 }
 
@@ -1523,16 +1563,10 @@ replay_day(struct sim *sm, int d, char *err, size_t errlen)
 			return -1;
 	replay_settle(sm, date, sm->day.orders, &fig);
 	snprintf(label, sizeof(label), "%d", d + 1);
-	replay_row(label, date, &fig, &sm->day);
+	replay_row(sm, label, date, &fig, &sm->day);
+	replay_floor_count(sm, &fig);
 	replay_tally_add(&sm->total, &sm->day);
 	return 0;
-}
-
-/* A rate as a percentage, or 0 for no denominator. */
-static double
-replay_pct(double num, double den)
-{
-	return den > 0 ? 100 * num / den : 0;
 }
 
 /* The simulator's totals and the conversion per view of both groups. */
@@ -1589,8 +1623,17 @@ replay_summary(struct sim *sm, const struct dfig *tot)
 
 	replay_summary_sim(sm);
 	replay_summary_compare(sm, tot);
+	if (sm->roi_target > 0 && sm->roi_low >= 0)
+		printf("days with ROI below the floor of %g: %ld of %d "
+		    "(lowest %.2f)\n", sm->roi_target, sm->days_below,
+		    sm->o.days, sm->roi_low);
 	printf("offers outside %g-%g%%: %ld of %ld\n", sm->o.min_pct,
 	    sm->o.max_pct, sm->violations, sm->total.offers);
+	if (sm->total.views_t > 0 && sm->total.offers == 0) {
+		printf("FAIL: no offer for any of the %ld treatment views\n",
+		    sm->total.views_t);
+		rc = 1;
+	}
 	if (sm->violations > 0) {
 		printf("FAIL: %ld offers outside the plan's range\n",
 		    sm->violations);
@@ -1679,7 +1722,10 @@ replay_run(struct sim *sm, char *err, size_t errlen)
 			return -1;
 	replay_settle(sm, NULL, sm->total.orders, &tot);
 	replay_drain_offers(sm);
-	replay_row("all", "", &tot, &sm->total);
+	replay_row(sm, "all", "", &tot, &sm->total);
+	if (sm->roi_target > 0)
+		printf("(ROI*: below the plan's floor of %g; see docs/demo.md)"
+		    "\n", sm->roi_target);
 	rc = replay_summary(sm, &tot);
 	replay_plan_end(sm);
 	return rc;
@@ -1710,6 +1756,8 @@ main(int argc, char **argv)
 	int rc;
 
 	memset(&sm, 0, sizeof(sm));
+	sm.roi_target = -1;
+	sm.roi_low = -1;
 	if (replay_opts_parse(&sm.o, argc, argv) == -1)
 		return 2;
 	if (replay_setup(&sm, err, sizeof(err)) == -1 ||

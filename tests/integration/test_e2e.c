@@ -6,6 +6,7 @@
  * Kafka, state is read from Redis and plans are driven over the admin API.
  * One set of processes serves the whole "e2e" group; each test uses its own
  * shop and products so that the tests do not see each other's state.
+ * The last tests run the built smartpromoctl against the same daemon.
  * docs/testing.md says what each test proves.
  */
 #include <setjmp.h>
@@ -21,6 +22,7 @@
 #include <cmocka.h>
 
 #include "harness.h"
+#include "httpc.h"
 #define ITEST_EVENT_PREFIX "ev-"
 #include "itest.h"
 
@@ -634,7 +636,19 @@ test_order_updates_learning(void **state)
 
 /* ---- test 4: malformed events go to the dead-letter topic ---- */
 
-#define T4_BAD 4
+#define T4_BAD 6
+#define T4_MAX_BYTES 65536      /* CONTRACT §3: an event is at most 64 KiB */
+#define T4_OVERSIZE (T4_MAX_BYTES + 100)        /* bytes of bad[4] */
+
+/* The reason each bad message must get; "*" at the end: a prefix. */
+static const char *const t4_reasons[T4_BAD] = {
+	"invalid JSON at line *",
+	"missing field \"customer_id\"",
+	"field \"price\" must be a non-negative integer (minor units)",
+	"invalid UTF-8",
+	"event is larger than 65536 bytes",
+	"field \"customer_id\" must be a string",
+};
 
 /* Keep the dead letters of the given input positions. */
 static int
@@ -655,7 +669,28 @@ match_dead(json_t *v, void *arg)
 	return 0;
 }
 
-/* The four bad messages of test 4 (texts in bad[], malloc'd). */
+/* A page_view padded with an unknown field to len bytes (malloc'd). */
+static char *
+t4_oversize(int64_t ts, size_t len)
+{
+	char head[256], *s;
+	int n;
+
+	n = snprintf(head, sizeof(head), "{\"type\":\"page_view\","
+	    "\"event_id\":\"t4-e5\",\"ts\":%lld,\"shop_id\":\"shop-t4\","
+	    "\"product_id\":\"t4-p0\",\"customer_id\":\"t4-big\","
+	    "\"pad\":\"", (long long)ts);
+	assert_true(n > 0 && (size_t)n + 2 < len);
+	assert_non_null(s = malloc(len + 1));
+	memcpy(s, head, (size_t)n);
+	memset(s + n, 'x', len - (size_t)n - 2);
+	memcpy(s + len - 2, "\"}", 3);
+	return s;
+}
+
+/* The six bad messages of test 4 (texts in bad[], malloc'd): truncated
+ * JSON, a missing field, negative money, bad UTF-8, over 64 KiB, and a
+ * field of the wrong JSON type. */
 static void
 t4_bad_messages(char **bad, int64_t ts)
 {
@@ -675,6 +710,11 @@ t4_bad_messages(char **bad, int64_t ts)
 	    "\"t4-e4\",\"ts\":%lld,\"shop_id\":\"shop-t4\",\"product_id\":"
 	    "\"t4-p0\",\"customer_id\":\"bad\xff\xfe\"}", (long long)ts);
 	bad[3] = strdup(buf);
+	bad[4] = t4_oversize(ts, T4_OVERSIZE);
+	snprintf(buf, sizeof(buf), "{\"type\":\"page_view\",\"event_id\":"
+	    "\"t4-e6\",\"ts\":%lld,\"shop_id\":\"shop-t4\",\"product_id\":"
+	    "\"t4-p0\",\"customer_id\":42}", (long long)ts);
+	bad[5] = strdup(buf);
 }
 
 /* Decode base64 into out (at least 3/4 of strlen(in)); the length. */
@@ -714,16 +754,32 @@ t4_check_base64(json_t *v, const char *sent)
 	assert_memory_equal(buf, sent, strlen(sent));
 }
 
-/* Check the dead letter of bad message i. */
+/* The reason must be want ("...*": start with it). */
 static void
-t4_check_dead(json_t *v, const char *sent, int64_t offset)
+t4_check_reason(const char *got, const char *want)
+{
+	size_t n = strlen(want);
+
+	if (n > 0 && want[n - 1] == '*') {
+		if (strncmp(got, want, n - 1) != 0)
+			fail_msg("dead-letter reason \"%s\", want \"%s\"", got,
+			    want);
+	} else
+		assert_string_equal(got, want);
+}
+
+/* Check the dead letter of bad message i against its reason. */
+static void
+t4_check_dead(json_t *v, const char *sent, int64_t offset,
+    const char *reason)
 {
 	const char *payload = sfield(v, "payload");
 	const char *bad = strstr(sent, "\xff");
 
-	print_message("offset %lld: reason \"%s\" payload %s\n",
-	    (long long)offset, sfield(v, "reason"), payload);
-	assert_true(sfield(v, "reason")[0] != '\0');
+	print_message("offset %lld: reason \"%s\" payload %.120s%s\n",
+	    (long long)offset, sfield(v, "reason"), payload,
+	    strlen(payload) > 120 ? "..." : "");
+	t4_check_reason(sfield(v, "reason"), reason);
 	if (bad == NULL)
 		assert_string_equal(payload, sent);
 	else
@@ -766,8 +822,46 @@ t4_check_dead_letters(struct harness *h, char **bad,
 	print_message("%zu dead letters for %d bad messages\n",
 	    json_array_size(msgs), T4_BAD);
 	for (i = 0; i < T4_BAD; i++)
-		t4_check_dead(t4_find_dead(msgs, offs[i]), bad[i], offs[i]);
+		t4_check_dead(t4_find_dead(msgs, offs[i]), bad[i], offs[i],
+		    t4_reasons[i]);
 	json_decref(msgs);
+}
+
+/* A counter of GET /metrics ("name value" line); -1 when absent. */
+static long long
+metric_value(struct harness *h, const char *name)
+{
+	struct httpc_response resp;
+	char err[256];
+	const char *p;
+	long long v = -1;
+	size_t n = strlen(name);
+
+	if (httpc_request(h->url, "GET", "/metrics", NULL, NULL, 5000, &resp,
+	    err, sizeof(err)) == -1)
+		fail_msg("GET /metrics: %s", err);
+	assert_int_equal(resp.status, 200);
+	for (p = resp.body; p != NULL && *p != '\0'; p = strchr(p, '\n'),
+	    p = p ? p + 1 : NULL)
+		if (strncmp(p, name, n) == 0 && p[n] == ' ') {
+			v = strtoll(p + n + 1, NULL, 10);
+			break;
+		}
+	httpc_response_release(&resp);
+	return v;
+}
+
+/* Wait until a /metrics counter reaches want; its last value. */
+static long long
+wait_metric_ge(struct harness *h, const char *name, long long want)
+{
+	int64_t until = harness_now_ms() + WAIT_MS;
+	long long v;
+
+	while ((v = metric_value(h, name)) < want &&
+	    harness_now_ms() < until)
+		harness_sleep_ms(100);
+	return v;
 }
 
 static void
@@ -779,11 +873,13 @@ test_dead_letters(void **state)
 	struct harness_pos pos[T4_BAD];
 	char *bad[T4_BAD], cust[64];
 	json_t *plan, *offer;
-	long long price_after;
+	long long price_after, dead_before, dead_after;
 	int i, seq = 0;
 
 	catalog(h, "shop-t4", prod, price, 1);
 	plan = create_plan(h, "shop-t4", prod, 1, 10, 30, NULL);
+	dead_before = metric_value(h, "smartpromo_dead_letters_total");
+	assert_true(dead_before >= 0);
 	t4_bad_messages(bad, harness_now_ms());
 	for (i = 0; i < T4_BAD; i++)
 		H_OK(h, harness_send(h, HARNESS_TOPIC_EVENTS, prod[0], bad[i],
@@ -796,6 +892,11 @@ test_dead_letters(void **state)
 	print_message("valid view after the bad ones: offer %s\n",
 	    sfield(offer, "offer_id"));
 	t4_check_dead_letters(h, bad, pos);
+	dead_after = wait_metric_ge(h, "smartpromo_dead_letters_total",
+	    dead_before + T4_BAD);
+	print_message("smartpromo_dead_letters_total %lld -> %lld (want +%d)"
+	    "\n", dead_before, dead_after, T4_BAD);
+	assert_int_equal(dead_after, dead_before + T4_BAD);
 	H_OK(h, harness_hget_ll(h, "sp:{t4-p0}:product", "price",
 	    &price_after));
 	assert_int_equal(price_after, 3000);
@@ -872,18 +973,69 @@ t5_views(struct harness *h, const char *prod, const char *cust, int *seq,
 	return msgs;
 }
 
-/* The order half of test 5: the same order line twice, then a barrier. */
+/* The order half of test 5: the same order line twice, then a barrier;
+ * the offer's arm must have learnt one conversion, not two. */
 static void
 t5_orders(struct harness *h, const char *prod, const char *cust, int *seq,
-    json_t *offer, int64_t ts)
+    json_t *order, json_t *offer, int64_t ts)
 {
-	send_twice(h, prod, order_event("shop-t5", prod, "t5-o1", cust,
-	    offer, 1, harness_now_ms()));
+	char arm[80];
+	double s0, s1;
+
+	offer_arm(h, prod, cust, arm, sizeof(arm));
+	s0 = arm_successes(h, prod, arm);
+	send_twice(h, prod, json_incref(order));
 	json_decref(barrier_view(h, "shop-t5", prod, "t5-b", seq));
+	s1 = arm_successes(h, prod, arm);
 	print_message("same order line twice: ord %lld ord_o %lld gmv_t %lld "
-	    "(want 1, 1, %lld)\n", day_counter(h, prod, ts, "ord"),
-	    day_counter(h, prod, ts, "ord_o"), day_counter(h, prod, ts,
-	    "gmv_t"), (long long)ifield(offer, "offer_price"));
+	    "(want 1, 1, %lld); arm %s conversions %.4f -> %.4f (want +1)\n",
+	    day_counter(h, prod, ts, "ord"), day_counter(h, prod, ts,
+	    "ord_o"), day_counter(h, prod, ts, "gmv_t"),
+	    (long long)ifield(offer, "offer_price"), arm, s0, s1);
+	assert_true(s1 > s0 + 0.9 && s1 < s0 + 1.1);
+}
+
+/* The learning state sp:{P}:arms as a JSON object (new reference). */
+static json_t *
+t5_arms(struct harness *h, const char *prod)
+{
+	char key[256];
+	json_t *arms;
+
+	pkey(key, sizeof(key), prod, "arms");
+	H_OK(h, harness_hgetall(h, key, &arms));
+	assert_true(json_object_size(arms) > 0);
+	return arms;
+}
+
+/*
+ * The same order line once more, later: nothing it feeds may move.  The
+ * barrier is a catalog row with a new stock, which touches no arm.
+ */
+static void
+t5_redeliver(struct harness *h, const char *prod, json_t *order, int64_t ts)
+{
+	json_t *before = t5_arms(h, prod), *after, *row;
+	long long ord = day_counter(h, prod, ts, "ord");
+	long long gmv = day_counter(h, prod, ts, "gmv_t"), stock;
+	char key[256];
+
+	send_event(h, prod, json_incref(order));
+	row = product_event("shop-t5", prod, 6000, harness_now_ms());
+	json_object_set_new(row, "stock", json_integer(177));
+	send_event(h, prod, row);
+	H_OK(h, harness_flush(h));
+	pkey(key, sizeof(key), prod, "product");
+	H_OK(h, harness_wait_hash_ge(h, key, "stock", 177, WAIT_MS, &stock));
+	after = t5_arms(h, prod);
+	print_message("order line a third time: arms before %s\n"
+	    "                               after  %s\n", jtext(before),
+	    jtext(after));
+	assert_true(json_equal(before, after));
+	assert_int_equal(day_counter(h, prod, ts, "ord"), ord);
+	assert_int_equal(day_counter(h, prod, ts, "gmv_t"), gmv);
+	json_decref(before);
+	json_decref(after);
 }
 
 static void
@@ -893,7 +1045,7 @@ test_duplicates_apply_once(void **state)
 	static const char *const prod[] = { "t5-p0" };
 	static const int64_t price[] = { 6000 };
 	char cust[64];
-	json_t *plan, *msgs, *offer;
+	json_t *plan, *msgs, *offer, *order;
 	long long pv;
 	int64_t ts;
 	int seq = 0;
@@ -904,13 +1056,17 @@ test_duplicates_apply_once(void **state)
 	ts = harness_now_ms();
 	msgs = t5_views(h, prod[0], cust, &seq, ts, &pv);
 	offer = json_object_get(json_array_get(msgs, 0), "value");
-	t5_orders(h, prod[0], cust, &seq, offer, ts);
+	order = order_event("shop-t5", prod[0], "t5-o1", cust, offer, 1,
+	    harness_now_ms());
+	t5_orders(h, prod[0], cust, &seq, order, offer, ts);
 	assert_int_equal(day_counter(h, prod[0], ts, "ord_o"), 1);
 	assert_int_equal(day_counter(h, prod[0], ts, "ord"), 1);
 	assert_int_equal(day_counter(h, prod[0], ts, "gmv_t"),
 	    ifield(offer, "offer_price"));
 	assert_int_equal(distinct_offer_ids(msgs), 1);
 	assert_int_equal(pv, 2);
+	t5_redeliver(h, prod[0], order, ts);
+	json_decref(order);
 	json_decref(msgs);
 	json_decref(plan);
 	harness_pass(h);
@@ -1003,6 +1159,232 @@ test_end_plan(void **state)
 	json_decref(msgs);
 	json_decref(before);
 	json_decref(after);
+	json_decref(plan);
+	harness_pass(h);
+}
+
+/* ---- test 9: smartpromoctl plan list, show and end ---- */
+
+#define T9_ARGS 6
+
+/*
+ * Run the built smartpromoctl --url <daemon> with up to T9_ARGS more
+ * arguments (NULL-terminated); *code gets its exit status.  Its stdout and
+ * stderr, as text (malloc'd).
+ */
+static char *
+ctl_run(struct harness *h, int *code, ...)
+{
+	char *argv[4 + T9_ARGS], out[HARNESS_PATH_MAX], *text;
+	int n = 0, status;
+	va_list ap;
+
+	argv[n++] = SP_BIN_DIR "/smartpromoctl";
+	argv[n++] = "--url";
+	argv[n++] = h->url;
+	va_start(ap, code);
+	while (n < 3 + T9_ARGS && (argv[n] = va_arg(ap, char *)) != NULL)
+		n++;
+	va_end(ap);
+	argv[n] = NULL;
+	snprintf(out, sizeof(out), "%s/ctl.out", h->dir);
+	H_OK(h, harness_run(h, argv, out, WAIT_MS, &status));
+	assert_true(WIFEXITED(status));
+	*code = WEXITSTATUS(status);
+	assert_non_null(text = harness_read_file(out));
+	print_message("$ smartpromoctl");
+	for (int i = 3; i < n; i++)
+		print_message(" %s", argv[i]);
+	print_message("  (exit %d)\n%.800s%s\n", *code, text,
+	    strlen(text) > 800 ? "\n..." : "");
+	return text;
+}
+
+/* The value of a key/value line "KEY  VALUE" of a table, or fail. */
+static void
+ctl_kv_expect(const char *text, const char *key, const char *want)
+{
+	size_t k = strlen(key);
+	const char *p, *v, *e;
+
+	for (p = text; p != NULL && *p != '\0'; p = strchr(p, '\n'),
+	    p = p ? p + 1 : NULL) {
+		if (strncmp(p, key, k) != 0 || p[k] != ' ' || p[k + 1] != ' ')
+			continue;
+		for (v = p + k; *v == ' '; v++)
+			;
+		e = strchr(v, '\n');
+		if (e == NULL)
+			e = v + strlen(v);
+		if ((size_t)(e - v) != strlen(want) ||
+		    strncmp(v, want, (size_t)(e - v)) != 0)
+			fail_msg("\"%s\" is \"%.*s\", want \"%s\"", key,
+			    (int)(e - v), v, want);
+		return;
+	}
+	fail_msg("no line \"%s\" in:\n%s", key, text);
+}
+
+/* Nonzero if a line of text is exactly the n words of cells. */
+static int
+ctl_has_row(const char *text, const char *const *cells, int n)
+{
+	const char *p = text;
+
+	while (p != NULL && *p != '\0') {
+		const char *q = p;
+		int i;
+
+		for (i = 0; i < n; i++) {
+			size_t w = strlen(cells[i]);
+
+			while (*q == ' ')
+				q++;
+			if (strncmp(q, cells[i], w) != 0 ||
+			    (q[w] != ' ' && q[w] != '\n' && q[w] != '\0'))
+				break;
+			q += w;
+		}
+		while (*q == ' ')
+			q++;
+		if (i == n && (*q == '\n' || *q == '\0'))
+			return 1;
+		p = strchr(p, '\n');
+		p = p ? p + 1 : NULL;
+	}
+	return 0;
+}
+
+/* The plan of id in a --json answer: the object itself or in "plans". */
+static json_t *
+ctl_json_plan(const char *text, const char *id)
+{
+	json_error_t e;
+	json_t *j = json_loads(text, 0, &e), *p;
+	size_t i;
+
+	if (j == NULL)
+		fail_msg("--json output is not JSON (%s): %s", e.text, text);
+	if (strcmp(sfield(j, "plan_id"), id) == 0)
+		return j;
+	json_array_foreach(json_object_get(j, "plans"), i, p)
+		if (strcmp(sfield(p, "plan_id"), id) == 0) {
+			json_incref(p);
+			json_decref(j);
+			return p;
+		}
+	fail_msg("plan %s not in --json output: %s", id, text);
+	return NULL;
+}
+
+/* plan list, as a table and as JSON, shows the plan as it is. */
+static void
+t9_list(struct harness *h, json_t *plan)
+{
+	static const char *const head[] = { "ID", "NAME", "SHOP", "KIND",
+	    "STATUS", "RANGE", "PRODUCTS", "START", "END" };
+	char start[16], end[16];
+	const char *row[] = { plan_id(plan), "shop-t9", "shop-t9", "custom",
+	    "active", "10-30%", "2", start, end };
+	json_t *p;
+	char *text;
+	int code;
+
+	harness_date(ifield(plan, "start"), start, sizeof(start));
+	harness_date(ifield(plan, "end"), end, sizeof(end));
+	text = ctl_run(h, &code, "plan", "list", NULL);
+	assert_int_equal(code, 0);
+	if (!ctl_has_row(text, head, 9) || !ctl_has_row(text, row, 9))
+		fail_msg("plan list: no header or no row of %s",
+		    plan_id(plan));
+	free(text);
+	text = ctl_run(h, &code, "--json", "plan", "list", NULL);
+	assert_int_equal(code, 0);
+	p = ctl_json_plan(text, plan_id(plan));
+	assert_string_equal(sfield(p, "status"), "active");
+	assert_true(json_equal(json_object_get(p, "products"),
+	    json_object_get(plan, "products")));
+	json_decref(p);
+	free(text);
+}
+
+/* plan show, as key/value lines and as JSON. */
+static void
+t9_show(struct harness *h, json_t *plan, const char *status)
+{
+	char path[128];
+	json_t *api, *p;
+	char *text;
+	int code, st;
+
+	text = ctl_run(h, &code, "plan", "show", plan_id(plan), NULL);
+	assert_int_equal(code, 0);
+	ctl_kv_expect(text, "plan", plan_id(plan));
+	ctl_kv_expect(text, "name", "shop-t9");
+	ctl_kv_expect(text, "shop", "shop-t9");
+	ctl_kv_expect(text, "kind", "custom");
+	ctl_kv_expect(text, "status", status);
+	ctl_kv_expect(text, "products", "2: t9-p0, t9-p1");
+	ctl_kv_expect(text, "discount", "10-30%");
+	ctl_kv_expect(text, "days", "14");
+	free(text);
+	text = ctl_run(h, &code, "--json", "plan", "show", plan_id(plan),
+	    NULL);
+	assert_int_equal(code, 0);
+	p = ctl_json_plan(text, plan_id(plan));
+	snprintf(path, sizeof(path), "/v1/plans/%s", plan_id(plan));
+	H_OK(h, harness_http(h, "GET", path, NULL, &st, &api));
+	assert_int_equal(st, 200);
+	json_object_del(p, "totals");
+	json_object_del(api, "totals");
+	if (!json_equal(p, api))
+		fail_msg("--json plan show %s differs from GET %s: %s",
+		    jtext(p), path, jtext(api));
+	json_decref(api);
+	json_decref(p);
+	free(text);
+}
+
+/* plan end ends it once; a second end and an unknown plan exit 1. */
+static void
+t9_end(struct harness *h, json_t *plan)
+{
+	char line[128];
+	char *text;
+	int code;
+
+	text = ctl_run(h, &code, "plan", "end", plan_id(plan), NULL);
+	assert_int_equal(code, 0);
+	snprintf(line, sizeof(line), "plan %s ended\n", plan_id(plan));
+	assert_true(strncmp(text, line, strlen(line)) == 0);
+	ctl_kv_expect(text, "status", "ended");
+	ctl_kv_expect(text, "end reason", "ended by request");
+	free(text);
+	text = ctl_run(h, &code, "--json", "plan", "end", plan_id(plan),
+	    NULL);
+	assert_int_equal(code, 1);
+	assert_non_null(strstr(text, "(HTTP 409)"));
+	free(text);
+	text = ctl_run(h, &code, "plan", "show", "pl-t9-none", NULL);
+	assert_int_equal(code, 1);
+	assert_non_null(strstr(text, "(HTTP 404)"));
+	free(text);
+}
+
+static void
+test_ctl_plans(void **state)
+{
+	struct harness *h = *state;
+	static const char *const prod[] = { "t9-p0", "t9-p1" };
+	static const int64_t price[] = { 1500, 2500 };
+	json_t *plan;
+
+	catalog(h, "shop-t9", prod, price, 2);
+	plan = create_plan(h, "shop-t9", prod, 2, 10, 30, NULL);
+	t9_list(h, plan);
+	t9_show(h, plan, "active");
+	t9_end(h, plan);
+	t9_show(h, plan, "ended");
 	json_decref(plan);
 	harness_pass(h);
 }
@@ -1110,6 +1492,7 @@ main(void)
 		T(test_dead_letters),
 		T(test_duplicates_apply_once),
 		T(test_end_plan),
+		T(test_ctl_plans),
 		T(test_plans_survive_restart),
 	};
 	int failed;

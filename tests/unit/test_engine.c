@@ -2895,6 +2895,37 @@ test_budget_cap_reserves_worst_case(void **state)
 	fix_release(&f);
 }
 
+/* The range check refuses any price outside [min, max] of the list. */
+static void
+test_price_in_range(void **state)
+{
+	(void)state;
+	/* 5 % to 30 % of 200000: offer prices 140000 to 190000 */
+	assert_true(engine_price_in_range(PRICE, 190000, 500, 3000));
+	assert_true(engine_price_in_range(PRICE, 140000, 500, 3000));
+	assert_true(engine_price_in_range(PRICE, 170000, 500, 3000));
+	assert_false(engine_price_in_range(PRICE, 190001, 500, 3000));
+	assert_false(engine_price_in_range(PRICE, 139999, 500, 3000));
+	assert_false(engine_price_in_range(PRICE, PRICE, 500, 3000));
+	assert_false(engine_price_in_range(PRICE, 0, 500, 3000));
+	/* never above list or below 0, whatever the range */
+	assert_true(engine_price_in_range(PRICE, PRICE, 0, 10000));
+	assert_true(engine_price_in_range(PRICE, 0, 0, 10000));
+	assert_false(engine_price_in_range(PRICE, PRICE + 1, 0, 10000));
+	assert_false(engine_price_in_range(PRICE, -1, 0, 10000));
+	/* a bad range or list price holds nothing */
+	assert_false(engine_price_in_range(PRICE, 170000, 3000, 500));
+	assert_false(engine_price_in_range(PRICE, 170000, -1, 3000));
+	assert_false(engine_price_in_range(PRICE, 170000, 500, 10001));
+	assert_false(engine_price_in_range(-1, -1, 0, 10000));
+	assert_false(engine_price_in_range(INT64_MAX, INT64_MAX - 1, 0,
+	    10000));
+	/* a tiny price: 5 % of 19 rounds, so 18 (5.26 % off) is in, 19 not */
+	assert_true(engine_price_in_range(19, 18, 500, 3000));
+	assert_false(engine_price_in_range(19, 19, 500, 3000));
+	assert_false(engine_price_in_range(19, 13, 500, 3000));
+}
+
 int
 main(void)
 {
@@ -2953,6 +2984,7 @@ main(void)
 		cmocka_unit_test(test_budget_overrun_counted),
 		cmocka_unit_test(test_budget_cancel_reverses_spend),
 		cmocka_unit_test(test_budget_cap_reserves_worst_case),
+		cmocka_unit_test(test_price_in_range),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
