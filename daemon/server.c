@@ -263,6 +263,7 @@ server_reload(struct server *s)
 	clock_set_zone(s->cfg->schedule.timezone);
 	s->cfg->segments = nw.segments;
 	s->cfg->plans = nw.plans;
+	s->cfg->creators = nw.creators;
 	pipeline_configure(s->pl, s->cfg);
 	segments_configure(s->segments, s->cfg);
 	report_configure(s->report, s->cfg);
