@@ -1289,6 +1289,73 @@ test_removed_and_redelivered(void **state)
 	harness_pass(scen.h);
 }
 
+/* A shop event of a shop outside the scenario's three (not waited). */
+static void
+sps_shop_event(struct scen *s, const char *shop, double sps, int64_t ts)
+{
+	json_t *ev = ev_new(s, "shop", shop, NULL, ts);
+
+	json_object_set_new(ev, "sps", json_real(sps));
+	ev_send(s, shop, ev, 1);
+}
+
+/*
+ * "The seller's SPS at the time of promotion" is the SPS of the shop
+ * event with the latest event time at or before the order's: an order of
+ * noon takes the 4.0 of 11:00 (stored by an earlier batch), not the 1.0
+ * of 13:00 that arrives with it.  The daemon is stopped while both are
+ * produced so that its first batch after the restart holds them both
+ * (the order first): that is where it used the batch's newest SPS.
+ */
+static void
+test_sps_at_order_time(void **state)
+{
+	struct scen *s = &scen;
+	struct harness *h = *state;
+	int64_t noon = (harness_now_ms() / DAY_MS - 1) * DAY_MS + DAY_MS / 2;
+	char key[128], field[128], date[16], *v = NULL, *stored = NULL;
+	json_t *ev;
+	long long got;
+
+	sps_shop_event(s, "c9-sd", 4.0, noon - 3600000LL);
+	H_OK(h, harness_flush(h));
+	H_OK(h, harness_wait_hash_ge(h, "sp:shop:c9-sd", "ts", noon -
+	    3600000LL, WAIT_MS, &got));
+	H_OK(h, harness_stop_daemon(h, &(int){ 0 }));
+	ev = ev_new(s, "order", "c9-sd", "c9-pd1", noon);
+	json_object_set_new(ev, "order_id", json_string("c9-o-sps"));
+	json_object_set_new(ev, "customer_id", json_string("c9-cust-sps"));
+	json_object_set_new(ev, "qty", json_integer(1));
+	json_object_set_new(ev, "unit_price", json_integer(PRICE));
+	json_object_set_new(ev, "paid_unit_price", json_integer(PRICE));
+	json_object_set_new(ev, "creator_id", json_string("c9-crs"));
+	ev_send(s, "c9-pd1", ev, 1);
+	sps_shop_event(s, "c9-sd", 1.0, noon + 3600000LL);
+	H_OK(h, harness_flush(h));
+	H_OK(h, harness_start_daemon(h));
+	H_OK(h, harness_wait_hash_ge(h, "sp:shop:c9-sd", "ts", noon +
+	    3600000LL, WAIT_MS, &got));
+	harness_date(noon, date, sizeof(date));
+	snprintf(key, sizeof(key), "sp:{c9-pd1}:pps");
+	snprintf(field, sizeof(field), "c9-crs\037%s\037sps", date);
+	for (int i = 0; i < WAIT_MS / 100 && v == NULL; i++) {
+		H_OK(h, harness_hget(h, key, field, &v));
+		if (v == NULL)
+			harness_sleep_ms(100);
+	}
+	H_OK(h, harness_hget(h, "sp:shop:c9-sd", "sps", &stored));
+	print_message("order of %s 12:00 took SPS %s (shop events 11:00 4.0, "
+	    "13:00 1.0; stored now %s)\n", date, v ? v : "(none)",
+	    stored ? stored : "(none)");
+	assert_non_null(v);
+	assert_non_null(stored);
+	assert_true(strtod(stored, NULL) == 1.0);
+	assert_true(strtod(v, NULL) == 4.0);
+	free(v);
+	free(stored);
+	harness_pass(h);
+}
+
 /* ---- fixtures ---- */
 
 static struct harness harness_cr;
@@ -1312,6 +1379,7 @@ main(void)
 		T(test_scores_t0),
 		T(test_scores_t1),
 		T(test_removed_and_redelivered),
+		T(test_sps_at_order_time),     /* last: adds a creator */
 	};
 
 	return cmocka_run_group_tests_name("creators", tests, setup_group,
