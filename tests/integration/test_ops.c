@@ -880,6 +880,50 @@ test_watchdog(void **state)
 	harness_pass(h);
 }
 
+/*
+ * READY=1 waits for Kafka: with the broker stopped (SIGSTOP: it accepts
+ * connections in the kernel and answers nothing), a daemon that has Redis
+ * and its plans does not report ready; once the broker runs again it
+ * joins its group and does.
+ */
+static void
+test_ready_waits_for_kafka(void **state)
+{
+	struct harness *h = *state;
+	struct notify_log *nl = calloc(1, sizeof(*nl));
+	char path[HARNESS_PATH_MAX];
+	long off;
+	int64_t t0;
+	int i, st;
+
+	assert_non_null(nl);
+	H_OK(h, harness_stop_daemon(h, &st));
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	off = file_size(h->daemon.log);
+	notify_open(h, nl, path, sizeof(path));
+	assert_int_equal(kill(h->broker.pid, SIGSTOP), 0);
+	spawn_daemon(&h->daemon, h->conf, path);
+	wait_log(h->daemon.log, off, " plans loaded", 20000);
+	notify_collect(nl, 4000);
+	for (i = 0; i < nl->n; i++)
+		if (notify_has_line(nl->m[i].text, "READY=1"))
+			fail_msg("READY=1 with the broker stopped: \"%s\"",
+			    nl->m[i].text);
+	print_message("broker stopped: %d notifications in 4 s, no READY=1\n",
+	    nl->n);
+	t0 = mono_ms();
+	assert_int_equal(kill(h->broker.pid, SIGCONT), 0);
+	i = notify_wait(nl, nl->n, "READY=1", 60000);
+	print_message("broker resumed: READY=1 after %lld ms (\"%s\")\n",
+	    (long long)(nl->m[i].t - t0), nl->m[i].text);
+	signal_proc(&h->daemon, SIGTERM);
+	expect_exit(&h->daemon, DRAIN_DEADLINE_MS, 0);
+	close(nl->fd);
+	free(nl);
+	H_OK(h, harness_start_daemon(h));
+	harness_pass(h);
+}
+
 /* ---- test 7: the log's format ---- */
 
 /* Fail unless every line of text starts with "<N>", N in 0..7. */
@@ -998,6 +1042,8 @@ teardown_test(void **state)
 
 	if (h->redis.pid > 0)
 		kill(h->redis.pid, SIGCONT);
+	if (h->broker.pid > 0)
+		kill(h->broker.pid, SIGCONT);
 	if (harness_proc_alive(&extra_proc)) {
 		kill(extra_proc.pid, SIGKILL);
 		while (harness_proc_alive(&extra_proc))
@@ -1028,6 +1074,7 @@ main(void)
 		T(test_second_sigint),
 		T(test_drain_deadline),
 		T(test_watchdog),
+		T(test_ready_waits_for_kafka),
 		T(test_log_lifecycle_and_prefixes),
 		T(test_log_repeats),
 	};
