@@ -316,7 +316,7 @@ server_minute_cb(evutil_socket_t fd, short what, void *arg)
 	plans_expire(s->plans, clock_now_ms());
 }
 
-/* Consumer lag for /metrics. */
+/* Consumer lag for /metrics; the log's due suppression summaries. */
 static void
 server_lag_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -326,6 +326,7 @@ server_lag_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (s->subscribed)
 		stats.consumer_lag = kafka_lag(s->kafka);
+	log_flush();            /* "N similar messages suppressed" when due */
 }
 
 /* A persistent timer every ms milliseconds. */
