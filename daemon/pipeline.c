@@ -16,7 +16,9 @@
 #include <string.h>
 
 #define PL_SPS_HISTORY 1000     /* shop events kept per shop's SPS history */
-#define PL_SPS_AROUND 64        /* history entries read before an order */
+#define PL_SPS_AROUND 64        /* history entries read at or before the
+				 * batch's last creator order: enough unless
+				 * its orders span more shop events */
 
 enum pl_phase { PL_IDLE, PL_LOADING, PL_WRITING, PL_WAITING };
 
