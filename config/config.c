@@ -170,6 +170,11 @@ static const struct config_option config_options[] = {
 	    offsetof(struct sp_config, schedule.snapshot_minute) },
 	CONFIG_STR(schedule, timezone, "UTC", 1, config_check_timezone),
 
+	CONFIG_INT(creators, window_days, "90", 1, 365),
+	CONFIG_INT(creators, min_category_orders, "30", 1, 1000000),
+	CONFIG_INT(creators, min_videos, "20", 1, 1000000),
+	CONFIG_INT(creators, min_lives, "5", 1, 1000000),
+
 	{ "log", "level", CONFIG_ENUM, CONFIG_F(log, level), "info", 0, 0,
 	    NULL, config_log_levels, 0 },
 };

@@ -93,6 +93,13 @@ struct config_schedule {
 	char timezone[128];
 };
 
+struct config_creators {
+	int window_days;            /* facts of the last N days count */
+	int min_category_orders;    /* delivered orders in one category */
+	int min_videos;             /* videos posted in the window */
+	int min_lives;              /* livestreams posted in the window */
+};
+
 struct config_log {
 	char level[16];             /* debug, info, notice, warning, err */
 };
@@ -105,6 +112,7 @@ struct sp_config {
 	struct config_plans plans;
 	struct config_segments segments;
 	struct config_schedule schedule;
+	struct config_creators creators;
 	struct config_log log;
 };
 

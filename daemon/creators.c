@@ -455,24 +455,47 @@ cr_drags(const struct cr_creator *c, const struct pps_facts *f,
 	return cr_text(a);
 }
 
-/* Recommended products in the creator's category, as JSON text. */
+/*
+ * Whether the creator promotes the product: drove an order line of it
+ * (even one cancelled later) dated in the window of the scored day.
+ */
+static int
+cr_promotes(const struct cr_job *job, const struct cr_creator *c,
+    const char *pid)
+{
+	const struct cr_prod *p = strmap_get(&c->prods, pid);
+
+	for (size_t i = 0; p != NULL && i < p->ndays; i++)
+		if (p->days[i].day <= job->today && job->today -
+		    p->days[i].day < job->cr->params.window_days)
+			return 1;
+	return 0;
+}
+
+/*
+ * Recommended products in the creator's category, leaving out those the
+ * creator already promotes, as JSON text.
+ */
 static char *
-cr_recommend(const struct cr_job *job, const char *category)
+cr_recommend(const struct cr_job *job, const struct cr_creator *c,
+    const char *category)
 {
 	struct pps_product_stat *st = calloc(job->npids + 1, sizeof(*st));
 	struct pps_recommendation rec[CR_RECOMMEND_MAX];
-	size_t n = 0;
+	size_t n = 0, ns = 0;
 	char why[128];
 	json_t *a = json_array();
 
 	if (st == NULL)
 		fatalx("out of memory");
 	for (size_t i = 0; i < job->npids; i++)
-		st[i] = (struct pps_product_stat){ job->pstats[i].product_id,
-		    job->pstats[i].category, job->pstats[i].positive,
-		    job->pstats[i].reviews < job->pstats[i].positive ?
-		    job->pstats[i].positive : job->pstats[i].reviews };
-	if (pps_recommend(st, job->npids, category[0] ? category : NULL,
+		if (!cr_promotes(job, c, job->pstats[i].product_id))
+			st[ns++] = (struct pps_product_stat){
+			    job->pstats[i].product_id, job->pstats[i].category,
+			    job->pstats[i].positive, job->pstats[i].reviews <
+			    job->pstats[i].positive ? job->pstats[i].positive :
+			    job->pstats[i].reviews };
+	if (pps_recommend(st, ns, category[0] ? category : NULL,
 	    &job->cr->params, rec, CR_RECOMMEND_MAX, &n, why,
 	    sizeof(why)) == -1)
 		n = 0;
@@ -495,6 +518,16 @@ cr_benefits(int score_x100)
 			json_array_append_new(a, json_string(pps_benefit_name(
 			    (enum pps_benefit)b)));
 	return cr_text(a);
+}
+
+/* The eligibility thresholds the run applied, as JSON text. */
+static char *
+cr_thresholds(const struct pps_params *p)
+{
+	return cr_text(json_pack("{s:i, s:I, s:I, s:I}", "window_days",
+	    p->window_days, "min_category_orders", (json_int_t)
+	    p->min_category_orders, "min_videos", (json_int_t)p->min_videos,
+	    "min_lives", (json_int_t)p->min_lives));
 }
 
 /* Score one creator. */
@@ -525,17 +558,22 @@ cr_store(struct cr_job *job, struct cr_creator *c, size_t rank, size_t of)
 	struct pps_facts f;
 	const struct pps_score *s = &c->score;
 	char key[400], score[16], x100[16], change[16], rk[24], ofs[24];
-	char parts[2][24], crit[64];
-	char *drags, *recs, *bens;
-	const char *argv[40];
+	char parts[2][24], crit[64], counts[3][24];
+	char *drags, *recs, *bens, *thr;
+	const char *argv[48];
 	int a = 0;
 
 	cr_facts(job, c, &f);
 	drags = cr_drags(c, &f, job);
 	free((void *)f.products);
 	free((void *)f.contents);
-	recs = cr_recommend(job, s->category ? s->category : "");
+	recs = cr_recommend(job, c, s->category ? s->category : "");
 	bens = cr_benefits(s->score_x100);
+	thr = cr_thresholds(&job->cr->params);
+	snprintf(counts[0], sizeof(counts[0]), "%lld",
+	    (long long)s->category_delivered);
+	snprintf(counts[1], sizeof(counts[1]), "%lld", (long long)s->videos);
+	snprintf(counts[2], sizeof(counts[2]), "%lld", (long long)s->lives);
 	score[0] = change[0] = '\0';
 	if (s->score_x100 >= 0)
 		snprintf(score, sizeof(score), "%.2f", s->score_x100 / 100.0);
@@ -563,6 +601,10 @@ cr_store(struct cr_job *job, struct cr_creator *c, size_t rank, size_t of)
 	CR_F("eligible", s->eligible ? "1" : "0");
 	CR_F("criteria", crit);
 	CR_F("category", s->category ? s->category : "");
+	CR_F("category_delivered", counts[0]);
+	CR_F("videos", counts[1]);
+	CR_F("lives", counts[2]);
+	CR_F("thresholds", thr);
 	CR_F("change_7d", change);
 	CR_F("rank", s->eligible ? rk : "");
 	CR_F("of", s->eligible ? ofs : "");
@@ -582,6 +624,7 @@ cr_store(struct cr_job *job, struct cr_creator *c, size_t rank, size_t of)
 	free(drags);
 	free(recs);
 	free(bens);
+	free(thr);
 }
 
 /* Stage 3: score, rank, store. */
@@ -688,10 +731,11 @@ static json_t *
 cr_field_json(const char *name, const char *v)
 {
 	static const char *const jsonf[] = { "benefits", "drags",
-	    "recommendations" };
+	    "recommendations", "thresholds" };
 	static const char *const numf[] = { "score", "change_7d",
 	    "product_part", "content_part" };
-	static const char *const intf[] = { "score_x100", "rank", "of" };
+	static const char *const intf[] = { "score_x100", "rank", "of",
+	    "category_delivered", "videos", "lives" };
 	json_error_t je;
 
 	for (size_t i = 0; i < sizeof(jsonf) / sizeof(jsonf[0]); i++)
@@ -811,6 +855,10 @@ creators_configure(struct creators *cr, const struct sp_config *cfg)
 {
 	cr->cfg = cfg;
 	pps_params_default(&cr->params);
+	cr->params.window_days = cfg->creators.window_days;
+	cr->params.min_category_orders = cfg->creators.min_category_orders;
+	cr->params.min_videos = cfg->creators.min_videos;
+	cr->params.min_lives = cfg->creators.min_lives;
 	if (cr->nightly != NULL)
 		cr_arm(cr);
 }

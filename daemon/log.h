@@ -3,7 +3,12 @@
  * log.h - logging to stderr with sd-daemon "<N>" priority prefixes, so the
  * journal keeps levels (OpenSMTPD log.h vocabulary): log_warn() appends
  * strerror(errno), log_warnx() does not; fatal()/fatalx() log and exit 1.
- * Repeats of the same message within a second are counted, not printed.
+ * Repeats of the same message within a second are counted, not printed,
+ * and each format (call site) may log 10 lines a second with bursts of 50:
+ * lines over that are counted and reported as "N similar messages
+ * suppressed" once the format may log again (on the next line logged, or
+ * at log_flush(), which the daemon calls from a timer).  Not thread-safe:
+ * call from the event loop only.
  */
 #ifndef SP_LOG_H
 #define SP_LOG_H
@@ -22,6 +27,9 @@ void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_notice(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Print the suppression summaries that are due (from a timer). */
+void log_flush(void);
+
 void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2),
     noreturn));
 void fatalx(const char *fmt, ...) __attribute__((format(printf, 1, 2),

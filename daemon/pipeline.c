@@ -15,6 +15,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define PL_SPS_HISTORY 1000     /* shop events kept per shop's SPS history */
+#define PL_SPS_AROUND 64        /* history entries read at or before the
+				 * batch's last creator order: enough unless
+				 * its orders span more shop events */
+
 enum pl_phase { PL_IDLE, PL_LOADING, PL_WRITING, PL_WAITING };
 
 struct pl_msg {
@@ -46,6 +51,18 @@ struct pl_shop {
 	int64_t orders_90d;
 	int sps_asked;          /* read the stored SPS (for creators' facts) */
 	double sps_now;         /* the stored SPS, -1: unknown */
+	int64_t sps_now_ts;     /* its shop event's time */
+	struct pl_sps *evs;     /* this batch's shop events, any order */
+	size_t nevs, evcap;
+	struct pl_sps *hist;    /* stored SPS history around the orders */
+	size_t nhist, histcap;
+	int64_t order_ts_max;   /* latest creator order of the batch */
+};
+
+/* One SPS and the event time of the shop event that gave it. */
+struct pl_sps {
+	int64_t ts;
+	double sps;
 };
 
 struct pl_flight;
@@ -213,6 +230,8 @@ pl_reset_state(struct pipeline *pl)
 		pl_strlist_free(pl->shops[i].asked, pl->shops[i].nasked);
 		pl_strlist_free(pl->shops[i].bought, pl->shops[i].nbought);
 		pl_strlist_free(pl->shops[i].products, pl->shops[i].nproducts);
+		free(pl->shops[i].evs);
+		free(pl->shops[i].hist);
 	}
 	pl->nprods = pl->nshops = 0;
 	pl_strlist_free(pl->pps_creators, pl->npps_creators);
@@ -342,13 +361,18 @@ pl_prepare_shop(struct pipeline *pl, const struct event *ev)
 		    ev->product_id);
 	} else if (ev->type == EV_SHOP) {
 		s = pl_shop(pl, ev->shop_id);
+		pl_grow((void **)&s->evs, &s->evcap, s->nevs, sizeof(*s->evs));
+		s->evs[s->nevs++] = (struct pl_sps){ ev->ts, ev->u.shop.sps };
 		if (ev->ts >= s->shop_ts) {
 			s->shop_ts = ev->ts;
 			s->sps = ev->u.shop.sps;
 			s->orders_90d = ev->u.shop.orders_90d;
 		}
 	} else if (ev->type == EV_ORDER && ev->u.order.creator_id[0] != '\0') {
-		pl_shop(pl, ev->shop_id)->sps_asked = 1;
+		s = pl_shop(pl, ev->shop_id);
+		if (!s->sps_asked || ev->ts > s->order_ts_max)
+			s->order_ts_max = ev->ts;
+		s->sps_asked = 1;
 		pl_pps_note(pl, ev->u.order.creator_id, ev->product_id);
 	} else if (ev->type == EV_CONTENT)
 		pl_pps_note(pl, ev->u.content.creator_id, NULL);
@@ -768,20 +792,72 @@ pl_sps_cb(redisAsyncContext *ac, void *r, void *priv)
 		return;
 	if (reply == NULL || reply->type == REDIS_REPLY_ERROR)
 		pl_reply_failed(pl, reply, "shop figures");
-	else if (reply->type == REDIS_REPLY_STRING)
-		pl->shops[rq->idx].sps_now = strtod(reply->str, NULL);
+	else if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 &&
+	    reply->element[0]->type == REDIS_REPLY_STRING) {
+		pl->shops[rq->idx].sps_now = strtod(reply->element[0]->str,
+		    NULL);
+		if (reply->element[1]->type == REDIS_REPLY_STRING)
+			pl->shops[rq->idx].sps_now_ts = strtoll(
+			    reply->element[1]->str, NULL, 10);
+	}
 	pl_round_done(pl, pl_apply);
 }
 
-/* HGET sp:shop:<shop> sps. */
+/* Entries "ts|sps" of sp:shop:<shop>:sps into the shop's history. */
+static void
+pl_sps_hist_cb(redisAsyncContext *ac, void *r, void *priv)
+{
+	struct pl_req *rq = priv;
+	struct pipeline *pl = rq->pl;
+	redisReply *reply = r;
+	struct pl_shop *s;
+	char *bar;
+
+	(void)ac;
+	if (rq->gen != pl->gen)
+		return;
+	if (reply == NULL || reply->type == REDIS_REPLY_ERROR)
+		pl_reply_failed(pl, reply, "shop SPS history");
+	else if (reply->type == REDIS_REPLY_ARRAY) {
+		s = &pl->shops[rq->idx];
+		for (size_t k = 0; k < reply->elements; k++) {
+			if (reply->element[k]->type != REDIS_REPLY_STRING ||
+			    (bar = strchr(reply->element[k]->str, '|')) == NULL)
+				continue;
+			pl_grow((void **)&s->hist, &s->histcap, s->nhist,
+			    sizeof(*s->hist));
+			s->hist[s->nhist++] = (struct pl_sps){ strtoll(
+			    reply->element[k]->str, NULL, 10), strtod(bar + 1,
+			    NULL) };
+		}
+	}
+	pl_round_done(pl, pl_apply);
+}
+
+/*
+ * What the SPS was around the batch's creator orders: HMGET sp:shop:<shop>
+ * sps ts (the latest), and from sp:shop:<shop>:sps the PL_SPS_AROUND
+ * latest at or before the batch's last order and the first after it.
+ */
 static void
 pl_send_sps(struct pipeline *pl, size_t idx)
 {
-	char key[300];
-	const char *argv[3] = { "HGET", store_key(pl->st, key, sizeof(key),
-	    "shop:%s", pl->shops[idx].shop_id), "sps" };
+	char key[300], hkey[300], max[24], after[24], lim[16];
+	const char *argv[4] = { "HMGET", store_key(pl->st, key, sizeof(key),
+	    "shop:%s", pl->shops[idx].shop_id), "sps", "ts" };
+	const char *before[7] = { "ZREVRANGEBYSCORE", store_key(pl->st, hkey,
+	    sizeof(hkey), "shop:%s:sps", pl->shops[idx].shop_id), max, "-inf",
+	    "LIMIT", "0", lim };
+	const char *next[7] = { "ZRANGEBYSCORE", hkey, after, "+inf", "LIMIT",
+	    "0", "1" };
 
-	pl_send(pl, pl_sps_cb, idx, 3, argv, NULL);
+	snprintf(max, sizeof(max), "%" PRId64, pl->shops[idx].order_ts_max);
+	snprintf(after, sizeof(after), "(%" PRId64,
+	    pl->shops[idx].order_ts_max);
+	snprintf(lim, sizeof(lim), "%d", PL_SPS_AROUND);
+	pl_send(pl, pl_sps_cb, idx, 4, argv, NULL);
+	pl_send(pl, pl_sps_hist_cb, idx, 7, before, NULL);
+	pl_send(pl, pl_sps_hist_cb, idx, 7, next, NULL);
 }
 
 /* Start a round of Redis commands: a new generation of requests. */
@@ -793,7 +869,7 @@ pl_round_begin(struct pipeline *pl, enum pl_phase phase)
 	pl->nreqs = 0;
 	free(pl->reqs);
 	/* reqs must not move while replies are pending: size it first */
-	pl->reqcap = pl->nprods + 4 * pl->nshops + pl->nmsgs + 3;
+	pl->reqcap = pl->nprods + 6 * pl->nshops + pl->nmsgs + 3;
 	if ((pl->reqs = calloc(pl->reqcap, sizeof(*pl->reqs))) == NULL)
 		fatalx("out of memory");
 	pl->pending = 1;        /* released by the round's own call below */
@@ -852,17 +928,45 @@ pl_returning(struct pipeline *pl, const struct event *ev)
 	    sizeof(key), ev->shop_id, c)) == 1;
 }
 
-/* The shop's SPS as this batch knows it: its own event, else stored. */
+/* Whether SPS a is a better pick than b for an order at ts. */
+static int
+pl_sps_better(const struct pl_sps *a, const struct pl_sps *b, int64_t ts)
+{
+	if (b == NULL)
+		return 1;
+	if (a->ts <= ts && b->ts <= ts)
+		return a->ts >= b->ts;  /* in force at ts: the latest */
+	if (a->ts > ts && b->ts > ts)
+		return a->ts < b->ts;   /* none in force: the nearest after */
+	return a->ts <= ts;
+}
+
+/*
+ * The shop's SPS at the time ts of an order (docs/pps.md): of the stored
+ * history, the stored latest and this batch's shop events, the latest
+ * whose event time is <= ts, else the earliest after ts; -1 if none.
+ */
 static double
-pl_shop_sps(struct pipeline *pl, const char *shop_id)
+pl_shop_sps(struct pipeline *pl, const char *shop_id, int64_t ts)
 {
 	uintptr_t i = (uintptr_t)strmap_get(&pl->shop_index, shop_id);
 	const struct pl_shop *s;
+	const struct pl_sps *best = NULL;
+	struct pl_sps stored;
 
 	if (i == 0)
 		return -1;
 	s = &pl->shops[i - 1];
-	return s->shop_ts >= 0 ? s->sps : s->sps_now;
+	stored = (struct pl_sps){ s->sps_now_ts, s->sps_now };
+	if (s->sps_now >= 0)
+		best = &stored;
+	for (size_t k = 0; k < s->nevs; k++)
+		if (pl_sps_better(&s->evs[k], best, ts))
+			best = &s->evs[k];
+	for (size_t k = 0; k < s->nhist; k++)
+		if (pl_sps_better(&s->hist[k], best, ts))
+			best = &s->hist[k];
+	return best != NULL ? best->sps : -1;
 }
 
 /* Apply one decoded event to its product. */
@@ -876,7 +980,8 @@ pl_apply_msg(struct pipeline *pl, struct pl_msg *pm)
 		.returning = pl_returning(pl, &pm->ev),
 		.plan = plans_for_product_at(pl->plans, pm->ev.product_id,
 		    pm->ev.ts),
-		.sps = pl_shop_sps(pl, pm->ev.shop_id),
+		.sps = pm->ev.type == EV_ORDER ? pl_shop_sps(pl,
+		    pm->ev.shop_id, pm->ev.ts) : -1,
 		.now_ms = pl->took_ms,
 	};
 	const char *vplan = engine_order_offer_plan(&p->ps, &pm->ev);
@@ -1171,6 +1276,40 @@ pl_send_shop_figures(struct pipeline *pl, size_t idx)
 	pl_send(pl, pl_write_cb, idx, 7, argv, NULL);
 }
 
+/*
+ * The batch's shop events into sp:shop:<shop>:sps (score the event time,
+ * member "ts|sps": a re-delivery adds nothing), keeping the newest
+ * PL_SPS_HISTORY.
+ */
+static void
+pl_send_sps_history(struct pipeline *pl, size_t idx)
+{
+	struct pl_shop *s = &pl->shops[idx];
+	const char **argv = calloc(2 + 2 * s->nevs, sizeof(*argv));
+	char (*txt)[2][48] = calloc(s->nevs, sizeof(*txt));
+	char key[300], keep[24];
+	const char *trim[5] = { "ZREMRANGEBYRANK", key, "0", keep };
+	size_t a = 0;
+
+	if (argv == NULL || txt == NULL)
+		fatalx("out of memory");
+	argv[a++] = "ZADD";
+	argv[a++] = store_key(pl->st, key, sizeof(key), "shop:%s:sps",
+	    s->shop_id);
+	for (size_t k = 0; k < s->nevs; k++) {
+		snprintf(txt[k][0], sizeof(txt[k][0]), "%" PRId64, s->evs[k].ts);
+		snprintf(txt[k][1], sizeof(txt[k][1]), "%" PRId64 "|%.4g",
+		    s->evs[k].ts, s->evs[k].sps);
+		argv[a++] = txt[k][0];
+		argv[a++] = txt[k][1];
+	}
+	pl_send(pl, pl_write_cb, idx, (int)a, argv, NULL);
+	snprintf(keep, sizeof(keep), "%d", -PL_SPS_HISTORY - 1);
+	pl_send(pl, pl_write_cb, idx, 4, trim, NULL);
+	free(argv);
+	free(txt);
+}
+
 /* The shop-level writes: buyers, catalog index, figures (idempotent). */
 static void
 pl_send_shop_writes(struct pipeline *pl, size_t i)
@@ -1191,6 +1330,8 @@ pl_send_shop_writes(struct pipeline *pl, size_t i)
 	}
 	if (s->shop_ts >= 0)
 		pl_send_shop_figures(pl, i);
+	if (s->nevs > 0)
+		pl_send_sps_history(pl, i);
 }
 
 /* A content event: kind, category, first day, removal. */

@@ -42,6 +42,7 @@ struct server {
 	    *deadline;
 	int plans_loaded;
 	int subscribed;
+	int joined;             /* a rebalance callback came: broker reached */
 	int notified;
 	int stopping;
 	int exit_status;
@@ -65,13 +66,21 @@ server_assigned(void *arg)
 	return s->kafka != NULL ? kafka_assigned(s->kafka) : 0;
 }
 
-/* Tell systemd once we serve. */
+/*
+ * Tell systemd once we serve: Redis up, plans loaded, and the consumer a
+ * member of its group (its first assignment, even an empty one: a broker
+ * answered).  Subscribing alone is local and proves nothing.
+ */
 static void
 server_check_ready(struct server *s)
 {
 	if (s->notified || !s->plans_loaded || !s->subscribed ||
 	    !store_up(s->st))
 		return;
+	if (!s->joined) {
+		sd_notify(0, "STATUS=waiting for the Kafka consumer group");
+		return;
+	}
 	s->notified = 1;
 	sd_notify(0, "READY=1\nSTATUS=consuming");
 	log_notice("smartpromod %s ready", SP_VERSION);
@@ -131,11 +140,15 @@ server_delivered_cb(const rd_kafka_message_t *m, void *opaque, void *arg)
 	pipeline_delivered(s->pl, m, opaque);
 }
 
+/* The group assigned partitions (or took them back). */
 static void
 server_assigned_cb(int n, void *arg)
 {
+	struct server *s = arg;
+
 	(void)n;
-	server_check_ready(arg);
+	s->joined = 1;
+	server_check_ready(s);
 }
 
 /* Drained: commit, leave the group, flush, stop the loop. */
@@ -263,6 +276,7 @@ server_reload(struct server *s)
 	clock_set_zone(s->cfg->schedule.timezone);
 	s->cfg->segments = nw.segments;
 	s->cfg->plans = nw.plans;
+	s->cfg->creators = nw.creators;
 	pipeline_configure(s->pl, s->cfg);
 	segments_configure(s->segments, s->cfg);
 	report_configure(s->report, s->cfg);
@@ -302,7 +316,7 @@ server_minute_cb(evutil_socket_t fd, short what, void *arg)
 	plans_expire(s->plans, clock_now_ms());
 }
 
-/* Consumer lag for /metrics. */
+/* Consumer lag for /metrics; the log's due suppression summaries. */
 static void
 server_lag_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -312,6 +326,7 @@ server_lag_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (s->subscribed)
 		stats.consumer_lag = kafka_lag(s->kafka);
+	log_flush();            /* "N similar messages suppressed" when due */
 }
 
 /* A persistent timer every ms milliseconds. */

@@ -2272,6 +2272,28 @@ ctl_creator_list(const json_t *a, const char *key, char *buf, size_t len)
 	return buf[0] ? buf : "-";
 }
 
+/* Why a creator has no score: each threshold the daemon applied, unmet. */
+static void
+ctl_print_ineligible(const json_t *r)
+{
+	const json_t *t = J(r, "thresholds");
+
+	if (!json_is_object(t)) {       /* stored by an older daemon */
+		printf("  no score yet: not eligible\n");
+		return;
+	}
+	printf("  no score yet: not eligible; in the last %lld days it has "
+	    "%lld of %lld delivered orders in one category, %lld of %lld "
+	    "videos and %lld of %lld livestreams (any one suffices)\n",
+	    (long long)json_integer_value(J(t, "window_days")),
+	    (long long)json_integer_value(J(r, "category_delivered")),
+	    (long long)json_integer_value(J(t, "min_category_orders")),
+	    (long long)json_integer_value(J(r, "videos")),
+	    (long long)json_integer_value(J(t, "min_videos")),
+	    (long long)json_integer_value(J(r, "lives")),
+	    (long long)json_integer_value(J(t, "min_lives")));
+}
+
 /* What a creator sees, readable. */
 static void
 ctl_print_creator(const json_t *r)
@@ -2282,8 +2304,7 @@ ctl_print_creator(const json_t *r)
 	printf("creator %s (scored for %s)\n", ctl_str(r, "creator_id"),
 	    ctl_str(r, "date"));
 	if (!json_is_true(J(r, "eligible"))) {
-		printf("  no score yet: not eligible (30 delivered orders in one "
-		    "category, 20 videos or 5 livestreams in 90 days)\n");
+		ctl_print_ineligible(r);
 		return;
 	}
 	printf("  score       %.2f of 5", json_number_value(score));

@@ -47,8 +47,11 @@
 #define T1_DAY 19               /* today-1: the later one, 7 days on */
 #define MAXC 24                 /* content items per creator */
 #define PRICE 2500
+#define RECS_MAX 5              /* daemon/creators.c CR_RECOMMEND_MAX */
+#define PB4_DAY 13              /* c9-cra's orders of c9-pb4 */
+#define PB4_ORDERS 25           /* all delivered, all rated 5 */
 
-enum { PB1, PB2, PB3, PH1, PH2, PU1, NPROD };
+enum { PB1, PB2, PB3, PH1, PH2, PU1, PB4, NPROD };
 enum { CRA, CRB, CRB2, CRC, CRD, CRE, CRF, NCREATORS };
 enum { SA, SB, SC, NSHOP };
 
@@ -64,6 +67,7 @@ static const struct sc_product {
 	{ "c9-ph1", SC, "home" },
 	{ "c9-ph2", SB, "home" },
 	{ "c9-pu1", SC, "" },
+	{ "c9-pb4", SB, "beauty" },     /* c9-cra's only, all rated 5 */
 };
 
 static const char *const shop_ids[NSHOP] = { "c9-sa", "c9-sb", "c9-sc" };
@@ -121,6 +125,9 @@ struct expect {
 	size_t rank, of;
 	struct pps_drag drags[PPS_DRAGS_MAX];
 	size_t ndrags;
+	int recs[RECS_MAX];             /* recommended products, in order */
+	double rec_rate[RECS_MAX], rec_lower[RECS_MAX];
+	size_t nrecs;
 };
 
 static struct scen scen;
@@ -387,7 +394,10 @@ sc_order(struct scen *s, int cr, int p, const char *content, int day,
  * c9-cra (beauty, eligible by orders): 4 orders a day on the SPS shops
  * and the unknown-SPS one, every kind of review, videos va1..va4; va2 is
  * removed on day 8 and still named by orders on days 9 and 14; the order
- * of day 15 naming va4 is delivered twice (same bytes).
+ * of day 15 naming va4 is delivered twice (same bytes).  On PB4_DAY it
+ * drives PB4_ORDERS orders of c9-pb4, each delivered and rated 5: a
+ * product good enough to recommend (25 of 25, Wilson bound 0.867) to the
+ * other beauty creators, and to c9-cra itself before it promoted it.
  */
 static void
 day_cra(struct scen *s, int day)
@@ -409,6 +419,8 @@ day_cra(struct scen *s, int day)
 	    NULL;
 	ct[2] = day >= 12 && day % 2 == 0 ? "c9-va3" : NULL;
 	ct[3] = day == 15 ? "c9-va4" : NULL;
+	for (int i = 0; day == PB4_DAY && i < PB4_ORDERS; i++)
+		sc_order(s, CRA, PB4, NULL, day, "D+", 1);
 	for (int slot = 0; slot < 4; slot++, k++)
 		sc_order(s, CRA, prods[slot], ct[slot], day,
 		    fates[k % (int)(sizeof(fates) / sizeof(fates[0]))],
@@ -673,6 +685,57 @@ expect_one(const struct scen *s, int cr, int day, struct expect *e)
 		fail_msg("expectation of %s: %s", creator_ids[cr], why);
 }
 
+/*
+ * The products recommended to a creator on a day: review counts of every
+ * creator's orders (shipping-related negatives left out), without the
+ * products the creator drove an order of in the window (docs/pps.md).
+ */
+static void
+expect_recs(const struct scen *s, int cr, int day, struct expect *e)
+{
+	struct pps_product_stat st[NPROD];
+	struct pps_recommendation rec[RECS_MAX];
+	struct pps_params prm;
+	int idx[NPROD], promoted, ns = 0;
+	char why[256];
+
+	pps_params_default(&prm);
+	for (int p = 0; p < NPROD; p++) {
+		int64_t pos = 0, neg = 0;
+
+		promoted = 0;
+		for (int d = 0; d < NDAYS; d++) {
+			promoted |= d <= day && day - d < prm.window_days &&
+			    s->m[cr].seen[p][d];
+			for (int c = 0; c < NCREATORS; c++)
+				pos += s->m[c].pos[p][d], neg += s->m[c].neg[p][d];
+		}
+		if (promoted)
+			continue;
+		idx[ns] = p;
+		st[ns++] = (struct pps_product_stat){ products[p].id,
+		    products[p].category, pos, pos + neg };
+	}
+	if (pps_recommend(st, (size_t)ns, e->s.category[0] ? e->s.category :
+	    NULL, &prm, rec, RECS_MAX, &e->nrecs, why, sizeof(why)) == -1)
+		fail_msg("recommendations of %s: %s", creator_ids[cr], why);
+	for (size_t i = 0; i < e->nrecs; i++) {
+		e->recs[i] = idx[rec[i].index];
+		e->rec_rate[i] = rec[i].rate;
+		e->rec_lower[i] = rec[i].lower;
+	}
+}
+
+/* Nonzero if product p is among a creator's expected recommendations. */
+static int
+expect_recommends(const struct expect *e, int p)
+{
+	for (size_t i = 0; i < e->nrecs; i++)
+		if (e->recs[i] == p)
+			return 1;
+	return 0;
+}
+
 /* Every creator's expectation on a day, ranked among those scored. */
 static void
 expect_all(const struct scen *s, int day, struct expect *e)
@@ -682,6 +745,7 @@ expect_all(const struct scen *s, int day, struct expect *e)
 
 	for (int cr = 0; cr < NCREATORS; cr++) {
 		expect_one(s, cr, day, &e[cr]);
+		expect_recs(s, cr, day, &e[cr]);
 		if (e[cr].s.score_x100 >= 0)
 			r[n++] = (struct pps_rank_entry){ creator_ids[cr],
 			    e[cr].s.category, e[cr].s.score_x100, 0, 0 };
@@ -928,6 +992,48 @@ check_drags(json_t *a, const struct expect *e, const char *id)
 	}
 }
 
+/* The recommendations shown are the expected ones (figures to 1e-6). */
+static void
+check_recs(json_t *a, const struct expect *e, const char *id)
+{
+	json_t *v;
+	char want[256];
+
+	if (!json_is_array(a))
+		mismatch(id, "recommendations", jtext(a), "an array");
+	for (size_t i = 0; i < e->nrecs || i < json_array_size(a); i++) {
+		v = json_array_get(a, i);
+		snprintf(want, sizeof(want), "{\"product_id\":\"%s\","
+		    "\"positive_rate\":%.6f,\"wilson_lower\":%.6f}", i <
+		    e->nrecs ? products[e->recs[i]].id : "(none)", i < e->nrecs ?
+		    e->rec_rate[i] : 0.0, i < e->nrecs ? e->rec_lower[i] : 0.0);
+		if (v == NULL || i >= e->nrecs || strcmp(sfield(v,
+		    "product_id"), products[e->recs[i]].id) != 0 ||
+		    fabs(json_number_value(json_object_get(v,
+		    "positive_rate")) - e->rec_rate[i]) > 1e-6 ||
+		    fabs(json_number_value(json_object_get(v,
+		    "wilson_lower")) - e->rec_lower[i]) > 1e-6)
+			mismatch(id, "recommendations[]", v ? jtext(v) :
+			    "(none)", want);
+	}
+}
+
+/* The counts eligibility was judged on and the thresholds applied. */
+static void
+check_eligibility(json_t *o, const struct expect *e, const char *id)
+{
+	json_t *thr = json_pack("{s:i, s:i, s:i, s:i}", "window_days", 90,
+	    "min_category_orders", 30, "min_videos", 20, "min_lives", 5);
+
+	check_int(o, "category_delivered", e->s.category_delivered, id);
+	check_int(o, "videos", e->s.videos, id);
+	check_int(o, "lives", e->s.lives, id);
+	if (!json_equal(json_object_get(o, "thresholds"), thr))
+		mismatch(id, "thresholds", jtext(json_object_get(o,
+		    "thresholds")), jtext(thr));
+	json_decref(thr);
+}
+
 /* Compare the score fields of a creator's view with the expectation. */
 static void
 check_score(json_t *o, const struct expect *e, const char *id)
@@ -983,6 +1089,9 @@ check_day(struct scen *s, int day, struct expect *e)
 		check_str(o, "date", date, creator_ids[cr]);
 		check_score(o, &e[cr], creator_ids[cr]);
 		check_standing(o, &e[cr], creator_ids[cr]);
+		check_eligibility(o, &e[cr], creator_ids[cr]);
+		check_recs(json_object_get(o, "recommendations"), &e[cr],
+		    creator_ids[cr]);
 		if ((hx = history_x100(s->h, creator_ids[cr], date)) !=
 		    e[cr].s.score_x100) {
 			snprintf(a, sizeof(a), "%lld", hx);
@@ -1123,6 +1232,11 @@ test_scores_t1(void **state)
 	assert_true(changes >= 2);
 	assert_true(ties >= 1);
 	assert_true(none >= 1 && all >= 1);
+	/* c9-pb4 is recommended, except to the creator promoting it */
+	assert_true(expect_recommends(&exp_t1[CRB], PB4));
+	assert_true(expect_recommends(&exp_t1[CRC], PB4));
+	assert_true(expect_recommends(&exp_t0[CRA], PB4));
+	assert_false(expect_recommends(&exp_t1[CRA], PB4));
 	harness_pass(scen.h);
 }
 
@@ -1175,6 +1289,73 @@ test_removed_and_redelivered(void **state)
 	harness_pass(scen.h);
 }
 
+/* A shop event of a shop outside the scenario's three (not waited). */
+static void
+sps_shop_event(struct scen *s, const char *shop, double sps, int64_t ts)
+{
+	json_t *ev = ev_new(s, "shop", shop, NULL, ts);
+
+	json_object_set_new(ev, "sps", json_real(sps));
+	ev_send(s, shop, ev, 1);
+}
+
+/*
+ * "The seller's SPS at the time of promotion" is the SPS of the shop
+ * event with the latest event time at or before the order's: an order of
+ * noon takes the 4.0 of 11:00 (stored by an earlier batch), not the 1.0
+ * of 13:00 that arrives with it.  The daemon is stopped while both are
+ * produced so that its first batch after the restart holds them both
+ * (the order first): that is where it used the batch's newest SPS.
+ */
+static void
+test_sps_at_order_time(void **state)
+{
+	struct scen *s = &scen;
+	struct harness *h = *state;
+	int64_t noon = (harness_now_ms() / DAY_MS - 1) * DAY_MS + DAY_MS / 2;
+	char key[128], field[128], date[16], *v = NULL, *stored = NULL;
+	json_t *ev;
+	long long got;
+
+	sps_shop_event(s, "c9-sd", 4.0, noon - 3600000LL);
+	H_OK(h, harness_flush(h));
+	H_OK(h, harness_wait_hash_ge(h, "sp:shop:c9-sd", "ts", noon -
+	    3600000LL, WAIT_MS, &got));
+	H_OK(h, harness_stop_daemon(h, &(int){ 0 }));
+	ev = ev_new(s, "order", "c9-sd", "c9-pd1", noon);
+	json_object_set_new(ev, "order_id", json_string("c9-o-sps"));
+	json_object_set_new(ev, "customer_id", json_string("c9-cust-sps"));
+	json_object_set_new(ev, "qty", json_integer(1));
+	json_object_set_new(ev, "unit_price", json_integer(PRICE));
+	json_object_set_new(ev, "paid_unit_price", json_integer(PRICE));
+	json_object_set_new(ev, "creator_id", json_string("c9-crs"));
+	ev_send(s, "c9-pd1", ev, 1);
+	sps_shop_event(s, "c9-sd", 1.0, noon + 3600000LL);
+	H_OK(h, harness_flush(h));
+	H_OK(h, harness_start_daemon(h));
+	H_OK(h, harness_wait_hash_ge(h, "sp:shop:c9-sd", "ts", noon +
+	    3600000LL, WAIT_MS, &got));
+	harness_date(noon, date, sizeof(date));
+	snprintf(key, sizeof(key), "sp:{c9-pd1}:pps");
+	snprintf(field, sizeof(field), "c9-crs\037%s\037sps", date);
+	for (int i = 0; i < WAIT_MS / 100 && v == NULL; i++) {
+		H_OK(h, harness_hget(h, key, field, &v));
+		if (v == NULL)
+			harness_sleep_ms(100);
+	}
+	H_OK(h, harness_hget(h, "sp:shop:c9-sd", "sps", &stored));
+	print_message("order of %s 12:00 took SPS %s (shop events 11:00 4.0, "
+	    "13:00 1.0; stored now %s)\n", date, v ? v : "(none)",
+	    stored ? stored : "(none)");
+	assert_non_null(v);
+	assert_non_null(stored);
+	assert_true(strtod(stored, NULL) == 1.0);
+	assert_true(strtod(v, NULL) == 4.0);
+	free(v);
+	free(stored);
+	harness_pass(h);
+}
+
 /* ---- fixtures ---- */
 
 static struct harness harness_cr;
@@ -1198,6 +1379,7 @@ main(void)
 		T(test_scores_t0),
 		T(test_scores_t1),
 		T(test_removed_and_redelivered),
+		T(test_sps_at_order_time),     /* last: adds a creator */
 	};
 
 	return cmocka_run_group_tests_name("creators", tests, setup_group,

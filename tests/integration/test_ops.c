@@ -4,9 +4,10 @@
  * and an operator drive it.  Reload with a good and a bad file (SIGHUP),
  * a graceful stop under load with no event lost or applied twice, the
  * drain deadline, a second SIGINT, the sd_notify protocol (READY=1,
- * WATCHDOG=1 cadence, RELOADING=1, STOPPING=1) read from a datagram socket
- * the test binds as NOTIFY_SOCKET, and the log format (<N> prefixes,
- * repeat suppression, plan lifecycle lines).  Uses the integration
+ * WATCHDOG=1 cadence, RELOADING=1, STOPPING=1, no READY=1 while the
+ * broker is stopped) read from a datagram socket the test binds as
+ * NOTIFY_SOCKET, and the log format (<N> prefixes, repeat suppression,
+ * the rate limit per format, plan lifecycle lines).  Uses the integration
  * harness (tests/integration/harness.h); docs/operations.md describes
  * what is checked and why.
  */
@@ -880,6 +881,50 @@ test_watchdog(void **state)
 	harness_pass(h);
 }
 
+/*
+ * READY=1 waits for Kafka: with the broker stopped (SIGSTOP: it accepts
+ * connections in the kernel and answers nothing), a daemon that has Redis
+ * and its plans does not report ready; once the broker runs again it
+ * joins its group and does.
+ */
+static void
+test_ready_waits_for_kafka(void **state)
+{
+	struct harness *h = *state;
+	struct notify_log *nl = calloc(1, sizeof(*nl));
+	char path[HARNESS_PATH_MAX];
+	long off;
+	int64_t t0;
+	int i, st;
+
+	assert_non_null(nl);
+	H_OK(h, harness_stop_daemon(h, &st));
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	off = file_size(h->daemon.log);
+	notify_open(h, nl, path, sizeof(path));
+	assert_int_equal(kill(h->broker.pid, SIGSTOP), 0);
+	spawn_daemon(&h->daemon, h->conf, path);
+	wait_log(h->daemon.log, off, " plans loaded", 20000);
+	notify_collect(nl, 4000);
+	for (i = 0; i < nl->n; i++)
+		if (notify_has_line(nl->m[i].text, "READY=1"))
+			fail_msg("READY=1 with the broker stopped: \"%s\"",
+			    nl->m[i].text);
+	print_message("broker stopped: %d notifications in 4 s, no READY=1\n",
+	    nl->n);
+	t0 = mono_ms();
+	assert_int_equal(kill(h->broker.pid, SIGCONT), 0);
+	i = notify_wait(nl, nl->n, "READY=1", 60000);
+	print_message("broker resumed: READY=1 after %lld ms (\"%s\")\n",
+	    (long long)(nl->m[i].t - t0), nl->m[i].text);
+	signal_proc(&h->daemon, SIGTERM);
+	expect_exit(&h->daemon, DRAIN_DEADLINE_MS, 0);
+	close(nl->fd);
+	free(nl);
+	H_OK(h, harness_start_daemon(h));
+	harness_pass(h);
+}
+
 /* ---- test 7: the log's format ---- */
 
 /* Fail unless every line of text starts with "<N>", N in 0..7. */
@@ -978,6 +1023,76 @@ test_log_repeats(void **state)
 	harness_pass(h);
 }
 
+#define RL_EVENTS 300           /* undecodable events sent at once */
+#define RL_RATE 10              /* daemon/log.c LOG_RATE */
+#define RL_BURST 50             /* daemon/log.c LOG_BURST */
+#define RL_LINE "<6>dead letter at "
+#define RL_SUMMARY " similar messages suppressed: \"dead letter at "
+
+/* The sum of the counts of the summary lines holding needle (level 6). */
+static long
+sum_suppressed(const char *text, const char *needle, int *lines)
+{
+	const char *p, *q;
+	long sum = 0;
+
+	*lines = 0;
+	for (p = text; (p = strstr(p, needle)) != NULL; p += strlen(needle)) {
+		for (q = p; q > text && q[-1] != '\n'; q--)
+			;
+		if (strncmp(q, "<6>", 3) != 0)  /* the dead letters' level */
+			fail_msg("summary not at level 6: \"%.80s\"", q);
+		sum += strtol(q + 3, NULL, 10);
+		(*lines)++;
+	}
+	return sum;
+}
+
+/*
+ * Rate limit per message format: RL_EVENTS undecodable events make as
+ * many dead-letter lines (one format, every text different, so the repeat
+ * counting does not apply) within about a second.  At most the burst
+ * plus the rate over the time taken are printed, the rest are counted in
+ * "N similar messages suppressed" lines at the same level, and printed
+ * plus suppressed add up to every event.
+ */
+static void
+test_log_rate_limit(void **state)
+{
+	struct harness *h = *state;
+	long off = file_size(h->daemon.log), suppressed = 0;
+	int64_t t0 = mono_ms(), deadline = t0 + 20000, took;
+	int printed = 0, summaries = 0;
+	char key[32], *text = NULL;
+
+	for (int i = 0; i < RL_EVENTS; i++) {
+		snprintf(key, sizeof(key), "rl-%d", i);
+		H_OK(h, harness_send(h, HARNESS_TOPIC_EVENTS, key, "not json",
+		    8, NULL));
+	}
+	H_OK(h, harness_flush(h));
+	while (mono_ms() < deadline) {
+		free(text);
+		text = log_since(h->daemon.log, off);
+		printed = count_str(text, RL_LINE);
+		suppressed = sum_suppressed(text, RL_SUMMARY, &summaries);
+		if (printed + suppressed >= RL_EVENTS)
+			break;
+		harness_sleep_ms(200);
+	}
+	took = mono_ms() - t0;
+	print_message("%d dead-letter lines printed, %ld suppressed in %d "
+	    "summary lines, %lld ms\n", printed, suppressed, summaries,
+	    (long long)took);
+	assert_int_equal(printed + suppressed, RL_EVENTS);
+	assert_true(printed >= RL_BURST);
+	assert_true(printed <= RL_BURST + RL_RATE * took / 1000 + 1);
+	assert_true(summaries >= 1);
+	check_prefixes(text, "daemon.log");
+	free(text);
+	harness_pass(h);
+}
+
 /* ---- fixtures ---- */
 
 static struct harness harness_ops;
@@ -998,6 +1113,8 @@ teardown_test(void **state)
 
 	if (h->redis.pid > 0)
 		kill(h->redis.pid, SIGCONT);
+	if (h->broker.pid > 0)
+		kill(h->broker.pid, SIGCONT);
 	if (harness_proc_alive(&extra_proc)) {
 		kill(extra_proc.pid, SIGKILL);
 		while (harness_proc_alive(&extra_proc))
@@ -1028,8 +1145,10 @@ main(void)
 		T(test_second_sigint),
 		T(test_drain_deadline),
 		T(test_watchdog),
+		T(test_ready_waits_for_kafka),
 		T(test_log_lifecycle_and_prefixes),
 		T(test_log_repeats),
+		T(test_log_rate_limit),
 	};
 
 	return cmocka_run_group_tests_name("ops", ops, setup_group,

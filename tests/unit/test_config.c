@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "pps.h"
 
 #ifndef SP_EXAMPLE_CONF
 #error "SP_EXAMPLE_CONF must name smartpromo.conf.example"
@@ -64,6 +65,10 @@ static const struct test_key {
 	{ "engine", "max_discount_pct", "80" },
 	{ "schedule", "snapshot_time", "00:00" },
 	{ "schedule", "timezone", "UTC" },
+	{ "creators", "window_days", "90" },
+	{ "creators", "min_category_orders", "30" },
+	{ "creators", "min_videos", "20" },
+	{ "creators", "min_lives", "5" },
 	{ "log", "level", "info" },
 };
 
@@ -88,6 +93,10 @@ static const struct test_bound {
 	{ "engine", "attribution_hours", 1, 720 },
 	{ "engine", "levels", 1, 8 },
 	{ "engine", "max_discount_pct", 1, 95 },
+	{ "creators", "window_days", 1, 365 },
+	{ "creators", "min_category_orders", 1, 1000000 },
+	{ "creators", "min_videos", 1, 1000000 },
+	{ "creators", "min_lives", 1, 1000000 },
 };
 
 /* Number keys: bounds as written, as values, and a value just outside. */
@@ -208,6 +217,10 @@ test_defaults(void **state)
 	assert_string_equal(c.schedule.snapshot_time, "00:00");
 	assert_int_equal(c.schedule.snapshot_minute, 0);
 	assert_string_equal(c.schedule.timezone, "UTC");
+	assert_int_equal(c.creators.window_days, 90);
+	assert_int_equal(c.creators.min_category_orders, 30);
+	assert_int_equal(c.creators.min_videos, 20);
+	assert_int_equal(c.creators.min_lives, 5);
 	assert_string_equal(c.log.level, "info");
 }
 
@@ -234,7 +247,7 @@ test_example(void **state)
 {
 	struct config_errors	 errs = { 0 };
 	struct sp_config	 a, b;
-	char			*buf, *line, want[128];
+	char			*buf, *line, *sec, *end, *next, want[128];
 	size_t			 len, i;
 
 	(void)state;
@@ -244,11 +257,19 @@ test_example(void **state)
 	assert_memory_equal(&a, &b, sizeof(a));
 	buf = slurp(SP_EXAMPLE_CONF, &len);
 	for (i = 0; i < nitems(test_keys); i++) {
+		/* a key name may recur in another section, not in its own */
+		snprintf(want, sizeof(want), "\n[%s]\n", test_keys[i].section);
+		if ((sec = strstr(buf, want)) == NULL)
+			fail_msg("section [%s] missing", test_keys[i].section);
+		assert_null(strstr(sec + 1, want));
+		end = strstr(sec + 1, "\n[");
 		snprintf(want, sizeof(want), "\n%s =", test_keys[i].key);
-		line = strstr(buf, want);
-		if (line == NULL)
-			fail_msg("key \"%s\" missing", test_keys[i].key);
-		assert_null(strstr(line + 1, want));
+		line = strstr(sec, want);
+		if (line == NULL || (end != NULL && line > end))
+			fail_msg("key \"%s\" missing in [%s]",
+			    test_keys[i].key, test_keys[i].section);
+		next = strstr(line + 1, want);
+		assert_true(next == NULL || (end != NULL && next > end));
 		while (line > buf && line[-1] != '\n')
 			line--;		/* to the start of the line above */
 		if (line[0] != '#')
@@ -273,6 +294,37 @@ test_every_key(void **state)
 		expect_ok(&b, text);
 		assert_memory_equal(&a, &b, sizeof(a));
 	}
+}
+
+/*
+ * The [creators] keys land in their fields, and their defaults are the
+ * engine's own (pps_params_default), so the two cannot drift apart.
+ */
+static void
+test_creators(void **state)
+{
+	struct pps_params	p;
+	struct sp_config	cfg;
+
+	(void)state;
+	pps_params_default(&p);
+	config_defaults(&cfg);
+	assert_int_equal(cfg.creators.window_days, p.window_days);
+	assert_int_equal(cfg.creators.min_category_orders,
+	    p.min_category_orders);
+	assert_int_equal(cfg.creators.min_videos, p.min_videos);
+	assert_int_equal(cfg.creators.min_lives, p.min_lives);
+	expect_ok(&cfg, "[creators]\nwindow_days = 60\nmin_category_orders "
+	    "= 12\nmin_videos = 7\nmin_lives = 2\n");
+	assert_int_equal(cfg.creators.window_days, 60);
+	assert_int_equal(cfg.creators.min_category_orders, 12);
+	assert_int_equal(cfg.creators.min_videos, 7);
+	assert_int_equal(cfg.creators.min_lives, 2);
+	assert_int_equal(cfg.segments.window_days, 30);
+	expect_error("[creators]\nmin_lives = 0\n", "t.conf:2: \"min_lives\" "
+	    "must be an integer from 1 to 1000000, got \"0\"");
+	expect_error("[creators]\nmin_stars = 3\n", "t.conf:2: unknown key "
+	    "\"min_stars\" in section [creators]");
 }
 
 /* Each syntax error has its exact message and line. */
@@ -994,6 +1046,7 @@ main(void)
 		cmocka_unit_test(test_empty),
 		cmocka_unit_test(test_example),
 		cmocka_unit_test(test_every_key),
+		cmocka_unit_test(test_creators),
 		cmocka_unit_test(test_syntax_errors),
 		cmocka_unit_test(test_long_line),
 		cmocka_unit_test(test_value_errors),
