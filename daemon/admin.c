@@ -641,6 +641,11 @@ admin_create_commit(struct admin_wait *w)
 	char err[512];
 	int status;
 
+	if (plans_check(w->ad->deps.plans, np->p, &status, err,
+	    sizeof(err)) == -1) {
+		admin_wait_refused(w, status, err);
+		return;
+	}
 	if (np->dry_run) {
 		w->pending++;
 		if (reco_compute(w->ad->deps.st, w->ad->deps.plans,

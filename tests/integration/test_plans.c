@@ -1057,6 +1057,40 @@ test_plan_validation(void **state)
 #define PV_SHOP "pv-shop"
 #define PV_VIEWS 40
 
+/* A preview that must answer 409 with exactly msg. */
+static void
+pv_refused(struct harness *h, json_t *body, const char *msg)
+{
+	char *text = json_dumps(body, JSON_COMPACT);
+	json_t *out;
+
+	json_decref(body);
+	assert_non_null(text);
+	out = http_expect(h, "POST", "/v1/plans?dry_run=1", text, 409);
+	print_message("  preview: 409 %s\n", jtext(out));
+	assert_string_equal(sfield(out, "error"), msg);
+	json_decref(out);
+	free(text);
+}
+
+/* A preview answers the 409s of a create, with the same messages. */
+static void
+pv_conflicts(struct harness *h, const char *pid)
+{
+	static const char *const taken[] = { "pv-p9", "pv-p1" };
+	char msg[256];
+	json_t *seg;
+
+	snprintf(msg, sizeof(msg), "product \"pv-p1\" is already in active "
+	    "plan \"%s\"", pid);
+	pv_refused(h, custom_body(PV_SHOP, taken, 2, 5, 30), msg);
+	seg = post_plan(h, segment_body(PV_SHOP, "clearance", 5, 10), 201);
+	snprintf(msg, sizeof(msg), "shop \"" PV_SHOP "\" already has active "
+	    "plan \"%s\" for segment \"clearance\"", sfield(seg, "plan_id"));
+	pv_refused(h, segment_body(PV_SHOP, "clearance", 5, 10), msg);
+	json_decref(seg);
+}
+
 /*
  * POST /v1/plans?dry_run=1 answers with the plan as it would be, each
  * product's range and suggestion, and the potential GMV increase computed
@@ -1142,6 +1176,7 @@ test_plan_preview(void **state)
 	/* And the previewed plan can be created for real. */
 	out = post_plan(h, custom_body(PV_SHOP, p, 2, 5, 30), 201);
 	assert_string_equal(sfield(out, "status"), "active");
+	pv_conflicts(h, sfield(out, "plan_id"));
 	json_decref(out);
 	harness_pass(h);
 }
