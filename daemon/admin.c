@@ -693,24 +693,28 @@ admin_members_cb(const char *const *ids, size_t n, const char *err,
 	admin_wait_unref(w);
 }
 
-/* The eligibility rule: why the shop may not create plans, or NULL. */
+/* The eligibility rule: why the shop may not create plans, or NULL.
+ * require_shop_data "yes" (the default): a missing figure fails its rule;
+ * "no": it is not held against the shop. */
 static const char *
 admin_ineligible(const struct admin *ad, const redisReply *r,
     const char *shop, char *buf, size_t len)
 {
 	const struct config_plans *c = &ad->deps.cfg->plans;
 	const char *sps = r->element[0]->str, *o90 = r->element[1]->str;
+	int strict = strcmp(c->require_shop_data, "yes") == 0;
 	int bad_sps, bad_orders;
 
 	if (r->element[2]->str == NULL) {
-		if (strcmp(c->require_shop_data, "yes") != 0)
+		if (!strict)
 			return NULL;
 		snprintf(buf, len, "shop \"%s\" has no Shop Performance Score "
 		    "yet (send a \"shop\" event first)", shop);
 		return buf;
 	}
 	bad_sps = sps == NULL || strtod(sps, NULL) < c->min_sps;
-	bad_orders = o90 != NULL && strtoll(o90, NULL, 10) < c->min_orders_90d;
+	bad_orders = o90 == NULL ? strict :
+	    strtoll(o90, NULL, 10) < c->min_orders_90d;
 	if (!bad_sps && !bad_orders)
 		return NULL;
 	snprintf(buf, len, "shop \"%s\" is not eligible:%s%s%s%s%s", shop,
@@ -718,8 +722,9 @@ admin_ineligible(const struct admin *ad, const redisReply *r,
 	    bad_sps ? (sps ? sps : "(none)") : "",
 	    bad_sps ? " is below the required minimum" : "",
 	    bad_sps && bad_orders ? ";" : "",
-	    bad_orders ? " it has fewer orders in the last 90 days than "
-	    "required" : "");
+	    !bad_orders ? "" : o90 == NULL ? " no \"shop\" event gave its "
+	    "orders in the last 90 days (orders_90d)" :
+	    " it has fewer orders in the last 90 days than required");
 	return buf;
 }
 
@@ -769,7 +774,8 @@ admin_plan_create_body(struct admin *ad, struct evhttp_request *req,
     const char *body, size_t len, int dry_run)
 {
 	struct plan_limits lim = { ad->deps.cfg->engine.roi_target,
-	    ad->deps.cfg->engine.max_discount_pct };
+	    ad->deps.cfg->engine.max_discount_pct, strcmp(
+	    ad->deps.cfg->plans.allow_past_start, "yes") == 0 };
 	struct plan *p = calloc(1, sizeof(*p));
 	char err[512], key[320];
 	const char *argv[5] = { "HMGET", key, "sps", "orders_90d", "ts" };

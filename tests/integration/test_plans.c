@@ -61,6 +61,7 @@
 #define PLANS_CONFIG \
 	"[engine]\nmax_discount_pct = " STR(CAP_PCT) "\n" \
 	"[plans]\nmax_days = " STR(MAX_DAYS) "\n" \
+	"require_shop_data = yes\n" \
 	"[segments]\nwindow_days = " STR(WINDOW_DAYS) "\n" \
 	"trending_min_views = " STR(TREND_MIN_VIEWS) "\n" \
 	"bestselling_min_orders = " STR(BEST_MIN_ORDERS) "\n" \
@@ -911,6 +912,8 @@ rd_plan(struct harness *h, const struct rd_prod *x, size_t n)
 	json_t *b = segment_body(RD_SHOP, "clearance", 10, 40), *plan, *got;
 	size_t want = 0;
 
+	/* eligible; at midnight of D, so the shop's latest time stays put */
+	shop_figures(h, RD_SHOP, 4.6, 1200, utc_ms(RD_TODAY));
 	json_array_append_new(json_object_get(b, "segments"),
 	    json_string("newly_listed"));
 	plan = post_plan(h, b, 201);
@@ -1000,10 +1003,11 @@ test_plan_validation(void **state)
 {
 	struct harness *h = *state;
 	static const char *const ok0[] = { "v-ok-p0" }, *const ok1[] = {
-	    "v-ok-p1" };
+	    "v-ok-p1" }, *const ok2[] = { "v-ok-p2" };
 	json_t *b, *plan;
 
 	print_message("validation of POST /v1/plans:\n");
+	shop_figures(h, "v-ok", 4.0, 100, harness_now_ms());
 	plan_refused(h, body_with("days", json_integer(6)), 422,
 	    "field \"days\" must be an integer from 7 to 365", 1);
 	plan_refused(h, body_with("days", json_integer(MAX_DAYS + 1)), 422,
@@ -1038,6 +1042,14 @@ test_plan_validation(void **state)
 	    1);
 	plan_refused(h, body_with("segments", json_pack("[s]", "trending")),
 	    422, "give either \"products\" or \"segments\"", 1);
+	/* Plans start on publish: a start 10 minutes ago is refused, one a
+	 * minute ago (inside the 5-minute tolerance) is taken. */
+	plan_refused(h, body_with("start", json_integer(harness_now_ms() -
+	    600000)), 422, "field \"start\" must not be in the past (plans "
+	    "start on publish; at most 5 minutes before now)", 1);
+	b = custom_body("v-ok", ok2, 1, 10, 20);
+	json_object_set_new(b, "start", json_integer(harness_now_ms() - 60000));
+	json_decref(post_plan(h, b, 201));
 	/* The edges are allowed: min = max = cap, days = max_days and 7. */
 	b = custom_body("v-ok", ok0, 1, CAP_PCT, CAP_PCT);
 	json_object_set_new(b, "days", json_integer(MAX_DAYS));
@@ -1107,6 +1119,7 @@ test_plan_preview(void **state)
 	double gain, best;
 	char *text;
 
+	shop_figures(h, PV_SHOP, 4.2, 80, now);
 	catalog(h, PV_SHOP, p, 1, 2000, 100, now - 90 * DAY_MS, now);
 	send_views(h, PV_SHOP, "pv-p0", "pv-c", PV_VIEWS, yday);
 	wait_day_counter(h, "pv-p0", yday, "pv", PV_VIEWS);
@@ -1183,7 +1196,8 @@ test_plan_preview(void **state)
 
 /* ---- test 3: shop eligibility ---- */
 
-/* Plans need a shop's last SPS and orders_90d at the minimums, or none. */
+/* Plans need a shop's last SPS and orders_90d at the minimums; a shop
+ * without them is refused ([plans] require_shop_data = yes, the default). */
 static void
 test_plan_eligibility(void **state)
 {
@@ -1194,18 +1208,30 @@ test_plan_eligibility(void **state)
 
 	shop_figures(h, "e-low-sps", 3.2, 500, now);
 	shop_figures(h, "e-low-orders", 4.8, 10, now);
+	shop_figures(h, "e-both", 2.9, 29, now);
+	shop_figures(h, "e-no-orders", 4.5, -1, now);
 	shop_figures(h, "e-edge", 3.5, 30, now);
 	print_message("eligibility ([plans] defaults: min_sps 3.5, "
-	    "min_orders_90d 30, require_shop_data no):\n");
+	    "min_orders_90d 30, require_shop_data yes):\n");
 	plan_refused(h, custom_body("e-low-sps", p, 1, 10, 20), 422,
-	    "Shop Performance Score 3.2 is below", 0);
+	    "shop \"e-low-sps\" is not eligible: its Shop Performance Score "
+	    "3.2 is below the required minimum", 1);
 	plan_refused(h, custom_body("e-low-orders", p, 1, 10, 20), 422,
-	    "fewer orders in the last 90 days", 0);
+	    "shop \"e-low-orders\" is not eligible: it has fewer orders in "
+	    "the last 90 days than required", 1);
+	plan_refused(h, custom_body("e-both", p, 1, 10, 20), 422,
+	    "shop \"e-both\" is not eligible: its Shop Performance Score 2.9 "
+	    "is below the required minimum; it has fewer orders in the last "
+	    "90 days than required", 1);
+	plan_refused(h, custom_body("e-no-orders", p, 1, 10, 20), 422,
+	    "shop \"e-no-orders\" is not eligible: no \"shop\" event gave "
+	    "its orders in the last 90 days (orders_90d)", 1);
+	plan_refused(h, custom_body("e-no-shop-event", p, 1, 10, 20), 422,
+	    "shop \"e-no-shop-event\" has no Shop Performance Score yet "
+	    "(send a \"shop\" event first)", 1);
 	plan = post_plan(h, custom_body("e-edge", p, 1, 10, 20), 201);
 	assert_string_equal(sfield(plan, "status"), "active");
 	json_decref(plan);
-	json_decref(post_plan(h, custom_body("e-no-shop-event",
-	    (const char *const[]){ "e-p1" }, 1, 10, 20), 201));
 	/* The last shop event counts: a better score makes it eligible. */
 	shop_figures(h, "e-low-sps", 4.1, 500, now + 1000);
 	json_decref(post_plan(h, custom_body("e-low-sps",
@@ -1574,6 +1600,7 @@ test_seller_promotions(void **state)
 	char key[128];
 	int seq = 0;
 
+	shop_figures(h, C_SHOP, 4.0, 60, now);
 	catalog(h, C_SHOP, c_prod, 2, 5000, 10, now - 60 * DAY_MS, now);
 	send_event(h, "c-p0", window_event("seller_promotion", C_SHOP, "c-p0",
 	    "sp-c0", 1500, now - 3600000, now + DAY_MS, now));
@@ -1624,6 +1651,7 @@ test_campaign_window(void **state)
 	json_t *plan, *msgs;
 	int seq = 0;
 
+	shop_figures(h, K_SHOP, 4.0, 60, now);
 	catalog(h, K_SHOP, prod, 1, 6000, 10, now - 60 * DAY_MS, now);
 	plan = post_plan(h, custom_body(K_SHOP, prod, 1, 10, 30), 201);
 	now = harness_now_ms();
