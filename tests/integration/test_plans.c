@@ -1499,6 +1499,60 @@ test_auto_enrollment(void **state)
 	harness_pass(h);
 }
 
+/* ---- test 5b: auto-enrollment skips the excluded and the taken ---- */
+
+#define N_SHOP "n-shop"
+
+static const char *const n_old[] = { "n-p0" };
+static const char *const n_new[] = { "n-p1", "n-p2", "n-p3" };
+
+/*
+ * Three products enter Newly listed, whose plan excludes n-p1 and where
+ * n-p2 is already in a custom plan: only n-p3 joins; n-p2 stays in its
+ * custom plan and n-p1 in none.
+ */
+static void
+test_auto_enrollment_skips(void **state)
+{
+	struct harness *h = *state;
+	int64_t now = harness_now_ms();
+	json_t *b, *seg, *custom, *fig, *plan;
+	char key[128], pid[64];
+
+	shop_figures(h, N_SHOP, 4.4, 90, now);
+	catalog(h, N_SHOP, n_old, 1, 4000, 5, now - 60 * DAY_MS, now);
+	fig = recompute(h, N_SHOP);
+	assert_int_equal(seg_figure(fig, "newly_listed", "size"), 0);
+	json_decref(fig);
+	b = segment_body(N_SHOP, "newly_listed", 5, 20);
+	json_object_set_new(b, "exclude", json_pack("[s]", "n-p1"));
+	seg = post_plan(h, b, 201);
+	snprintf(pid, sizeof(pid), "%s", sfield(seg, "plan_id"));
+	custom = post_plan(h, custom_body(N_SHOP, n_new + 1, 1, 10, 20), 201);
+	catalog(h, N_SHOP, n_new, 3, 4000, 5, now - DAY_MS, now);
+	fig = recompute(h, N_SHOP);
+	assert_int_equal(seg_figure(fig, "newly_listed", "size"), 3);
+	assert_int_equal(seg_figure(fig, "newly_listed", "entered"), 3);
+	assert_int_equal(seg_figure(fig, "newly_listed", "enrolled"), 1);
+	json_decref(fig);
+	plan = get_plan(h, pid);
+	print_message("newly_listed plan %s after n-p1..3 entered: products "
+	    "%s, exclude %s\n", pid, jtext(json_object_get(plan, "products")),
+	    jtext(json_object_get(plan, "exclude")));
+	expect_ids(json_object_get(plan, "products"), n_new + 2, 1,
+	    "products of the newly_listed plan");
+	pkey(key, sizeof(key), "n-p3", "product");
+	wait_hash_str(h, key, "plan_id", pid);
+	pkey(key, sizeof(key), "n-p2", "product");
+	wait_hash_str(h, key, "plan_id", sfield(custom, "plan_id"));
+	pkey(key, sizeof(key), "n-p1", "product");
+	wait_hash_str(h, key, "plan_id", NULL);
+	json_decref(plan);
+	json_decref(custom);
+	json_decref(seg);
+	harness_pass(h);
+}
+
 /* ---- test 6: seller promotions replaced and refused ---- */
 
 #define C_SHOP "c-shop"
@@ -1690,9 +1744,113 @@ test_campaign_window(void **state)
 	harness_pass(h);
 }
 
+/* ---- the clock group: time passing by itself ---- */
+
+#define CLOCK_CONFIG \
+	"[plans]\nallow_past_start = yes\n" \
+	"[segments]\nrecompute_minutes = " STR(CLOCK_RECOMPUTE_MIN) "\n"
+#define CLOCK_RECOMPUTE_MIN 0.05        /* 3 s */
+#define SWEEP_WAIT_MS 75000     /* the once-a-minute sweep, and slack */
+
+/* Poll GET /v1/plans/{id} until its status is want; the plan. */
+static json_t *
+wait_plan_status(struct harness *h, const char *id, const char *want,
+    int ms)
+{
+	int64_t deadline = harness_now_ms() + ms;
+	json_t *plan;
+
+	for (;;) {
+		plan = get_plan(h, id);
+		if (strcmp(sfield(plan, "status"), want) == 0 ||
+		    harness_now_ms() > deadline)
+			break;
+		json_decref(plan);
+		harness_sleep_ms(500);
+	}
+	if (strcmp(sfield(plan, "status"), want) != 0)
+		fail_msg("plan %s is %s after %d ms, want %s", id,
+		    jtext(plan), ms, want);
+	return plan;
+}
+
+/*
+ * A plan ends by itself at its end time: a 7-day plan started 7 days less
+ * 3 s ago ([plans] allow_past_start = yes) is ended by the wall-clock
+ * sweep, with reason "completed", and its product is free again.
+ */
+static void
+test_plan_ends_by_itself(void **state)
+{
+	struct harness *h = *state;
+	static const char *const prod[] = { "x-p0" };
+	int64_t t0 = harness_now_ms();
+	json_t *b, *plan;
+	char key[128], pid[64];
+
+	b = custom_body("x-shop", prod, 1, 5, 20);
+	json_object_set_new(b, "days", json_integer(7));
+	json_object_set_new(b, "start", json_integer(t0 - 7 * DAY_MS + 3000));
+	plan = post_plan(h, b, 201);
+	snprintf(pid, sizeof(pid), "%s", sfield(plan, "plan_id"));
+	assert_string_equal(sfield(plan, "status"), "active");
+	json_decref(plan);
+	pkey(key, sizeof(key), "x-p0", "product");
+	wait_hash_str(h, key, "plan_id", pid);
+	plan = wait_plan_status(h, pid, "ended", SWEEP_WAIT_MS);
+	print_message("plan %s %.1f s after its creation: status %s, "
+	    "end_reason \"%s\", ended_at - end = %lld ms\n", pid,
+	    (harness_now_ms() - t0) / 1000.0, sfield(plan, "status"),
+	    sfield(plan, "end_reason"), (long long)(ifield(plan, "ended_at") -
+	    ifield(plan, "end")));
+	assert_string_equal(sfield(plan, "end_reason"), "completed");
+	assert_true(ifield(plan, "ended_at") >= ifield(plan, "end"));
+	json_decref(plan);
+	wait_hash_str(h, key, "plan_id", NULL);
+	json_decref(post_plan(h, custom_body("x-shop", prod, 1, 5, 20), 201));
+	harness_pass(h);
+}
+
+/*
+ * The schedule ([segments] recompute_minutes, 3 s here) recomputes by
+ * itself: a product listed after the plan's creation appears in
+ * Newly listed and joins the shop's plan without an on-demand recompute.
+ */
+static void
+test_scheduled_recompute(void **state)
+{
+	struct harness *h = *state;
+	static const char *const prod[] = { "t-p0" };
+	int64_t now = harness_now_ms(), t0;
+	json_t *plan, *members;
+	char key[128], pid[64];
+
+	plan = post_plan(h, segment_body("t-shop", "newly_listed", 5, 20),
+	    201);
+	snprintf(pid, sizeof(pid), "%s", sfield(plan, "plan_id"));
+	assert_int_equal(json_array_size(json_object_get(plan, "products")),
+	    0);
+	json_decref(plan);
+	catalog(h, "t-shop", prod, 1, 2500, 5, now - DAY_MS, now);
+	t0 = harness_now_ms();
+	pkey(key, sizeof(key), "t-p0", "product");
+	wait_hash_str(h, key, "plan_id", pid);
+	print_message("t-p0 joined plan %s %lld ms after its catalog row was "
+	    "stored (schedule every %g min)\n", pid,
+	    (long long)(harness_now_ms() - t0), CLOCK_RECOMPUTE_MIN);
+	members = smembers(h, "sp:segment:t-shop:newly_listed");
+	expect_ids(members, prod, 1, "sp:segment:t-shop:newly_listed");
+	json_decref(members);
+	plan = get_plan(h, pid);
+	expect_ids(json_object_get(plan, "products"), prod, 1,
+	    "products of the newly_listed plan");
+	json_decref(plan);
+	harness_pass(h);
+}
+
 /* ---- fixtures ---- */
 
-static struct harness harness_plans;
+static struct harness harness_plans, harness_clock;
 
 /* Start redis, the broker and the daemon with the group's config. */
 static int
@@ -1700,6 +1858,14 @@ setup_plans(void **state)
 {
 	*state = &harness_plans;
 	return harness_start_group(&harness_plans, PLANS_CONFIG);
+}
+
+/* The clock group: past starts allowed, a 3-second segment schedule. */
+static int
+setup_clock(void **state)
+{
+	*state = &harness_clock;
+	return harness_start_group(&harness_clock, CLOCK_CONFIG);
 }
 
 #define T(f) cmocka_unit_test_setup_teardown(f, setup_test, teardown_test)
@@ -1713,11 +1879,20 @@ main(void)
 		T(test_plan_eligibility),
 		T(test_segment_plan_rules),
 		T(test_auto_enrollment),
+		T(test_auto_enrollment_skips),
 		T(test_seller_promotions),
 		T(test_campaign_window),
 		T(test_segments_real_data),
 	};
 
-	return cmocka_run_group_tests_name("plans", tests, setup_plans,
-	    harness_teardown_group) != 0;
+	const struct CMUnitTest clock_tests[] = {
+		T(test_scheduled_recompute),
+		T(test_plan_ends_by_itself),
+	};
+	int failed = cmocka_run_group_tests_name("plans", tests, setup_plans,
+	    harness_teardown_group);
+
+	failed += cmocka_run_group_tests_name("plans-clock", clock_tests,
+	    setup_clock, harness_teardown_group);
+	return failed != 0;
 }
