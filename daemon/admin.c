@@ -483,25 +483,32 @@ admin_created_cb(int ok, const char *err, void *arg)
 	admin_wait_unref(w);
 }
 
-/* Reply with the plan whose id is in w->data. */
-static void
-admin_plan_finish(struct admin_wait *w)
-{
-	struct plan *p = plans_get(w->ad->deps.plans, w->data);
-
-	if (p == NULL)
-		admin_error(w->req, 404, "plan disappeared");
-	else
-		admin_reply_json(w->req, w->pending == 0 &&
-		    p->ended_ms == 0 ? 201 : 200, plan_to_json(p));
-}
-
 /* A plan on its way to creation; the id comes first (see plan_finish). */
 struct admin_np {
 	char id[PLAN_ID_MAX];
 	struct plan *p;         /* NULL once the registry took it */
 	int dry_run;            /* preview: answer without creating */
+	json_t *skipped;        /* segment plan: members held by other plans */
 };
+
+/* Reply with the plan whose id is in w->data. */
+static void
+admin_plan_finish(struct admin_wait *w)
+{
+	struct plan *p = plans_get(w->ad->deps.plans, w->data);
+	const struct admin_np *np = w->data;
+	json_t *out;
+
+	if (p == NULL) {
+		admin_error(w->req, 404, "plan disappeared");
+		return;
+	}
+	out = plan_to_json(p);
+	if (np->skipped != NULL)
+		json_object_set(out, "skipped", np->skipped);
+	admin_reply_json(w->req, w->pending == 0 && p->ended_ms == 0 ? 201 :
+	    200, out);
+}
 
 /* Free a plan that was not created. */
 static void
@@ -513,6 +520,7 @@ admin_np_free(void *arg)
 		plan_release(np->p);
 		free(np->p);
 	}
+	json_decref(np->skipped);
 	free(np);
 }
 
@@ -622,6 +630,8 @@ admin_preview_cb(const json_t *rec, int status, const char *err, void *arg)
 		json_object_set_new(out, "assumptions", json_sprintf("no "
 		    "recommendation could be computed (%s): nothing is "
 		    "estimated", err));
+	if (np->skipped != NULL)
+		json_object_set(out, "skipped", np->skipped);
 	if (w->req != NULL) {
 		evhttp_connection_set_closecb(evhttp_request_get_connection(
 		    w->req), NULL, NULL);
@@ -672,17 +682,25 @@ admin_members_cb(const char *const *ids, size_t n, const char *err,
 	struct admin_wait *w = arg;
 	struct admin_np *np = w->data;
 	const char **keep = calloc(n + 1, sizeof(*keep));
+	const struct plan *other;
 	char e[256];
 	size_t m = 0;
 
-	if (keep == NULL)
+	if (keep == NULL || (np->skipped = json_array()) == NULL)
 		fatalx("out of memory");
 	if (err != NULL)
 		w->failed = 1;
-	for (size_t i = 0; i < n && err == NULL; i++)
-		if (strmap_get(&np->p->xindex, ids[i]) == NULL &&
-		    plans_for_product(w->ad->deps.plans, ids[i]) == NULL)
+	for (size_t i = 0; i < n && err == NULL; i++) {
+		if (strmap_get(&np->p->xindex, ids[i]) != NULL)
+			continue;
+		other = plans_for_product(w->ad->deps.plans, ids[i]);
+		if (other == NULL)
 			keep[m++] = ids[i];
+		else
+			json_array_append_new(np->skipped, json_pack("{s:s, "
+			    "s:s}", "product_id", ids[i], "plan_id",
+			    other->plan_id));
+	}
 	if (err == NULL && w->req != NULL) {
 		if (plan_set_products(np->p, keep, m, e, sizeof(e)) == -1)
 			admin_wait_refused(w, 422, e);

@@ -1373,6 +1373,30 @@ r_end(struct harness *h, const char *pid)
 	json_decref(out);
 }
 
+/* The newly_listed plan of R_SHOP, previewed or created: it names r-p0,
+ * held by custom plan pid, in "skipped"; the created plan (new ref). */
+static json_t *
+r_skipped(struct harness *h, const char *pid, int preview)
+{
+	json_t *b = segment_body(R_SHOP, "newly_listed", 5, 15), *out, *sk;
+	char *text = json_dumps(b, JSON_COMPACT);
+
+	json_decref(b);
+	out = preview ? http_expect(h, "POST", "/v1/plans?dry_run=1", text,
+	    200) : post_plan(h, json_loads(text, 0, NULL), 201);
+	free(text);
+	sk = json_object_get(out, "skipped");
+	print_message("%s: skipped %s\n", preview ? "preview" : "create",
+	    jtext(sk));
+	if (json_array_size(sk) != 1 || strcmp(sfield(json_array_get(sk, 0),
+	    "product_id"), "r-p0") != 0 || strcmp(sfield(json_array_get(sk,
+	    0), "plan_id"), pid) != 0)
+		fail_msg("skipped: %s, want r-p0 held by %s", jtext(sk), pid);
+	if (preview)
+		json_decref(out);
+	return preview ? NULL : out;
+}
+
 /* After the end: the products are free again; a segment plan skips taken. */
 static void
 r_after_end(struct harness *h)
@@ -1385,7 +1409,8 @@ r_after_end(struct harness *h)
 	pkey(key, sizeof(key), "r-p0", "product");
 	wait_hash_str(h, key, "plan_id", NULL);
 	custom = post_plan(h, custom_body(R_SHOP, p0, 1, 10, 20), 201);
-	seg = post_plan(h, segment_body(R_SHOP, "newly_listed", 5, 15), 201);
+	r_skipped(h, sfield(custom, "plan_id"), 1);
+	seg = r_skipped(h, sfield(custom, "plan_id"), 0);
 	print_message("new segment plan after the end: products %s (r-p0 is "
 	    "in custom plan %s)\n", jtext(json_object_get(seg, "products")),
 	    sfield(custom, "plan_id"));
