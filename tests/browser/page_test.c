@@ -1283,9 +1283,12 @@ setup_group(void **state)
 		fprintf(stderr, "harness: %s\n", st->h.err);
 		return -1;
 	}
-	/* the plan starts at day 0's midnight, days ago */
+	/* the plan starts at day 0's midnight, days ago, and the views of
+	 * past days must get offers even after 10:00 UTC, when the last
+	 * day's views are older than the offer TTL */
 	snprintf(st->h.extra_config, sizeof(st->h.extra_config),
-	    "[plans]\nallow_past_start = yes\n");
+	    "[plans]\nallow_past_start = yes\n"
+	    "[engine]\nlate_view_offers = yes\n");
 	if (harness_start_all(&st->h) == -1) {
 		fprintf(stderr, "harness: %s\n", st->h.err);
 		return -1;
