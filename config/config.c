@@ -149,7 +149,10 @@ static const struct config_option config_options[] = {
 	CONFIG_DBL(plans, min_sps, "3.5", 0, 5),
 	CONFIG_INT(plans, min_orders_90d, "30", 0, 1000000),
 	{ "plans", "require_shop_data", CONFIG_ENUM,
-	    CONFIG_F(plans, require_shop_data), "no", 0, 0, NULL,
+	    CONFIG_F(plans, require_shop_data), "yes", 0, 0, NULL,
+	    config_yes_no, 0 },
+	{ "plans", "allow_past_start", CONFIG_ENUM,
+	    CONFIG_F(plans, allow_past_start), "no", 0, 0, NULL,
 	    config_yes_no, 0 },
 	CONFIG_INT(plans, max_days, "365", 7, 365),
 
@@ -163,7 +166,7 @@ static const struct config_option config_options[] = {
 	{ "segments", "noncompetitive_combine", CONFIG_ENUM,
 	    CONFIG_F(segments, noncompetitive_combine), "rank_sum", 0, 0,
 	    NULL, config_combine, 0 },
-	CONFIG_INT(segments, recompute_minutes, "60", 1, 10080),
+	CONFIG_DBL(segments, recompute_minutes, "60", 0.05, 10080),
 
 	{ "schedule", "snapshot_time", CONFIG_TOD,
 	    CONFIG_F(schedule, snapshot_time), "00:00", 0, 0, NULL, NULL,

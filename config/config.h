@@ -71,7 +71,9 @@ struct config_engine {
 struct config_plans {
 	double min_sps;             /* Shop Performance Score to create plans */
 	int min_orders_90d;         /* orders in the last 90 days */
-	char require_shop_data[8];  /* "yes": refuse shops with no data */
+	char require_shop_data[8];  /* "yes": missing figures fail the rules */
+	char allow_past_start[8];   /* "yes": a plan may start in the past
+				       (replays of past days) */
 	int max_days;               /* longest plan */
 };
 
@@ -84,7 +86,7 @@ struct config_segments {
 	int bestselling_min_orders;
 	int noncompetitive_top_n;
 	char noncompetitive_combine[16];        /* rank_sum or both */
-	int recompute_minutes;
+	double recompute_minutes;   /* 0.05 (3 s) to 10080 */
 };
 
 struct config_schedule {

@@ -483,25 +483,32 @@ admin_created_cb(int ok, const char *err, void *arg)
 	admin_wait_unref(w);
 }
 
-/* Reply with the plan whose id is in w->data. */
-static void
-admin_plan_finish(struct admin_wait *w)
-{
-	struct plan *p = plans_get(w->ad->deps.plans, w->data);
-
-	if (p == NULL)
-		admin_error(w->req, 404, "plan disappeared");
-	else
-		admin_reply_json(w->req, w->pending == 0 &&
-		    p->ended_ms == 0 ? 201 : 200, plan_to_json(p));
-}
-
 /* A plan on its way to creation; the id comes first (see plan_finish). */
 struct admin_np {
 	char id[PLAN_ID_MAX];
 	struct plan *p;         /* NULL once the registry took it */
 	int dry_run;            /* preview: answer without creating */
+	json_t *skipped;        /* segment plan: members held by other plans */
 };
+
+/* Reply with the plan whose id is in w->data. */
+static void
+admin_plan_finish(struct admin_wait *w)
+{
+	struct plan *p = plans_get(w->ad->deps.plans, w->data);
+	const struct admin_np *np = w->data;
+	json_t *out;
+
+	if (p == NULL) {
+		admin_error(w->req, 404, "plan disappeared");
+		return;
+	}
+	out = plan_to_json(p);
+	if (np->skipped != NULL)
+		json_object_set(out, "skipped", np->skipped);
+	admin_reply_json(w->req, w->pending == 0 && p->ended_ms == 0 ? 201 :
+	    200, out);
+}
 
 /* Free a plan that was not created. */
 static void
@@ -513,6 +520,7 @@ admin_np_free(void *arg)
 		plan_release(np->p);
 		free(np->p);
 	}
+	json_decref(np->skipped);
 	free(np);
 }
 
@@ -622,6 +630,8 @@ admin_preview_cb(const json_t *rec, int status, const char *err, void *arg)
 		json_object_set_new(out, "assumptions", json_sprintf("no "
 		    "recommendation could be computed (%s): nothing is "
 		    "estimated", err));
+	if (np->skipped != NULL)
+		json_object_set(out, "skipped", np->skipped);
 	if (w->req != NULL) {
 		evhttp_connection_set_closecb(evhttp_request_get_connection(
 		    w->req), NULL, NULL);
@@ -641,6 +651,11 @@ admin_create_commit(struct admin_wait *w)
 	char err[512];
 	int status;
 
+	if (plans_check(w->ad->deps.plans, np->p, &status, err,
+	    sizeof(err)) == -1) {
+		admin_wait_refused(w, status, err);
+		return;
+	}
 	if (np->dry_run) {
 		w->pending++;
 		if (reco_compute(w->ad->deps.st, w->ad->deps.plans,
@@ -667,17 +682,25 @@ admin_members_cb(const char *const *ids, size_t n, const char *err,
 	struct admin_wait *w = arg;
 	struct admin_np *np = w->data;
 	const char **keep = calloc(n + 1, sizeof(*keep));
+	const struct plan *other;
 	char e[256];
 	size_t m = 0;
 
-	if (keep == NULL)
+	if (keep == NULL || (np->skipped = json_array()) == NULL)
 		fatalx("out of memory");
 	if (err != NULL)
 		w->failed = 1;
-	for (size_t i = 0; i < n && err == NULL; i++)
-		if (strmap_get(&np->p->xindex, ids[i]) == NULL &&
-		    plans_for_product(w->ad->deps.plans, ids[i]) == NULL)
+	for (size_t i = 0; i < n && err == NULL; i++) {
+		if (strmap_get(&np->p->xindex, ids[i]) != NULL)
+			continue;
+		other = plans_for_product(w->ad->deps.plans, ids[i]);
+		if (other == NULL)
 			keep[m++] = ids[i];
+		else
+			json_array_append_new(np->skipped, json_pack("{s:s, "
+			    "s:s}", "product_id", ids[i], "plan_id",
+			    other->plan_id));
+	}
 	if (err == NULL && w->req != NULL) {
 		if (plan_set_products(np->p, keep, m, e, sizeof(e)) == -1)
 			admin_wait_refused(w, 422, e);
@@ -688,24 +711,28 @@ admin_members_cb(const char *const *ids, size_t n, const char *err,
 	admin_wait_unref(w);
 }
 
-/* The eligibility rule: why the shop may not create plans, or NULL. */
+/* The eligibility rule: why the shop may not create plans, or NULL.
+ * require_shop_data "yes" (the default): a missing figure fails its rule;
+ * "no": it is not held against the shop. */
 static const char *
 admin_ineligible(const struct admin *ad, const redisReply *r,
     const char *shop, char *buf, size_t len)
 {
 	const struct config_plans *c = &ad->deps.cfg->plans;
 	const char *sps = r->element[0]->str, *o90 = r->element[1]->str;
+	int strict = strcmp(c->require_shop_data, "yes") == 0;
 	int bad_sps, bad_orders;
 
 	if (r->element[2]->str == NULL) {
-		if (strcmp(c->require_shop_data, "yes") != 0)
+		if (!strict)
 			return NULL;
 		snprintf(buf, len, "shop \"%s\" has no Shop Performance Score "
 		    "yet (send a \"shop\" event first)", shop);
 		return buf;
 	}
 	bad_sps = sps == NULL || strtod(sps, NULL) < c->min_sps;
-	bad_orders = o90 != NULL && strtoll(o90, NULL, 10) < c->min_orders_90d;
+	bad_orders = o90 == NULL ? strict :
+	    strtoll(o90, NULL, 10) < c->min_orders_90d;
 	if (!bad_sps && !bad_orders)
 		return NULL;
 	snprintf(buf, len, "shop \"%s\" is not eligible:%s%s%s%s%s", shop,
@@ -713,8 +740,9 @@ admin_ineligible(const struct admin *ad, const redisReply *r,
 	    bad_sps ? (sps ? sps : "(none)") : "",
 	    bad_sps ? " is below the required minimum" : "",
 	    bad_sps && bad_orders ? ";" : "",
-	    bad_orders ? " it has fewer orders in the last 90 days than "
-	    "required" : "");
+	    !bad_orders ? "" : o90 == NULL ? " no \"shop\" event gave its "
+	    "orders in the last 90 days (orders_90d)" :
+	    " it has fewer orders in the last 90 days than required");
 	return buf;
 }
 
@@ -764,7 +792,8 @@ admin_plan_create_body(struct admin *ad, struct evhttp_request *req,
     const char *body, size_t len, int dry_run)
 {
 	struct plan_limits lim = { ad->deps.cfg->engine.roi_target,
-	    ad->deps.cfg->engine.max_discount_pct };
+	    ad->deps.cfg->engine.max_discount_pct, strcmp(
+	    ad->deps.cfg->plans.allow_past_start, "yes") == 0 };
 	struct plan *p = calloc(1, sizeof(*p));
 	char err[512], key[320];
 	const char *argv[5] = { "HMGET", key, "sps", "orders_90d", "ts" };

@@ -393,15 +393,14 @@ plans_overlap(struct plans *ps, const struct plan *p, struct plan **other)
 	return NULL;
 }
 
-/* Register and persist a new plan. */
+/* The 409 rules a new plan must pass: no product in another active plan
+ * in the same period, one segment plan per segment per shop. */
 int
-plans_create(struct plans *ps, struct plan *p, plans_done_cb *cb, void *arg,
-    int *status, char *err, size_t errlen)
+plans_check(struct plans *ps, const struct plan *p, int *status, char *err,
+    size_t errlen)
 {
 	struct plan *other = NULL;
 	const char *dup = plans_overlap(ps, p, &other);
-	struct plans_op *op;
-	char key[128];
 
 	if (dup != NULL) {
 		*status = 409;
@@ -418,6 +417,19 @@ plans_create(struct plans *ps, struct plan *p, plans_done_cb *cb, void *arg,
 			    other->plan_id, plan_segment_name(bit));
 			return -1;
 		}
+	return 0;
+}
+
+/* Register and persist a new plan. */
+int
+plans_create(struct plans *ps, struct plan *p, plans_done_cb *cb, void *arg,
+    int *status, char *err, size_t errlen)
+{
+	struct plans_op *op;
+	char key[128];
+
+	if (plans_check(ps, p, status, err, errlen) == -1)
+		return -1;
 	if (!store_up(ps->st) || (op = plans_op_new(ps, cb, arg)) == NULL) {
 		*status = 503;
 		snprintf(err, errlen, "the store is not available");

@@ -48,9 +48,17 @@ size_t plans_all(struct plans *ps, struct plan *const **out);
 int plans_active(const struct plans *ps);
 
 /*
- * Register a new plan (taken over on success) and persist it.  Returns 0
- * (cb follows), or -1 with an HTTP status (409, 503) and a message; then p
- * is still the caller's.
+ * Whether p may be created now: 0, or -1 with status 409 and a message (a
+ * product of p in another active plan whose window overlaps p's, or the
+ * shop's active plan for one of p's segments).  The preview asks it too.
+ */
+int plans_check(struct plans *ps, const struct plan *p, int *status,
+    char *err, size_t errlen);
+
+/*
+ * Register a new plan (taken over on success) and persist it, after
+ * plans_check().  Returns 0 (cb follows), or -1 with an HTTP status (409,
+ * 503) and a message; then p is still the caller's.
  */
 int plans_create(struct plans *ps, struct plan *p, plans_done_cb *cb,
     void *arg, int *status, char *err, size_t errlen);

@@ -614,7 +614,9 @@ void
 segments_configure(struct segments *sg, const struct sp_config *cfg)
 {
 	const struct config_segments *c = &cfg->segments;
-	struct timeval tv = { (time_t)c->recompute_minutes * 60, 0 };
+	int64_t ms = (int64_t)(c->recompute_minutes * 60000.0 + 0.5);
+	struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)(ms % 1000 *
+	    1000) };
 
 	sg->cfg = cfg;
 	segment_params_default(&sg->params);

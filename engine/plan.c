@@ -484,6 +484,11 @@ plan_req_money(struct plan *p, const json_t *root,
 	    json_integer_value(start) > PLAN_TIME_MAX - 366 * PLAN_DAY_MS))
 		return util_fail(err, errlen, "field \"start\" must be a "
 		    "positive integer (epoch ms)");
+	if (start != NULL && !lim->allow_past_start &&
+	    json_integer_value(start) < now_ms - PLAN_START_SLACK_MS)
+		return util_fail(err, errlen, "field \"start\" must not be "
+		    "in the past (plans start on publish; at most 5 minutes "
+		    "before now)");
 	p->start_ms = start != NULL ? json_integer_value(start) : now_ms;
 	return 0;
 }

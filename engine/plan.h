@@ -94,10 +94,18 @@ struct plan {
 	struct strmap rindex;   /* product id -> its ranges[] entry */
 };
 
+/*
+ * Plans start on publish: a request's "start" may lie in the future, or at
+ * most PLAN_START_SLACK_MS before now (clock skew between the seller's
+ * client and the daemon), unless allow_past_start is set.
+ */
+#define PLAN_START_SLACK_MS (5 * 60 * 1000LL)
+
 /* Limits and defaults a request is checked against (from the config). */
 struct plan_limits {
 	double default_roi_target;
 	int max_discount_pct;
+	int allow_past_start;   /* [plans] allow_past_start: replays only */
 };
 
 /*

@@ -46,6 +46,8 @@
 #define BASE_MIN        0.01    /* clip of a product's base conversion */
 #define BASE_MAX        0.20
 #define P_MAX           0.95    /* cap of any purchase probability */
+#define REPLAY_SHOP_SPS 4.5     /* the shop event's score (min_sps 3.5) */
+#define REPLAY_SHOP_ORDERS_90D 500      /* ... and orders_90d (min 30) */
 
 struct opts {
 	const char *brokers, *url, *input_topic, *offers_topic;
@@ -813,13 +815,31 @@ replay_event(const struct sim *sm, const char *type, const char *event_id,
 	    "event_id", event_id, "ts", (json_int_t)ts, "shop_id", sm->o.shop);
 }
 
-/* Announce every product of the sample. */
+/* The shop's figures, so that it may create plans ([plans] min_sps and
+ * min_orders_90d): a good score and a shop with steady orders. */
+static int
+replay_send_shop(struct sim *sm, int64_t ts)
+{
+	char eid[128];
+	json_t *ev;
+
+	snprintf(eid, sizeof(eid), "replay-%" PRId64 "-shop", ts);
+	ev = replay_event(sm, "shop", eid, ts);
+	json_object_set_new(ev, "sps", json_real(REPLAY_SHOP_SPS));
+	json_object_set_new(ev, "orders_90d",
+	    json_integer(REPLAY_SHOP_ORDERS_90D));
+	return replay_produce(sm, sm->o.shop, ev);
+}
+
+/* Announce the shop and every product of the sample. */
 static int
 replay_send_products(struct sim *sm, int64_t ts, char *err, size_t errlen)
 {
 	char eid[128];
 	size_t i;
 
+	if (replay_send_shop(sm, ts) == -1)
+		return replay_flush(sm, err, errlen);
 	for (i = 0; i < sm->np; i++) {
 		json_t *ev;
 
@@ -905,8 +925,8 @@ replay_plan_take(struct sim *sm, json_t *plan, char *err, size_t errlen)
 }
 
 /*
- * Create the plan.  A 422 that names a product is retried for a while: the
- * daemon may not have applied the product events yet.
+ * Create the plan.  A 422 that names a product or the shop event is retried
+ * for a while: the daemon may not have applied those events yet.
  */
 static int
 replay_plan_create(struct sim *sm, char *err, size_t errlen)
@@ -928,8 +948,9 @@ replay_plan_create(struct sim *sm, char *err, size_t errlen)
 		if (j != NULL)
 			replay_err(err, errlen, "POST /v1/plans: %d %s", status,
 			    msg ? msg : "(no error message)");
-		if (status != 422 || msg == NULL ||
-		    strstr(msg, "product") == NULL || replay_mono_ms() > until)
+		if (status != 422 || msg == NULL || (strstr(msg, "product") ==
+		    NULL && strstr(msg, "\"shop\" event") == NULL) ||
+		    replay_mono_ms() > until)
 			break;
 		json_decref(j);
 		usleep(250 * 1000);

@@ -40,6 +40,9 @@ ${LINGER_MS:+linger_ms = $LINGER_MS}
 port = $rport
 [admin]
 listen = 127.0.0.1:$aport
+[plans]
+# the generated shops send no "shop" event (eligibility is not measured)
+require_shop_data = no
 [log]
 level = ${LOGLEVEL:-notice}
 CONF

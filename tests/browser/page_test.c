@@ -1301,9 +1301,11 @@ setup_group(void **state)
 	*state = st;
 	if (make_artifacts(st) == -1)
 		return -1;
-	/* The days are in the past: offer for views older than the TTL. */
-	if (harness_start_group(&st->h, "[engine]\nlate_view_offers = yes\n")
-	    == -1)
+	/* the plan starts at day 0's midnight, days ago, and the views of
+	 * past days must get offers even after 10:00 UTC, when the last
+	 * day's views are older than the offer TTL */
+	if (harness_start_group(&st->h, "[plans]\nallow_past_start = yes\n"
+	    "[engine]\nlate_view_offers = yes\n") == -1)
 		return -1;
 	print_message("artifacts in %s; chromium %s\n", st->artifacts,
 	    st->chromium);

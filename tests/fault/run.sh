@@ -165,6 +165,9 @@ listen = 127.0.0.1:$aport
 [engine]
 holdout_pct = 5
 tools = product_discount
+[plans]
+# the generated shops send no "shop" event (eligibility is not tested here)
+require_shop_data = no
 [schedule]
 timezone = UTC
 [log]

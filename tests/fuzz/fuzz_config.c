@@ -81,7 +81,7 @@ static const struct fuzz_key fuzz_keys[] = {
 	S(engine, tools),
 	K(plans, min_sps, FT_DBL, 0, 5),
 	K(plans, min_orders_90d, FT_INT, 0, 1000000),
-	S(plans, require_shop_data),
+	S(plans, require_shop_data), S(plans, allow_past_start),
 	K(plans, max_days, FT_INT, 7, 3650),
 	K(segments, window_days, FT_INT, 1, 365),
 	K(segments, clearance_min_stock, FT_INT, 0, 1000000000),
@@ -91,7 +91,7 @@ static const struct fuzz_key fuzz_keys[] = {
 	K(segments, bestselling_min_orders, FT_INT, 0, 1000000000),
 	K(segments, noncompetitive_top_n, FT_INT, 1, 1000000),
 	S(segments, noncompetitive_combine),
-	K(segments, recompute_minutes, FT_INT, 1, 10080),
+	K(segments, recompute_minutes, FT_DBL, 0.05, 10080),
 	S(schedule, snapshot_time), S(schedule, timezone),
 	S(log, level),
 };

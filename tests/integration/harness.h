@@ -95,6 +95,8 @@ int harness_start_broker(struct harness *h);
  * Write the daemon config file h->conf (picks the admin port if 0), then
  * h->extra_config as it is (set it after harness_init(), e.g. to add
  * [segments] or [plans] keys; a section may appear twice, a key may not).
+ * [plans] require_shop_data = no is written first unless h->extra_config
+ * names the key.
  */
 int harness_write_config(struct harness *h);
 

@@ -2451,11 +2451,13 @@ setup_metrics(void **state)
 	int64_t at = (harness_now_ms() + 12 * HOUR_MS) % DAY_MS / 60000;
 	char extra[192];
 
-	/* the scenario replays past days: their views must get offers */
+	/* the scenario replays past days: their views must get offers, and
+	 * its plan starts at day 0's midnight */
 	*state = &harness_m;
 	snprintf(extra, sizeof(extra), "[schedule]\ntimezone = UTC\n"
-	    "snapshot_time = %02d:%02d\n[engine]\nlate_view_offers = yes\n",
-	    (int)(at / 60), (int)(at % 60));
+	    "snapshot_time = %02d:%02d\n[engine]\nlate_view_offers = yes\n"
+	    "[plans]\nallow_past_start = yes\n", (int)(at / 60),
+	    (int)(at % 60));
 	return harness_start_group(&harness_m, extra);
 }
 

@@ -203,6 +203,7 @@ write_conf(struct harness *h, const char *path, const struct ops_conf *c)
 
 	if (f == NULL)
 		fail_msg("open \"%s\": %s", path, strerror(errno));
+	/* require_shop_data = no, as harness.c: no "shop" events here */
 	fprintf(f, "[kafka]\nbrokers = %s\ngroup_id = %s\n"
 	    "session_timeout_ms = %d\n"
 	    "input_topic = " HARNESS_TOPIC_EVENTS "\n"
@@ -211,7 +212,8 @@ write_conf(struct harness *h, const char *path, const struct ops_conf *c)
 	    "dead_letter_topic = " HARNESS_TOPIC_DEAD "\n"
 	    "[redis]\nhost = 127.0.0.1\nport = %d\nkey_prefix = sp:\n"
 	    "[admin]\nlisten = 127.0.0.1:%d\n"
-	    "[engine]\nholdout_pct = %g\n[log]\nlevel = %s\n", h->bootstrap,
+	    "[engine]\nholdout_pct = %g\n[log]\nlevel = %s\n"
+	    "[plans]\nrequire_shop_data = no\n", h->bootstrap,
 	    c->group, c->session_timeout_ms, c->redis_port, c->admin_port,
 	    c->holdout_pct, c->level);
 	if (fclose(f) != 0)

@@ -61,6 +61,7 @@
 #define PLANS_CONFIG \
 	"[engine]\nmax_discount_pct = " STR(CAP_PCT) "\n" \
 	"[plans]\nmax_days = " STR(MAX_DAYS) "\n" \
+	"require_shop_data = yes\n" \
 	"[segments]\nwindow_days = " STR(WINDOW_DAYS) "\n" \
 	"trending_min_views = " STR(TREND_MIN_VIEWS) "\n" \
 	"bestselling_min_orders = " STR(BEST_MIN_ORDERS) "\n" \
@@ -911,6 +912,8 @@ rd_plan(struct harness *h, const struct rd_prod *x, size_t n)
 	json_t *b = segment_body(RD_SHOP, "clearance", 10, 40), *plan, *got;
 	size_t want = 0;
 
+	/* eligible; at midnight of D, so the shop's latest time stays put */
+	shop_figures(h, RD_SHOP, 4.6, 1200, utc_ms(RD_TODAY));
 	json_array_append_new(json_object_get(b, "segments"),
 	    json_string("newly_listed"));
 	plan = post_plan(h, b, 201);
@@ -1000,10 +1003,11 @@ test_plan_validation(void **state)
 {
 	struct harness *h = *state;
 	static const char *const ok0[] = { "v-ok-p0" }, *const ok1[] = {
-	    "v-ok-p1" };
+	    "v-ok-p1" }, *const ok2[] = { "v-ok-p2" };
 	json_t *b, *plan;
 
 	print_message("validation of POST /v1/plans:\n");
+	shop_figures(h, "v-ok", 4.0, 100, harness_now_ms());
 	plan_refused(h, body_with("days", json_integer(6)), 422,
 	    "field \"days\" must be an integer from 7 to 365", 1);
 	plan_refused(h, body_with("days", json_integer(MAX_DAYS + 1)), 422,
@@ -1038,6 +1042,14 @@ test_plan_validation(void **state)
 	    1);
 	plan_refused(h, body_with("segments", json_pack("[s]", "trending")),
 	    422, "give either \"products\" or \"segments\"", 1);
+	/* Plans start on publish: a start 10 minutes ago is refused, one a
+	 * minute ago (inside the 5-minute tolerance) is taken. */
+	plan_refused(h, body_with("start", json_integer(harness_now_ms() -
+	    600000)), 422, "field \"start\" must not be in the past (plans "
+	    "start on publish; at most 5 minutes before now)", 1);
+	b = custom_body("v-ok", ok2, 1, 10, 20);
+	json_object_set_new(b, "start", json_integer(harness_now_ms() - 60000));
+	json_decref(post_plan(h, b, 201));
 	/* The edges are allowed: min = max = cap, days = max_days and 7. */
 	b = custom_body("v-ok", ok0, 1, CAP_PCT, CAP_PCT);
 	json_object_set_new(b, "days", json_integer(MAX_DAYS));
@@ -1057,6 +1069,40 @@ test_plan_validation(void **state)
 #define PV_SHOP "pv-shop"
 #define PV_VIEWS 40
 
+/* A preview that must answer 409 with exactly msg. */
+static void
+pv_refused(struct harness *h, json_t *body, const char *msg)
+{
+	char *text = json_dumps(body, JSON_COMPACT);
+	json_t *out;
+
+	json_decref(body);
+	assert_non_null(text);
+	out = http_expect(h, "POST", "/v1/plans?dry_run=1", text, 409);
+	print_message("  preview: 409 %s\n", jtext(out));
+	assert_string_equal(sfield(out, "error"), msg);
+	json_decref(out);
+	free(text);
+}
+
+/* A preview answers the 409s of a create, with the same messages. */
+static void
+pv_conflicts(struct harness *h, const char *pid)
+{
+	static const char *const taken[] = { "pv-p9", "pv-p1" };
+	char msg[256];
+	json_t *seg;
+
+	snprintf(msg, sizeof(msg), "product \"pv-p1\" is already in active "
+	    "plan \"%s\"", pid);
+	pv_refused(h, custom_body(PV_SHOP, taken, 2, 5, 30), msg);
+	seg = post_plan(h, segment_body(PV_SHOP, "clearance", 5, 10), 201);
+	snprintf(msg, sizeof(msg), "shop \"" PV_SHOP "\" already has active "
+	    "plan \"%s\" for segment \"clearance\"", sfield(seg, "plan_id"));
+	pv_refused(h, segment_body(PV_SHOP, "clearance", 5, 10), msg);
+	json_decref(seg);
+}
+
 /*
  * POST /v1/plans?dry_run=1 answers with the plan as it would be, each
  * product's range and suggestion, and the potential GMV increase computed
@@ -1073,6 +1119,7 @@ test_plan_preview(void **state)
 	double gain, best;
 	char *text;
 
+	shop_figures(h, PV_SHOP, 4.2, 80, now);
 	catalog(h, PV_SHOP, p, 1, 2000, 100, now - 90 * DAY_MS, now);
 	send_views(h, PV_SHOP, "pv-p0", "pv-c", PV_VIEWS, yday);
 	wait_day_counter(h, "pv-p0", yday, "pv", PV_VIEWS);
@@ -1142,13 +1189,15 @@ test_plan_preview(void **state)
 	/* And the previewed plan can be created for real. */
 	out = post_plan(h, custom_body(PV_SHOP, p, 2, 5, 30), 201);
 	assert_string_equal(sfield(out, "status"), "active");
+	pv_conflicts(h, sfield(out, "plan_id"));
 	json_decref(out);
 	harness_pass(h);
 }
 
 /* ---- test 3: shop eligibility ---- */
 
-/* Plans need a shop's last SPS and orders_90d at the minimums, or none. */
+/* Plans need a shop's last SPS and orders_90d at the minimums; a shop
+ * without them is refused ([plans] require_shop_data = yes, the default). */
 static void
 test_plan_eligibility(void **state)
 {
@@ -1159,18 +1208,30 @@ test_plan_eligibility(void **state)
 
 	shop_figures(h, "e-low-sps", 3.2, 500, now);
 	shop_figures(h, "e-low-orders", 4.8, 10, now);
+	shop_figures(h, "e-both", 2.9, 29, now);
+	shop_figures(h, "e-no-orders", 4.5, -1, now);
 	shop_figures(h, "e-edge", 3.5, 30, now);
 	print_message("eligibility ([plans] defaults: min_sps 3.5, "
-	    "min_orders_90d 30, require_shop_data no):\n");
+	    "min_orders_90d 30, require_shop_data yes):\n");
 	plan_refused(h, custom_body("e-low-sps", p, 1, 10, 20), 422,
-	    "Shop Performance Score 3.2 is below", 0);
+	    "shop \"e-low-sps\" is not eligible: its Shop Performance Score "
+	    "3.2 is below the required minimum", 1);
 	plan_refused(h, custom_body("e-low-orders", p, 1, 10, 20), 422,
-	    "fewer orders in the last 90 days", 0);
+	    "shop \"e-low-orders\" is not eligible: it has fewer orders in "
+	    "the last 90 days than required", 1);
+	plan_refused(h, custom_body("e-both", p, 1, 10, 20), 422,
+	    "shop \"e-both\" is not eligible: its Shop Performance Score 2.9 "
+	    "is below the required minimum; it has fewer orders in the last "
+	    "90 days than required", 1);
+	plan_refused(h, custom_body("e-no-orders", p, 1, 10, 20), 422,
+	    "shop \"e-no-orders\" is not eligible: no \"shop\" event gave "
+	    "its orders in the last 90 days (orders_90d)", 1);
+	plan_refused(h, custom_body("e-no-shop-event", p, 1, 10, 20), 422,
+	    "shop \"e-no-shop-event\" has no Shop Performance Score yet "
+	    "(send a \"shop\" event first)", 1);
 	plan = post_plan(h, custom_body("e-edge", p, 1, 10, 20), 201);
 	assert_string_equal(sfield(plan, "status"), "active");
 	json_decref(plan);
-	json_decref(post_plan(h, custom_body("e-no-shop-event",
-	    (const char *const[]){ "e-p1" }, 1, 10, 20), 201));
 	/* The last shop event counts: a better score makes it eligible. */
 	shop_figures(h, "e-low-sps", 4.1, 500, now + 1000);
 	json_decref(post_plan(h, custom_body("e-low-sps",
@@ -1312,6 +1373,30 @@ r_end(struct harness *h, const char *pid)
 	json_decref(out);
 }
 
+/* The newly_listed plan of R_SHOP, previewed or created: it names r-p0,
+ * held by custom plan pid, in "skipped"; the created plan (new ref). */
+static json_t *
+r_skipped(struct harness *h, const char *pid, int preview)
+{
+	json_t *b = segment_body(R_SHOP, "newly_listed", 5, 15), *out, *sk;
+	char *text = json_dumps(b, JSON_COMPACT);
+
+	json_decref(b);
+	out = preview ? http_expect(h, "POST", "/v1/plans?dry_run=1", text,
+	    200) : post_plan(h, json_loads(text, 0, NULL), 201);
+	free(text);
+	sk = json_object_get(out, "skipped");
+	print_message("%s: skipped %s\n", preview ? "preview" : "create",
+	    jtext(sk));
+	if (json_array_size(sk) != 1 || strcmp(sfield(json_array_get(sk, 0),
+	    "product_id"), "r-p0") != 0 || strcmp(sfield(json_array_get(sk,
+	    0), "plan_id"), pid) != 0)
+		fail_msg("skipped: %s, want r-p0 held by %s", jtext(sk), pid);
+	if (preview)
+		json_decref(out);
+	return preview ? NULL : out;
+}
+
 /* After the end: the products are free again; a segment plan skips taken. */
 static void
 r_after_end(struct harness *h)
@@ -1324,7 +1409,8 @@ r_after_end(struct harness *h)
 	pkey(key, sizeof(key), "r-p0", "product");
 	wait_hash_str(h, key, "plan_id", NULL);
 	custom = post_plan(h, custom_body(R_SHOP, p0, 1, 10, 20), 201);
-	seg = post_plan(h, segment_body(R_SHOP, "newly_listed", 5, 15), 201);
+	r_skipped(h, sfield(custom, "plan_id"), 1);
+	seg = r_skipped(h, sfield(custom, "plan_id"), 0);
 	print_message("new segment plan after the end: products %s (r-p0 is "
 	    "in custom plan %s)\n", jtext(json_object_get(seg, "products")),
 	    sfield(custom, "plan_id"));
@@ -1438,6 +1524,60 @@ test_auto_enrollment(void **state)
 	harness_pass(h);
 }
 
+/* ---- test 5b: auto-enrollment skips the excluded and the taken ---- */
+
+#define N_SHOP "n-shop"
+
+static const char *const n_old[] = { "n-p0" };
+static const char *const n_new[] = { "n-p1", "n-p2", "n-p3" };
+
+/*
+ * Three products enter Newly listed, whose plan excludes n-p1 and where
+ * n-p2 is already in a custom plan: only n-p3 joins; n-p2 stays in its
+ * custom plan and n-p1 in none.
+ */
+static void
+test_auto_enrollment_skips(void **state)
+{
+	struct harness *h = *state;
+	int64_t now = harness_now_ms();
+	json_t *b, *seg, *custom, *fig, *plan;
+	char key[128], pid[64];
+
+	shop_figures(h, N_SHOP, 4.4, 90, now);
+	catalog(h, N_SHOP, n_old, 1, 4000, 5, now - 60 * DAY_MS, now);
+	fig = recompute(h, N_SHOP);
+	assert_int_equal(seg_figure(fig, "newly_listed", "size"), 0);
+	json_decref(fig);
+	b = segment_body(N_SHOP, "newly_listed", 5, 20);
+	json_object_set_new(b, "exclude", json_pack("[s]", "n-p1"));
+	seg = post_plan(h, b, 201);
+	snprintf(pid, sizeof(pid), "%s", sfield(seg, "plan_id"));
+	custom = post_plan(h, custom_body(N_SHOP, n_new + 1, 1, 10, 20), 201);
+	catalog(h, N_SHOP, n_new, 3, 4000, 5, now - DAY_MS, now);
+	fig = recompute(h, N_SHOP);
+	assert_int_equal(seg_figure(fig, "newly_listed", "size"), 3);
+	assert_int_equal(seg_figure(fig, "newly_listed", "entered"), 3);
+	assert_int_equal(seg_figure(fig, "newly_listed", "enrolled"), 1);
+	json_decref(fig);
+	plan = get_plan(h, pid);
+	print_message("newly_listed plan %s after n-p1..3 entered: products "
+	    "%s, exclude %s\n", pid, jtext(json_object_get(plan, "products")),
+	    jtext(json_object_get(plan, "exclude")));
+	expect_ids(json_object_get(plan, "products"), n_new + 2, 1,
+	    "products of the newly_listed plan");
+	pkey(key, sizeof(key), "n-p3", "product");
+	wait_hash_str(h, key, "plan_id", pid);
+	pkey(key, sizeof(key), "n-p2", "product");
+	wait_hash_str(h, key, "plan_id", sfield(custom, "plan_id"));
+	pkey(key, sizeof(key), "n-p1", "product");
+	wait_hash_str(h, key, "plan_id", NULL);
+	json_decref(plan);
+	json_decref(custom);
+	json_decref(seg);
+	harness_pass(h);
+}
+
 /* ---- test 6: seller promotions replaced and refused ---- */
 
 #define C_SHOP "c-shop"
@@ -1539,6 +1679,7 @@ test_seller_promotions(void **state)
 	char key[128];
 	int seq = 0;
 
+	shop_figures(h, C_SHOP, 4.0, 60, now);
 	catalog(h, C_SHOP, c_prod, 2, 5000, 10, now - 60 * DAY_MS, now);
 	send_event(h, "c-p0", window_event("seller_promotion", C_SHOP, "c-p0",
 	    "sp-c0", 1500, now - 3600000, now + DAY_MS, now));
@@ -1589,6 +1730,7 @@ test_campaign_window(void **state)
 	json_t *plan, *msgs;
 	int seq = 0;
 
+	shop_figures(h, K_SHOP, 4.0, 60, now);
 	catalog(h, K_SHOP, prod, 1, 6000, 10, now - 60 * DAY_MS, now);
 	plan = post_plan(h, custom_body(K_SHOP, prod, 1, 10, 30), 201);
 	now = harness_now_ms();
@@ -1627,9 +1769,113 @@ test_campaign_window(void **state)
 	harness_pass(h);
 }
 
+/* ---- the clock group: time passing by itself ---- */
+
+#define CLOCK_CONFIG \
+	"[plans]\nallow_past_start = yes\n" \
+	"[segments]\nrecompute_minutes = " STR(CLOCK_RECOMPUTE_MIN) "\n"
+#define CLOCK_RECOMPUTE_MIN 0.05        /* 3 s */
+#define SWEEP_WAIT_MS 75000     /* the once-a-minute sweep, and slack */
+
+/* Poll GET /v1/plans/{id} until its status is want; the plan. */
+static json_t *
+wait_plan_status(struct harness *h, const char *id, const char *want,
+    int ms)
+{
+	int64_t deadline = harness_now_ms() + ms;
+	json_t *plan;
+
+	for (;;) {
+		plan = get_plan(h, id);
+		if (strcmp(sfield(plan, "status"), want) == 0 ||
+		    harness_now_ms() > deadline)
+			break;
+		json_decref(plan);
+		harness_sleep_ms(500);
+	}
+	if (strcmp(sfield(plan, "status"), want) != 0)
+		fail_msg("plan %s is %s after %d ms, want %s", id,
+		    jtext(plan), ms, want);
+	return plan;
+}
+
+/*
+ * A plan ends by itself at its end time: a 7-day plan started 7 days less
+ * 3 s ago ([plans] allow_past_start = yes) is ended by the wall-clock
+ * sweep, with reason "completed", and its product is free again.
+ */
+static void
+test_plan_ends_by_itself(void **state)
+{
+	struct harness *h = *state;
+	static const char *const prod[] = { "x-p0" };
+	int64_t t0 = harness_now_ms();
+	json_t *b, *plan;
+	char key[128], pid[64];
+
+	b = custom_body("x-shop", prod, 1, 5, 20);
+	json_object_set_new(b, "days", json_integer(7));
+	json_object_set_new(b, "start", json_integer(t0 - 7 * DAY_MS + 3000));
+	plan = post_plan(h, b, 201);
+	snprintf(pid, sizeof(pid), "%s", sfield(plan, "plan_id"));
+	assert_string_equal(sfield(plan, "status"), "active");
+	json_decref(plan);
+	pkey(key, sizeof(key), "x-p0", "product");
+	wait_hash_str(h, key, "plan_id", pid);
+	plan = wait_plan_status(h, pid, "ended", SWEEP_WAIT_MS);
+	print_message("plan %s %.1f s after its creation: status %s, "
+	    "end_reason \"%s\", ended_at - end = %lld ms\n", pid,
+	    (harness_now_ms() - t0) / 1000.0, sfield(plan, "status"),
+	    sfield(plan, "end_reason"), (long long)(ifield(plan, "ended_at") -
+	    ifield(plan, "end")));
+	assert_string_equal(sfield(plan, "end_reason"), "completed");
+	assert_true(ifield(plan, "ended_at") >= ifield(plan, "end"));
+	json_decref(plan);
+	wait_hash_str(h, key, "plan_id", NULL);
+	json_decref(post_plan(h, custom_body("x-shop", prod, 1, 5, 20), 201));
+	harness_pass(h);
+}
+
+/*
+ * The schedule ([segments] recompute_minutes, 3 s here) recomputes by
+ * itself: a product listed after the plan's creation appears in
+ * Newly listed and joins the shop's plan without an on-demand recompute.
+ */
+static void
+test_scheduled_recompute(void **state)
+{
+	struct harness *h = *state;
+	static const char *const prod[] = { "t-p0" };
+	int64_t now = harness_now_ms(), t0;
+	json_t *plan, *members;
+	char key[128], pid[64];
+
+	plan = post_plan(h, segment_body("t-shop", "newly_listed", 5, 20),
+	    201);
+	snprintf(pid, sizeof(pid), "%s", sfield(plan, "plan_id"));
+	assert_int_equal(json_array_size(json_object_get(plan, "products")),
+	    0);
+	json_decref(plan);
+	catalog(h, "t-shop", prod, 1, 2500, 5, now - DAY_MS, now);
+	t0 = harness_now_ms();
+	pkey(key, sizeof(key), "t-p0", "product");
+	wait_hash_str(h, key, "plan_id", pid);
+	print_message("t-p0 joined plan %s %lld ms after its catalog row was "
+	    "stored (schedule every %g min)\n", pid,
+	    (long long)(harness_now_ms() - t0), CLOCK_RECOMPUTE_MIN);
+	members = smembers(h, "sp:segment:t-shop:newly_listed");
+	expect_ids(members, prod, 1, "sp:segment:t-shop:newly_listed");
+	json_decref(members);
+	plan = get_plan(h, pid);
+	expect_ids(json_object_get(plan, "products"), prod, 1,
+	    "products of the newly_listed plan");
+	json_decref(plan);
+	harness_pass(h);
+}
+
 /* ---- fixtures ---- */
 
-static struct harness harness_plans;
+static struct harness harness_plans, harness_clock;
 
 /* Start redis, the broker and the daemon with the group's config. */
 static int
@@ -1637,6 +1883,14 @@ setup_plans(void **state)
 {
 	*state = &harness_plans;
 	return harness_start_group(&harness_plans, PLANS_CONFIG);
+}
+
+/* The clock group: past starts allowed, a 3-second segment schedule. */
+static int
+setup_clock(void **state)
+{
+	*state = &harness_clock;
+	return harness_start_group(&harness_clock, CLOCK_CONFIG);
 }
 
 #define T(f) cmocka_unit_test_setup_teardown(f, setup_test, teardown_test)
@@ -1650,11 +1904,20 @@ main(void)
 		T(test_plan_eligibility),
 		T(test_segment_plan_rules),
 		T(test_auto_enrollment),
+		T(test_auto_enrollment_skips),
 		T(test_seller_promotions),
 		T(test_campaign_window),
 		T(test_segments_real_data),
 	};
 
-	return cmocka_run_group_tests_name("plans", tests, setup_plans,
-	    harness_teardown_group) != 0;
+	const struct CMUnitTest clock_tests[] = {
+		T(test_scheduled_recompute),
+		T(test_plan_ends_by_itself),
+	};
+	int failed = cmocka_run_group_tests_name("plans", tests, setup_plans,
+	    harness_teardown_group);
+
+	failed += cmocka_run_group_tests_name("plans-clock", clock_tests,
+	    setup_clock, harness_teardown_group);
+	return failed != 0;
 }

@@ -172,6 +172,34 @@ test_request_messages(void **state)
 	}
 }
 
+/* A start more than PLAN_START_SLACK_MS before now is refused, unless the
+ * limits allow past starts (replays); now - slack and later are taken. */
+static void
+test_request_start_rule(void **state)
+{
+	static const struct plan_limits past = { 5.0, 80, 1 };
+	char body[256], err[256] = "";
+	struct plan p;
+
+	(void)state;
+	snprintf(body, sizeof(body), "{" NAME_SHOP P12 RANGE ",\"start\":%lld}",
+	    (long long)(NOW - PLAN_START_SLACK_MS - 1));
+	assert_int_equal(req(&p, body, err, sizeof(err)), -1);
+	assert_string_equal(err, "field \"start\" must not be in the past "
+	    "(plans start on publish; at most 5 minutes before now)");
+	assert_true(plan_is_zero(&p));
+	assert_int_equal(plan_from_request(&p, body, strlen(body), &past, NOW,
+	    err, sizeof(err)), 0);
+	assert_int_equal(p.start_ms, NOW - PLAN_START_SLACK_MS - 1);
+	plan_release(&p);
+	snprintf(body, sizeof(body), "{" NAME_SHOP P12 RANGE ",\"start\":%lld}",
+	    (long long)(NOW - PLAN_START_SLACK_MS));
+	assert_int_equal(req(&p, body, err, sizeof(err)), 0);
+	assert_int_equal(p.end_ms, NOW - PLAN_START_SLACK_MS +
+	    14 * PLAN_DAY_MS);
+	plan_release(&p);
+}
+
 /* Malformed JSON, trailing garbage and duplicate keys name the parser. */
 static void
 test_request_not_json(void **state)
@@ -776,6 +804,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_request_messages),
 		cmocka_unit_test(test_request_not_json),
+		cmocka_unit_test(test_request_start_rule),
 		cmocka_unit_test(test_request_too_many_products),
 		cmocka_unit_test(test_request_defaults),
 		cmocka_unit_test(test_request_explicit),
