@@ -27,6 +27,7 @@ struct pl_msg {
 	struct event ev;
 	int ok;                 /* decoded */
 	int prod;               /* index in prods, -1: names no product */
+	int dlq;                /* poison: index in dlqs, -1: none */
 	char date[ENGINE_DATE_MAX];
 	char reason[EVENT_REASON_MAX];
 };
@@ -117,6 +118,9 @@ struct pipeline {
 	size_t nouts, outcap;
 	struct pl_flight *flights, *flights_tail;
 	int nflights;
+	struct pl_dlq *dlqs;            /* poison messages per Kafka key */
+	size_t ndlqs, dlqcap;
+	struct strmap dlq_index;        /* key -> index + 1 */
 	struct pl_saved *saved;         /* plan state before the apply step */
 	size_t nsaved, savedcap;
 	int backoff_ms;
@@ -135,6 +139,16 @@ struct pipeline {
 
 static void pl_load(struct pipeline *pl);
 static void pl_emit(struct pipeline *pl);
+struct pl_dlq;
+struct pl_flight;
+static int pl_dlq_key_ok(const rd_kafka_message_t *m);
+static void pl_dlq_note(struct pipeline *pl, struct pl_msg *pm, size_t idx);
+static void pl_dlq_reset(struct pipeline *pl);
+static void pl_dlq_send_load(struct pipeline *pl, size_t idx);
+static void pl_dlq_apply(struct pipeline *pl, size_t idx);
+static void pl_dlq_send_write(struct pipeline *pl, size_t idx);
+static void pl_dlq_collect(struct pipeline *pl);
+static void pl_dlq_outbox(struct pipeline *pl, struct pl_flight *fl);
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -243,6 +257,7 @@ pl_reset_state(struct pipeline *pl)
 	strmap_release(&pl->prod_index);
 	strmap_release(&pl->shop_index);
 	strmap_release(&pl->buyers);
+	pl_dlq_reset(pl);
 	pl->failed = 0;
 	pl->pending = 0;
 }
@@ -386,8 +401,13 @@ pl_prepare_msg(struct pipeline *pl, struct pl_msg *pm)
 	struct product_state *ps;
 
 	pm->prod = -1;
-	if (!pm->ok)
+	pm->dlq = -1;
+	if (!pm->ok) {
+		if (pm->m->err == RD_KAFKA_RESP_ERR_NO_ERROR &&
+		    pl_dlq_key_ok(pm->m))
+			pl_dlq_note(pl, pm, (size_t)(pm - pl->msgs));
 		return;
+	}
 	pl_prepare_shop(pl, ev);
 	if (ev->product_id[0] == '\0')
 		return;
@@ -869,7 +889,7 @@ pl_round_begin(struct pipeline *pl, enum pl_phase phase)
 	pl->nreqs = 0;
 	free(pl->reqs);
 	/* reqs must not move while replies are pending: size it first */
-	pl->reqcap = pl->nprods + 6 * pl->nshops + pl->nmsgs + 3;
+	pl->reqcap = pl->nprods + 6 * pl->nshops + pl->nmsgs + pl->ndlqs + 3;
 	if ((pl->reqs = calloc(pl->reqcap, sizeof(*pl->reqs))) == NULL)
 		fatalx("out of memory");
 	pl->pending = 1;        /* released by the round's own call below */
@@ -885,6 +905,8 @@ pl_load(struct pipeline *pl)
 	pl_round_begin(pl, PL_LOADING);
 	for (size_t i = 0; i < pl->nprods; i++)
 		pl_send_load(pl, i);
+	for (size_t i = 0; i < pl->ndlqs; i++)
+		pl_dlq_send_load(pl, i);
 	for (size_t i = 0; i < pl->nshops; i++) {
 		if (pl->shops[i].nasked > 0)
 			pl_send_buyers(pl, i, "SMISMEMBER", pl->shops[i].asked,
@@ -1013,6 +1035,8 @@ pl_apply(struct pipeline *pl)
 	for (size_t i = 0; i < pl->nprods; i++)
 		if (engine_flush(&pl->prods[i].ps, &pl->prods[i].fx) == -1)
 			fatalx("out of memory");
+	for (size_t i = 0; i < pl->ndlqs; i++)
+		pl_dlq_apply(pl, i);
 	pl->t_applied = clock_mono_ms();
 	pl_write(pl);
 }
@@ -1388,6 +1412,8 @@ pl_write(struct pipeline *pl)
 			pl_send_write(pl, i);
 	for (size_t i = 0; i < pl->nshops; i++)
 		pl_send_shop_writes(pl, i);
+	for (size_t i = 0; i < pl->ndlqs; i++)
+		pl_dlq_send_write(pl, i);
 	pl_send_pps_writes(pl);
 	pl_arm_timeout(pl);
 	pl_round_done(pl, pl_emit);
@@ -1448,7 +1474,288 @@ pl_out(struct pipeline *pl, enum fx_topic topic, char *key, char *payload)
 	pl->outs[pl->nouts++] = (struct pl_out){ topic, key, payload, 0, NULL };
 }
 
-/* The dead letters of messages that did not decode. */
+/* ---- keyed dead letters ------------------------------------------------- */
+
+/*
+ * A message that does not decode but has a usable Kafka key (a product's
+ * or a shop's id) gets its dead letter recorded in sp:{K}:dlq by the write
+ * script, with the key's last poison position (field kpos) compared and
+ * set in the same call: the dead letter and the position move in one
+ * atomic step.  The field "<partition>:<offset>" holds the dead letter
+ * until it is delivered.  A re-delivered poison message at or below kpos
+ * is not recorded again: its dead letter is re-sent from the entry if the
+ * entry is still there (a crash before the delivery), else it was
+ * delivered and nothing is sent.  Messages without a usable key keep the
+ * plain path (pl_collect_dead): produced after the batch, at least once.
+ */
+struct pl_dlq {
+	char *key;              /* the Kafka key */
+	char kpos[48];          /* as loaded, "" none */
+	size_t *msg;            /* indexes in msgs, in Kafka order */
+	char (*field)[48];      /* their "<partition>:<offset>" */
+	char **have;            /* their stored entries, NULL: none */
+	char **out;             /* the dead letters to send, NULL: none */
+	int *write;             /* out[i] is new: written by this batch */
+	size_t n, cap;
+	char newpos[48];
+};
+
+/* Nonzero if a Kafka key can name a dead-letter slot: an id of 1..127
+ * bytes without control bytes or braces (the hash tag). */
+static int
+pl_dlq_key_ok(const rd_kafka_message_t *m)
+{
+	const unsigned char *k = m->key;
+
+	if (k == NULL || m->key_len == 0 || m->key_len >= EVENT_ID_MAX)
+		return 0;
+	for (size_t i = 0; i < m->key_len; i++)
+		if (k[i] < 0x20 || k[i] == 0x7f || k[i] == '{' || k[i] == '}')
+			return 0;
+	return 1;
+}
+
+/* Note a poison message under its key's slot. */
+static void
+pl_dlq_note(struct pipeline *pl, struct pl_msg *pm, size_t idx)
+{
+	char key[EVENT_ID_MAX];
+	uintptr_t i;
+	struct pl_dlq *d;
+
+	memcpy(key, pm->m->key, pm->m->key_len);
+	key[pm->m->key_len] = '\0';
+	if ((i = (uintptr_t)strmap_get(&pl->dlq_index, key)) == 0) {
+		pl_grow((void **)&pl->dlqs, &pl->dlqcap, pl->ndlqs,
+		    sizeof(*pl->dlqs));
+		d = &pl->dlqs[pl->ndlqs];
+		memset(d, 0, sizeof(*d));
+		if ((d->key = strdup(key)) == NULL || strmap_put(&pl->dlq_index,
+		    key, (void *)(uintptr_t)(++pl->ndlqs)) == -1)
+			fatalx("out of memory");
+		i = pl->ndlqs;
+	}
+	d = &pl->dlqs[i - 1];
+	if (d->n == d->cap) {
+		d->cap = d->cap ? 2 * d->cap : 4;
+		d->msg = realloc(d->msg, d->cap * sizeof(*d->msg));
+		d->field = realloc(d->field, d->cap * sizeof(*d->field));
+		d->have = realloc(d->have, d->cap * sizeof(*d->have));
+		d->out = realloc(d->out, d->cap * sizeof(*d->out));
+		d->write = realloc(d->write, d->cap * sizeof(*d->write));
+		if (d->msg == NULL || d->field == NULL || d->have == NULL ||
+		    d->out == NULL || d->write == NULL)
+			fatalx("out of memory");
+	}
+	d->msg[d->n] = idx;
+	engine_outbox_field(pm->m->partition, pm->m->offset, d->field[d->n],
+	    sizeof(d->field[d->n]));
+	d->have[d->n] = d->out[d->n] = NULL;
+	d->write[d->n] = 0;
+	d->n++;
+	pm->dlq = (int)i - 1;
+}
+
+/* Forget the batch's dead-letter slots. */
+static void
+pl_dlq_reset(struct pipeline *pl)
+{
+	for (size_t i = 0; i < pl->ndlqs; i++) {
+		struct pl_dlq *d = &pl->dlqs[i];
+
+		for (size_t j = 0; j < d->n; j++) {
+			free(d->have[j]);
+			free(d->out[j]);
+		}
+		free(d->key);
+		free(d->msg);
+		free(d->field);
+		free(d->have);
+		free(d->out);
+		free(d->write);
+	}
+	pl->ndlqs = 0;
+	strmap_release(&pl->dlq_index);
+}
+
+/* Reply to a slot's HMGET kpos and entries. */
+static void
+pl_dlq_load_cb(redisAsyncContext *ac, void *r, void *priv)
+{
+	struct pl_req *rq = priv;
+	struct pipeline *pl = rq->pl;
+	redisReply *reply = r;
+	struct pl_dlq *d;
+
+	(void)ac;
+	if (rq->gen != pl->gen)
+		return;
+	d = &pl->dlqs[rq->idx];
+	if (reply == NULL || reply->type != REDIS_REPLY_ARRAY ||
+	    reply->elements != d->n + 1)
+		pl_reply_failed(pl, reply, "dead-letter load");
+	else {
+		if (reply->element[0]->type == REDIS_REPLY_STRING)
+			snprintf(d->kpos, sizeof(d->kpos), "%s",
+			    reply->element[0]->str);
+		for (size_t j = 0; j < d->n; j++)
+			if (reply->element[j + 1]->type == REDIS_REPLY_STRING &&
+			    (d->have[j] = strdup(reply->element[j + 1]->str))
+			    == NULL)
+				fatalx("out of memory");
+	}
+	pl_round_done(pl, pl_apply);
+}
+
+/* Load a slot: its kpos and the entries of the batch's positions. */
+static void
+pl_dlq_send_load(struct pipeline *pl, size_t idx)
+{
+	struct pl_dlq *d = &pl->dlqs[idx];
+	const char **argv = calloc(d->n + 3, sizeof(*argv));
+	char key[300];
+
+	if (argv == NULL)
+		fatalx("out of memory");
+	argv[0] = "HMGET";
+	argv[1] = store_key(pl->st, key, sizeof(key), "{%s}:dlq", d->key);
+	argv[2] = "kpos";
+	for (size_t j = 0; j < d->n; j++)
+		argv[3 + j] = d->field[j];
+	pl_send(pl, pl_dlq_load_cb, idx, (int)d->n + 3, argv, NULL);
+	free(argv);
+}
+
+/* Nonzero if (partition, offset) is at or below the recorded kpos. */
+static int
+pl_dlq_recorded(const char *kpos, int32_t partition, int64_t offset)
+{
+	long long part, off;
+	int n = 0;
+
+	if (sscanf(kpos, "%lld:%lld%n", &part, &off, &n) != 2 ||
+	    kpos[n] != '\0')
+		return 0;
+	return part == partition && offset <= off;
+}
+
+/* Decide each poison message of a slot: new, re-sent, or done before. */
+static void
+pl_dlq_apply(struct pipeline *pl, size_t idx)
+{
+	struct pl_dlq *d = &pl->dlqs[idx];
+
+	snprintf(d->newpos, sizeof(d->newpos), "%s", d->kpos);
+	for (size_t j = 0; j < d->n; j++) {
+		struct pl_msg *pm = &pl->msgs[d->msg[j]];
+		rd_kafka_message_t *m = pm->m;
+
+		if (pl_dlq_recorded(d->kpos, m->partition, m->offset)) {
+			d->out[j] = d->have[j];         /* NULL: delivered */
+			d->have[j] = NULL;
+			continue;
+		}
+		d->out[j] = engine_dead_letter(pm->reason, m->payload, m->len,
+		    rd_kafka_topic_name(m->rkt), m->partition, m->offset,
+		    pl->took_ms);
+		if (d->out[j] == NULL)
+			fatalx("out of memory");
+		d->write[j] = 1;
+		memcpy(d->newpos, d->field[j], sizeof(d->field[j]));
+		log_info("dead letter at %s[%" PRId32 "]@%" PRId64 ": %s",
+		    rd_kafka_topic_name(m->rkt), m->partition, m->offset,
+		    pm->reason);
+	}
+}
+
+/* The write script call of a slot: its new entries and kpos, if any. */
+static void
+pl_dlq_send_write(struct pipeline *pl, size_t idx)
+{
+	struct pl_dlq *d = &pl->dlqs[idx];
+	const char **argv = calloc(2 * d->n + 8 + 3 * (d->n / PL_CHUNK + 1),
+	    sizeof(*argv));
+	char key[300], ttl[24], (*cnt)[12];
+	size_t a = 0, w = 0, nc = 0;
+
+	cnt = calloc(d->n / PL_CHUNK + 2, sizeof(*cnt));
+	if (argv == NULL || cnt == NULL)
+		fatalx("out of memory");
+	argv[a++] = "EVALSHA";
+	argv[a++] = store_sha_write(pl->st);
+	argv[a++] = "1";
+	argv[a++] = store_key(pl->st, key, sizeof(key), "{%s}:dlq", d->key);
+	argv[a++] = d->kpos;
+	argv[a++] = d->newpos;
+	snprintf(ttl, sizeof(ttl), "%d", 0);
+	argv[a++] = ttl;
+	argv[a++] = "";                 /* no key gets a TTL */
+	for (size_t j = 0; j < d->n; j++) {
+		if (!d->write[j])
+			continue;
+		if (w % PL_CHUNK == 0) {        /* "H" 1 count, then pairs */
+			argv[a++] = "H";
+			argv[a++] = "1";
+			argv[a++] = cnt[nc++];
+		}
+		argv[a++] = d->field[j];
+		argv[a++] = d->out[j];
+		snprintf(cnt[nc - 1], sizeof(cnt[0]), "%zu", w % PL_CHUNK + 1);
+		w++;
+	}
+	if (w > 0)
+		pl_send(pl, pl_write_cb, idx, (int)a, argv, NULL);
+	free(argv);
+	free(cnt);
+}
+
+/* Move the slots' dead letters to the batch's outputs. */
+static void
+pl_dlq_collect(struct pipeline *pl)
+{
+	for (size_t i = 0; i < pl->ndlqs; i++) {
+		struct pl_dlq *d = &pl->dlqs[i];
+
+		for (size_t j = 0; j < d->n; j++) {
+			char *key;
+
+			if (d->out[j] == NULL)
+				continue;
+			if ((key = strdup(d->key)) == NULL)
+				fatalx("out of memory");
+			pl_out(pl, FX_TOPIC_DEAD_LETTER, key, d->out[j]);
+			d->out[j] = NULL;
+			d->write[j] = 2;        /* sent: its field is dropped */
+		}
+	}
+}
+
+/* Note the slots' fields to delete once the flight landed. */
+static void
+pl_dlq_outbox(struct pipeline *pl, struct pl_flight *fl)
+{
+	char key[300];
+
+	for (size_t i = 0; i < pl->ndlqs; i++) {
+		struct pl_dlq *d = &pl->dlqs[i];
+		struct pl_obx *o = &fl->obx[fl->nobx];
+		size_t cap = 0;
+
+		for (size_t j = 0; j < d->n; j++)
+			if (d->write[j] == 2)
+				pl_strlist_add(&o->fields, &o->n, &cap,
+				    d->field[j]);
+		if (o->n == 0)
+			continue;
+		if ((o->key = strdup(store_key(pl->st, key, sizeof(key),
+		    "{%s}:dlq", d->key))) == NULL)
+			fatalx("out of memory");
+		fl->nobx++;
+	}
+}
+
+/* The dead letters of messages that did not decode: those with a usable
+ * key from their slots, the others produced from here. */
 static void
 pl_collect_dead(struct pipeline *pl)
 {
@@ -1457,7 +1764,8 @@ pl_collect_dead(struct pipeline *pl)
 		rd_kafka_message_t *m = pm->m;
 		char *key, *dl;
 
-		if (pm->ok || m->err != RD_KAFKA_RESP_ERR_NO_ERROR)
+		if (pm->ok || m->err != RD_KAFKA_RESP_ERR_NO_ERROR ||
+		    pm->dlq >= 0)
 			continue;
 		dl = engine_dead_letter(pm->reason, m->payload, m->len,
 		    rd_kafka_topic_name(m->rkt), m->partition, m->offset,
@@ -1471,6 +1779,7 @@ pl_collect_dead(struct pipeline *pl)
 		    pm->reason);
 		pl_out(pl, FX_TOPIC_DEAD_LETTER, key, dl);
 	}
+	pl_dlq_collect(pl);
 }
 
 /* Move every product's messages to the outputs. */
@@ -1563,7 +1872,8 @@ pl_collect_outbox(struct pipeline *pl, struct pl_flight *fl)
 {
 	char key[300];
 
-	if ((fl->obx = calloc(pl->nprods + 1, sizeof(*fl->obx))) == NULL)
+	if ((fl->obx = calloc(pl->nprods + pl->ndlqs + 1,
+	    sizeof(*fl->obx))) == NULL)
 		fatalx("out of memory");
 	for (size_t i = 0; i < pl->nprods; i++) {
 		const struct effects *fx = &pl->prods[i].fx;
@@ -1581,6 +1891,7 @@ pl_collect_outbox(struct pipeline *pl, struct pl_flight *fl)
 			fatalx("out of memory");
 		fl->nobx++;
 	}
+	pl_dlq_outbox(pl, fl);
 }
 
 /* The outputs are delivered: their outbox entries are no longer needed
@@ -1998,6 +2309,7 @@ pipeline_new(struct event_base *base, const struct sp_config *cfg,
 	strmap_init(&pl->buyers);
 	strmap_init(&pl->shop_time);
 	strmap_init(&pl->pps_seen);
+	strmap_init(&pl->dlq_index);
 	pipeline_configure(pl, cfg);
 	return pl;
 }
@@ -2013,6 +2325,7 @@ pipeline_free(struct pipeline *pl)
 	pl_reset_state(pl);
 	pl_reset_outs(pl);
 	pl_free_shop_time(pl);
+	free(pl->dlqs);
 	free(pl->prods);
 	free(pl->shops);
 	free(pl->outs);

@@ -2,9 +2,13 @@
 /*
  * report.c - gathering a plan's day figures and the nightly T+1 job.
  */
+#define _GNU_SOURCE             /* asprintf */
 #include "report.h"
 #include "clock.h"
 #include "log.h"
+#include "rng.h"
+#include "stats.h"
+#include "strmap.h"
 #include "util.h"
 
 #include <inttypes.h>
@@ -20,6 +24,10 @@ struct report {
 	const struct sp_config *cfg;
 	struct snapshot_params sp;
 	struct event *nightly;
+	struct event *resend;           /* sweeps the metrics outbox */
+	struct strmap inflight;         /* "%p" of an rp_out -> it */
+	struct strmap busy;             /* metrics_id -> messages in flight */
+	int sweeping;                   /* an outbox read is pending */
 };
 
 /* ---- gathering ---------------------------------------------------------- */
@@ -307,6 +315,237 @@ report_gather(struct report *rp, const struct plan *p,
 	return 0;
 }
 
+/* ---- the metrics outbox ------------------------------------------------- */
+
+/*
+ * A daily_metrics message waits in sp:metrics:outbox (field = its
+ * metrics_id, value = the message) from the transaction that stores its
+ * day until its delivery report says delivered; then the field is deleted
+ * if it still holds that message.  A failed delivery, a lost connection
+ * or a restart leaves it there and it is sent again.
+ */
+struct rp_out {
+	struct report *rp;
+	char *field, *payload;
+};
+
+/* The in-flight map key of an output. */
+static const char *
+rp_out_key(const void *o, char *buf, size_t len)
+{
+	snprintf(buf, len, "%p", o);
+	return buf;
+}
+
+/* Count a field in flight up (+1) or down (-1). */
+static void
+rp_busy(struct report *rp, const char *field, int delta)
+{
+	uintptr_t n = (uintptr_t)strmap_get(&rp->busy, field);
+
+	if (delta < 0 && n <= 1)
+		(void)strmap_del(&rp->busy, field);
+	else if (strmap_put(&rp->busy, field, (void *)(n + (uintptr_t)delta))
+	    == -1)
+		fatalx("out of memory");
+}
+
+/* Free an output and count its field down. */
+static void
+rp_out_free(struct rp_out *o)
+{
+	rp_busy(o->rp, o->field, -1);
+	free(o->field);
+	free(o->payload);
+	free(o);
+}
+
+/* Sweep the outbox again in ms. */
+static void
+rp_resend_in(struct report *rp, int ms)
+{
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	if (!evtimer_pending(rp->resend, NULL))
+		evtimer_add(rp->resend, &tv);
+}
+
+/* Produce one outbox entry (copied), tracked by its delivery report. */
+static void
+rp_produce(struct report *rp, const char *field, const char *payload)
+{
+	struct rp_out *o = calloc(1, sizeof(*o));
+	const char *colon = strchr(field, ':');
+	char key[32];
+
+	if (o == NULL || (o->field = strdup(field)) == NULL ||
+	    (o->payload = strdup(payload)) == NULL)
+		fatalx("out of memory");
+	o->rp = rp;
+	rp_busy(rp, field, 1);
+	rp_out_key(o, key, sizeof(key));
+	if (rp->kafka == NULL || colon == NULL ||
+	    strmap_put(&rp->inflight, key, o) == -1 ||
+	    kafka_produce(rp->kafka, rp->cfg->kafka.metrics_topic, field,
+	    (size_t)(colon - field), payload, strlen(payload), o) == -1) {
+		(void)strmap_del(&rp->inflight, key);
+		rp_out_free(o);
+		rp_resend_in(rp, REPORT_RESEND_MS);
+	}
+}
+
+/* The outbox entry is gone (or the store could not say): done with it. */
+static void
+rp_dropped_cb(redisAsyncContext *ac, void *r, void *priv)
+{
+	(void)ac;
+	(void)r;
+	rp_out_free(priv);
+}
+
+/* Delivered: delete the outbox field if it still holds this message. */
+static void
+rp_drop(struct rp_out *o)
+{
+	static const char lua[] =
+	    "if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then\n"
+	    "  return redis.call('HDEL', KEYS[1], ARGV[1])\n"
+	    "end\n"
+	    "return 0\n";
+	char key[400];
+	const char *argv[6] = { "EVAL", lua, "1", key, o->field, o->payload };
+
+	store_key(o->rp->st, key, sizeof(key), "%s", REPORT_OUTBOX_KEY);
+	/* the field stays busy until the reply, so that a sweep read
+	 * before the delete does not send it again */
+	if (store_command(o->rp->st, rp_dropped_cb, o, 6, argv, NULL) == -1)
+		rp_out_free(o);
+}
+
+/* A delivery report of a daily_metrics message (see report.h). */
+int
+report_delivered(struct report *rp, const rd_kafka_message_t *m,
+    void *opaque)
+{
+	struct rp_out *o;
+	char key[32];
+
+	if (rp == NULL || opaque == NULL || rp->inflight.count == 0 ||
+	    (o = strmap_del(&rp->inflight, rp_out_key(opaque, key,
+	    sizeof(key)))) == NULL)
+		return 0;
+	if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+		rp_drop(o);
+		return 1;
+	}
+	log_warnx("kafka: delivery of daily_metrics \"%s\" failed: %s; "
+	    "retrying", o->field, rd_kafka_err2str(m->err));
+	stats.produce_retries++;
+	rp_out_free(o);
+	rp_resend_in(rp, REPORT_RETRY_MS);
+	return 1;
+}
+
+/* The outbox as read: send what is not in flight. */
+static void
+rp_sweep_cb(redisAsyncContext *ac, void *r, void *priv)
+{
+	struct report *rp = priv;
+	redisReply *reply = r;
+	size_t sent = 0;
+
+	(void)ac;
+	rp->sweeping = 0;
+	if (reply == NULL || reply->type != REDIS_REPLY_ARRAY) {
+		rp_resend_in(rp, REPORT_RESEND_MS);
+		return;
+	}
+	for (size_t i = 0; i + 1 < reply->elements; i += 2) {
+		const char *field = reply->element[i]->str;
+
+		if (strmap_get(&rp->busy, field) != NULL)
+			continue;
+		rp_produce(rp, field, reply->element[i + 1]->str);
+		sent++;
+	}
+	if (sent > 0)
+		log_info("daily_metrics: sending %zu messages again from the "
+		    "outbox", sent);
+	if (reply->elements > 0)
+		rp_resend_in(rp, REPORT_RESEND_MS);
+}
+
+/* Read the outbox and send again what waits there. */
+static void
+rp_sweep(struct report *rp)
+{
+	char key[400];
+	const char *argv[2] = { "HGETALL", key };
+
+	if (rp->sweeping || rp->kafka == NULL || !store_up(rp->st))
+		return;         /* report_resume() comes when it is up */
+	store_key(rp->st, key, sizeof(key), "%s", REPORT_OUTBOX_KEY);
+	if (store_command(rp->st, rp_sweep_cb, rp, 2, argv, NULL) == 0)
+		rp->sweeping = 1;
+}
+
+/* The retry timer. */
+static void
+rp_resend_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	rp_sweep(arg);
+}
+
+/* The store is up (at start or again): send what the outbox holds. */
+void
+report_resume(struct report *rp)
+{
+	if (rp != NULL)
+		rp_sweep(rp);
+}
+
+/* The metrics_id of a row: plan:date, and :product for a product row. */
+static char *
+rp_metrics_id(const struct snapshot_day *row)
+{
+	char *id;
+
+	if (asprintf(&id, "%s:%s%s%s", row->plan_id, row->date,
+	    row->product_id[0] != '\0' ? ":" : "", row->product_id) == -1)
+		return NULL;
+	return id;
+}
+
+/* A row's daily_metrics message with its metrics_id and revision. */
+int
+report_metrics_message(const struct snapshot_day *row, char **id,
+    char **payload)
+{
+	char *base = snapshot_kafka_payload(row), rev[24];
+	json_t *o = base != NULL ? json_loads(base, 0, NULL) : NULL;
+
+	*id = rp_metrics_id(row);
+	*payload = NULL;
+	if (o != NULL && *id != NULL) {
+		snprintf(rev, sizeof(rev), "%016" PRIx64, rng_hash(base,
+		    strlen(base), 0));
+		json_object_set_new(o, "metrics_id", json_string(*id));
+		json_object_set_new(o, "revision", json_string(rev));
+		*payload = json_dumps(o, JSON_COMPACT |
+		    JSON_REAL_PRECISION(15));
+	}
+	json_decref(o);
+	free(base);
+	if (*payload == NULL) {
+		free(*id);
+		*id = NULL;
+		return -1;
+	}
+	return 0;
+}
+
 /* ---- the T+1 snapshot --------------------------------------------------- */
 
 struct rp_snap {
@@ -338,75 +577,70 @@ rp_ran_on(const struct plan *p, const char *date)
 	return p->status == PLAN_ACTIVE || p->ended_ms > start;
 }
 
-/* A write reply of the snapshot. */
-static void
-rp_snap_write_cb(redisAsyncContext *ac, void *r, void *priv)
-{
-	struct rp_snap *s = priv;
-	redisReply *reply = r;
+/* The Redis commands of one plan's day, queued inside MULTI/EXEC. */
+struct rp_tx {
+	struct rp_snap *s;
+	int bad;                /* a command could not be queued */
+	char **fields, **payloads;      /* the daily_metrics to send */
+	size_t nmsgs;
+};
 
-	(void)ac;
-	if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
-		s->failed = 1;
-		snprintf(s->err, sizeof(s->err), "redis: %s", reply ?
-		    reply->str : "connection lost");
-	}
-	if (--s->pending == 0) {
-		s->cur++;
-		rp_snap_next(s);
-	}
+/* Queue one command of the transaction (its reply is "QUEUED"). */
+static void
+rp_tx_queue(struct rp_tx *tx, int argc, const char **argv)
+{
+	if (store_command(tx->s->rp->st, NULL, NULL, argc, argv, NULL) == -1)
+		tx->bad = 1;
 }
 
-/* Send a command of the snapshot's writes. */
+/* EXPIRE key after the day TTL. */
 static void
-rp_snap_send(struct rp_snap *s, int argc, const char **argv)
+rp_tx_expire(struct rp_tx *tx, const char *key)
 {
-	if (store_command(s->rp->st, rp_snap_write_cb, s, argc, argv,
-	    NULL) == 0)
-		s->pending++;
-	else
-		s->failed = 1;
+	char ttl[24];
+	const char *argv[3] = { "EXPIRE", key, ttl };
+
+	snprintf(ttl, sizeof(ttl), "%lld",
+	    (long long)tx->s->rp->cfg->redis.day_ttl_days * 86400);
+	rp_tx_queue(tx, 3, argv);
 }
 
 /* Store the plan row: HSET sp:daily:<plan>:<date> + EXPIRE. */
 static void
-rp_store_plan_row(struct rp_snap *s, const struct snapshot_day *row)
+rp_store_plan_row(struct rp_tx *tx, const struct snapshot_day *row)
 {
-	char **names, **values, key[400], ttl[24];
+	char **names, **values, key[400];
 	int n = snapshot_to_fields(row, &names, &values);
 	const char **argv;
 
 	if (n < 0 || (argv = calloc((size_t)n * 2 + 3, sizeof(*argv))) == NULL)
 		fatalx("out of memory");
 	argv[0] = "HSET";
-	argv[1] = store_key(s->rp->st, key, sizeof(key), "daily:%s:%s",
+	argv[1] = store_key(tx->s->rp->st, key, sizeof(key), "daily:%s:%s",
 	    row->plan_id, row->date);
 	for (int i = 0; i < n; i++) {
 		argv[2 + 2 * i] = names[i];
 		argv[3 + 2 * i] = values[i];
 	}
-	rp_snap_send(s, n * 2 + 2, argv);
-	snprintf(ttl, sizeof(ttl), "%lld",
-	    (long long)s->rp->cfg->redis.day_ttl_days * 86400);
-	argv[0] = "EXPIRE", argv[2] = ttl;
-	rp_snap_send(s, 3, argv);
+	rp_tx_queue(tx, n * 2 + 2, argv);
+	rp_tx_expire(tx, key);
 	free(argv);
 	snapshot_fields_release(names, values, n);
 }
 
 /* Store the product rows as JSON fields of ...:products. */
 static void
-rp_store_product_rows(struct rp_snap *s, const struct report_rows *rows)
+rp_store_product_rows(struct rp_tx *tx, const struct report_rows *rows)
 {
 	const char **argv = calloc(rows->nprod * 2 + 3, sizeof(*argv));
 	char **texts = calloc(rows->nprod + 1, sizeof(*texts));
-	char key[400], ttl[24];
+	char key[400];
 
 	if (argv == NULL || texts == NULL)
 		fatalx("out of memory");
 	argv[0] = "HSET";
-	argv[1] = store_key(s->rp->st, key, sizeof(key), "daily:%s:%s:products",
-	    rows->plan_id, rows->dates[0]);
+	argv[1] = store_key(tx->s->rp->st, key, sizeof(key),
+	    "daily:%s:%s:products", rows->plan_id, rows->dates[0]);
 	for (size_t i = 0; i < rows->nprod; i++) {
 		json_t *j = snapshot_to_json(&rows->prod[i]);
 
@@ -416,11 +650,8 @@ rp_store_product_rows(struct rp_snap *s, const struct report_rows *rows)
 		argv[3 + 2 * i] = texts[i] ? texts[i] : "{}";
 	}
 	if (rows->nprod > 0) {
-		rp_snap_send(s, (int)rows->nprod * 2 + 2, argv);
-		snprintf(ttl, sizeof(ttl), "%lld",
-		    (long long)s->rp->cfg->redis.day_ttl_days * 86400);
-		argv[0] = "EXPIRE", argv[2] = ttl;
-		rp_snap_send(s, 3, argv);
+		rp_tx_queue(tx, (int)rows->nprod * 2 + 2, argv);
+		rp_tx_expire(tx, key);
 	}
 	for (size_t i = 0; i < rows->nprod; i++)
 		free(texts[i]);
@@ -428,18 +659,84 @@ rp_store_product_rows(struct rp_snap *s, const struct report_rows *rows)
 	free(argv);
 }
 
-/* Emit one row as daily_metrics (at least once, keyed by the plan). */
+/* Record every message of the day in the metrics outbox (one HSET). */
 static void
-rp_emit(struct report *rp, const struct snapshot_day *row)
+rp_store_outbox(struct rp_tx *tx)
 {
-	char *payload;
+	const char **argv = calloc(tx->nmsgs * 2 + 2, sizeof(*argv));
+	char key[400];
 
-	if (rp->kafka == NULL || (payload = snapshot_kafka_payload(row)) ==
-	    NULL)
-		return;
-	kafka_produce(rp->kafka, rp->cfg->kafka.metrics_topic, row->plan_id,
-	    strlen(row->plan_id), payload, strlen(payload), NULL);
-	free(payload);
+	if (argv == NULL)
+		fatalx("out of memory");
+	argv[0] = "HSET";
+	argv[1] = store_key(tx->s->rp->st, key, sizeof(key), "%s",
+	    REPORT_OUTBOX_KEY);
+	for (size_t i = 0; i < tx->nmsgs; i++) {
+		argv[2 + 2 * i] = tx->fields[i];
+		argv[3 + 2 * i] = tx->payloads[i];
+	}
+	if (tx->nmsgs > 0)
+		rp_tx_queue(tx, (int)tx->nmsgs * 2 + 2, argv);
+	free(argv);
+}
+
+/* Add one row's daily_metrics message to the transaction. */
+static void
+rp_tx_add_msg(struct rp_tx *tx, const struct snapshot_day *row)
+{
+	size_t n = tx->nmsgs;
+
+	tx->fields = realloc(tx->fields, (n + 1) * sizeof(*tx->fields));
+	tx->payloads = realloc(tx->payloads, (n + 1) * sizeof(*tx->payloads));
+	if (tx->fields == NULL || tx->payloads == NULL)
+		fatalx("out of memory");
+	if (report_metrics_message(row, &tx->fields[n], &tx->payloads[n]) ==
+	    -1)
+		fatalx("out of memory");
+	tx->nmsgs++;
+}
+
+/* Free a transaction. */
+static void
+rp_tx_free(struct rp_tx *tx)
+{
+	for (size_t i = 0; i < tx->nmsgs; i++) {
+		free(tx->fields[i]);
+		free(tx->payloads[i]);
+	}
+	free(tx->fields);
+	free(tx->payloads);
+	free(tx);
+}
+
+/* The day is stored with its outbox: send its messages, next plan. */
+static void
+rp_snap_exec_cb(redisAsyncContext *ac, void *r, void *priv)
+{
+	struct rp_tx *tx = priv;
+	struct rp_snap *s = tx->s;
+	redisReply *reply = r;
+	const char *why = NULL;
+
+	(void)ac;
+	if (reply == NULL)
+		why = "connection lost";
+	else if (reply->type == REDIS_REPLY_ERROR)
+		why = reply->str;
+	else if (reply->type != REDIS_REPLY_ARRAY)
+		why = "transaction aborted";
+	for (size_t i = 0; why == NULL && i < reply->elements; i++)
+		if (reply->element[i]->type == REDIS_REPLY_ERROR)
+			why = reply->element[i]->str;
+	if (why != NULL) {
+		s->failed = 1;
+		snprintf(s->err, sizeof(s->err), "redis: %s", why);
+	} else
+		for (size_t i = 0; i < tx->nmsgs; i++)
+			rp_produce(s->rp, tx->fields[i], tx->payloads[i]);
+	rp_tx_free(tx);
+	s->cur++;
+	rp_snap_next(s);
 }
 
 /* Nonzero if a product row has anything to report. */
@@ -449,7 +746,40 @@ rp_row_active(const struct snapshot_day *r)
 	return r->pv_t + r->pv_c + r->ord_t + r->ord_c + r->offers != 0;
 }
 
-/* The plan's day is gathered: store it, emit it, next plan. */
+/*
+ * Store the plan's day and record its daily_metrics in the outbox in one
+ * MULTI/EXEC; the messages are produced only once Redis has it.
+ */
+static void
+rp_snap_store(struct rp_snap *s, const struct report_rows *rows)
+{
+	struct rp_tx *tx = calloc(1, sizeof(*tx));
+	const char *multi[1] = { "MULTI" }, *exec[1] = { "EXEC" };
+
+	if (tx == NULL)
+		fatalx("out of memory");
+	tx->s = s;
+	rp_tx_add_msg(tx, &rows->plan[0]);
+	for (size_t i = 0; i < rows->nprod; i++)
+		if (rp_row_active(&rows->prod[i]))
+			rp_tx_add_msg(tx, &rows->prod[i]);
+	rp_tx_queue(tx, 1, multi);
+	rp_store_plan_row(tx, &rows->plan[0]);
+	rp_store_product_rows(tx, rows);
+	rp_store_outbox(tx);
+	if (tx->bad || store_command(s->rp->st, rp_snap_exec_cb, tx, 1, exec,
+	    NULL) == -1) {
+		if (store_up(s->rp->st))        /* never stay inside MULTI */
+			store_reset(s->rp->st);
+		rp_tx_free(tx);
+		s->failed = 1;
+		snprintf(s->err, sizeof(s->err), "the store is not available");
+		s->cur++;
+		rp_snap_next(s);
+	}
+}
+
+/* The plan's day is gathered: store it with its outbox, next plan. */
 static void
 rp_snap_rows_cb(const struct report_rows *rows, const char *err, void *arg)
 {
@@ -466,14 +796,7 @@ rp_snap_rows_cb(const struct report_rows *rows, const char *err, void *arg)
 	row = snapshot_to_json(&rows->plan[0]);
 	json_object_set_new(row, "plan_id", json_string(rows->plan_id));
 	json_array_append_new(json_object_get(s->result, "plans"), row);
-	rp_emit(s->rp, &rows->plan[0]);
-	for (size_t i = 0; i < rows->nprod; i++)
-		if (rp_row_active(&rows->prod[i]))
-			rp_emit(s->rp, &rows->prod[i]);
-	s->pending = 1;
-	rp_store_plan_row(s, &rows->plan[0]);
-	rp_store_product_rows(s, rows);
-	rp_snap_write_cb(NULL, &(redisReply){ .type = REDIS_REPLY_STATUS }, s);
+	rp_snap_store(s, rows);
 }
 
 /* The next plan, or the end. */
@@ -613,7 +936,12 @@ report_new(struct event_base *base, struct store *st, struct plans *plans,
 	rp->base = base;
 	rp->st = st;
 	rp->plans = plans;
-	if ((rp->nightly = evtimer_new(base, rp_nightly_cb, rp)) == NULL) {
+	strmap_init(&rp->inflight);
+	strmap_init(&rp->busy);
+	if ((rp->nightly = evtimer_new(base, rp_nightly_cb, rp)) == NULL ||
+	    (rp->resend = evtimer_new(base, rp_resend_cb, rp)) == NULL) {
+		if (rp->nightly != NULL)
+			event_free(rp->nightly);
 		free(rp);
 		return NULL;
 	}
@@ -630,8 +958,18 @@ report_set_kafka(struct report *rp, struct kafka *k)
 void
 report_free(struct report *rp)
 {
+	size_t pos = 0;
+	const char *key;
+	void *o;
+
 	if (rp == NULL)
 		return;
+	/* messages still in flight stay in the outbox for the next start */
+	while (strmap_next(&rp->inflight, &pos, &key, &o))
+		rp_out_free(o);
+	strmap_release(&rp->inflight);
+	strmap_release(&rp->busy);
 	event_free(rp->nightly);
+	event_free(rp->resend);
 	free(rp);
 }

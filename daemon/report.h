@@ -8,6 +8,15 @@
  * sp:daily:<plan>:<date> and its products' in sp:daily:<plan>:<date>:products
  * and emitting daily_metrics to [kafka] metrics_topic.  A day re-run gives
  * the same figures from the same counters.
+ *
+ * daily_metrics are at least once with stable ids: a plan's day, its
+ * products' rows and its messages (in sp:metrics:outbox, field =
+ * metrics_id) are written in one MULTI/EXEC, and only then produced; a
+ * message leaves the outbox once its delivery report says delivered, and
+ * what is left there (a failed delivery, a restart) is sent again
+ * (report_resume(), and every REPORT_RESEND_MS while the outbox is not
+ * empty).  Each message carries metrics_id and revision (a hash of its
+ * figures), so a consumer de-duplicates by the pair.
  */
 #ifndef SP_REPORT_H
 #define SP_REPORT_H
@@ -22,6 +31,9 @@
 #include "store.h"
 
 #define REPORT_GRACE_DAYS 2     /* days before yesterday re-run nightly */
+#define REPORT_OUTBOX_KEY "metrics:outbox"      /* after the key prefix */
+#define REPORT_RETRY_MS 1000    /* a failed delivery is sent again after */
+#define REPORT_RESEND_MS 5000   /* the outbox is read again while not empty */
 
 struct report;
 
@@ -46,6 +58,23 @@ void report_free(struct report *rp);
 
 /* The Kafka client for daily_metrics (set once it exists). */
 void report_set_kafka(struct report *rp, struct kafka *k);
+
+/*
+ * A delivery report: 1 if opaque is one of this module's daily_metrics
+ * messages (handled), 0 if it belongs to someone else.
+ */
+int report_delivered(struct report *rp, const rd_kafka_message_t *m,
+    void *opaque);
+
+/* The store is up (at start or after an outage): send again what waits in
+ * the metrics outbox. */
+void report_resume(struct report *rp);
+
+/* A row's daily_metrics message (malloc'd): *id the metrics_id
+ * "<plan>:<date>[:<product>]", *payload the JSON with metrics_id and
+ * revision; 0, or -1 when out of memory. */
+int report_metrics_message(const struct snapshot_day *row, char **id,
+    char **payload);
 
 /* Re-arm the nightly timer (after a reload). */
 void report_configure(struct report *rp, const struct sp_config *cfg);

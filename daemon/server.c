@@ -120,6 +120,7 @@ server_store_cb(int up, void *arg)
 	    s) == -1)
 		log_warnx("cannot start loading plans");
 	sd_notify(0, "STATUS=consuming");
+	report_resume(s->report);
 	pipeline_kick(s->pl);
 }
 
@@ -137,7 +138,8 @@ server_delivered_cb(const rd_kafka_message_t *m, void *opaque, void *arg)
 {
 	struct server *s = arg;
 
-	pipeline_delivered(s->pl, m, opaque);
+	if (!report_delivered(s->report, m, opaque))
+		pipeline_delivered(s->pl, m, opaque);
 }
 
 /* The group assigned partitions (or took them back). */

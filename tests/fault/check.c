@@ -23,7 +23,9 @@
  *    the stored offer record's price equal to the emitted one; every other
  *    message of the model (promotion_deactivated) at least once, no other.
  *  - The dead-letter topic: every poison message (its partition and offset)
- *    at least once with the model's reason, nothing else.
+ *    at least once with the model's reason, nothing else, and every copy
+ *    of one identical (a keyed dead letter is re-sent from its record in
+ *    sp:{K}:dlq, never made again).
  *
  * Prints the figures and "check: PASS", or the first mismatches and
  * "check: FAIL"; the exit status is 0 only on PASS.
@@ -53,6 +55,7 @@ struct check_tally {
 	long o_msgs, o_distinct, o_model, o_missing, o_unexpected, o_differ;
 	long o_field_bad, o_range_bad;
 	long d_msgs, d_distinct, d_model, d_missing, d_unexpected, d_reason_bad;
+	long d_differ, dlq_keys;
 	long x_msgs, x_distinct, x_model, x_missing, x_unexpected;
 };
 
@@ -481,6 +484,10 @@ check_unexpected(struct check *c)
 
 			if (kl > 7 && strcmp(k + kl - 7, ":outbox") == 0)
 				continue;       /* transient, see check_keys */
+			if (kl > 4 && strcmp(k + kl - 4, ":dlq") == 0) {
+				c->t.dlq_keys++;        /* dead-letter slots */
+				continue;
+			}
 			if (check_owned(c, k) && strmap_get(&c->m.keys,
 			    k) == NULL) {
 				c->t.unexpected_keys++;
@@ -542,6 +549,9 @@ check_seen_add(struct check *c, struct strmap *seen, const char *id,
 	} else if (seen == &c->seen_offers && !json_equal(s->first, j)) {
 		c->t.o_differ++;
 		check_bad(c, "offer \"%s\" emitted twice, differently", id);
+	} else if (seen == &c->seen_dead && !json_equal(s->first, j)) {
+		c->t.d_differ++;
+		check_bad(c, "dead letter %s emitted twice, differently", id);
 	}
 	s->count++;
 	if (seen == &c->seen_offers)
@@ -776,9 +786,10 @@ check_print(const struct check *c)
 	    "distinct; missing %ld, unexpected %ld\n", t->x_model, t->x_msgs,
 	    t->x_distinct, t->x_missing, t->x_unexpected);
 	printf("check: dead letters: model %ld; topic %ld messages, %ld "
-	    "distinct; missing %ld, unexpected %ld, wrong reason %ld\n",
+	    "distinct; missing %ld, unexpected %ld, wrong reason %ld, copies "
+	    "that differ %ld; %ld dead-letter slots in redis\n",
 	    t->d_model, t->d_msgs, t->d_distinct, t->d_missing,
-	    t->d_unexpected, t->d_reason_bad);
+	    t->d_unexpected, t->d_reason_bad, t->d_differ, t->dlq_keys);
 	printf("check: mismatches %ld\n", t->mismatches);
 }
 

@@ -17,6 +17,9 @@
 #   kill-undelivered  kill -9 of the daemon while its outputs cannot be
 #                delivered (the broker fails produce requests)
 #   poison       1 poison message per 1,000; throughput against a clean run
+#   poison-kill  1 poison message per 100, kill -9 of the daemon as in kill:
+#                every dead letter exactly once after de-duplication by
+#                position, every copy identical
 #
 # usage: tests/fault/run.sh [--short | --long] [SCENARIO...]
 #   --short (default): 20,000 events, 1 kill, SIGSTOP 5 s, broker down 5 s,
@@ -35,14 +38,14 @@ top=$(cd "$here/../.." && pwd)
 bin=${BUILD_DIR:-$top/build}
 [[ $bin = /* ]] || bin=$top/$bin
 mode=short
-all=(kill redis-kill redis-stop broker-down kill-undelivered poison)
+all=(kill redis-kill redis-stop broker-down kill-undelivered poison poison-kill)
 want=()
 for a in "$@"; do
 	case $a in
 	--short) mode=short ;;
 	--long) mode=long ;;
-	-h|--help) sed -n '3,31p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-	kill|redis-kill|redis-stop|broker-down|poison|kill-undelivered) want+=("$a") ;;
+	-h|--help) sed -n '3,34p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	kill|redis-kill|redis-stop|broker-down|poison|kill-undelivered|poison-kill) want+=("$a") ;;
 	*) echo "run.sh: unknown argument \"$a\"" >&2; exit 2 ;;
 	esac
 done
@@ -337,7 +340,7 @@ selfcheck() {
 
 scenario_kill() {
 	local i frac rc=0 at=0 got
-	setup 0
+	setup "${POISON_EVERY:-0}"
 	produce_bg
 	for i in $(seq "$KILLS"); do
 		# the i-th kill after i/(KILLS+1) of the input and at least 20%
@@ -356,6 +359,33 @@ scenario_kill() {
 	done
 	finish || rc=1
 	[ "$rc" -ne 0 ] || selfcheck || rc=1
+	return $rc
+}
+
+# kill and kill-undelivered with one poison message per 100: each poison
+# message's dead letter is written to sp:{K}:dlq with the key's position in
+# one step and re-sent from there, so after the kill every one is on the
+# topic, all copies of it identical (kill-undelivered makes the restarted
+# daemon re-send the recorded, undelivered ones).
+poison_kill_run() {     # poison_kill_run kill|kill-undelivered
+	local rc=0
+	scenario=poison-kill-$1
+	POISON_EVERY=100 "scenario_${1//-/_}" || rc=1
+	grep -q "^check: dead letters: model [1-9][0-9]*;.* missing 0, unexpected 0, wrong reason 0, copies that differ 0;" "$dir/check.out" ||
+		{ say "no dead letters checked"; rc=1; }
+	# each poison message is recorded once over all the daemon's starts
+	local model made
+	model=$(sed -n 's/^check: dead letters: model \([0-9]*\);.*/\1/p' "$dir/check.out")
+	made=$(grep -c "dead letter at" "$dir/daemon.log" || true)
+	say "dead letters made over $(grep -c 'starting:' "$dir/daemon.log") daemon starts: $made, poison messages: $model"
+	[ "$made" = "$model" ] || { say "a dead letter was made twice or never"; rc=1; }
+	return $rc
+}
+
+scenario_poison_kill() {
+	local rc=0
+	unit poison_kill_run kill; [ "$unit_rc" -eq 0 ] || rc=1
+	unit poison_kill_run kill-undelivered; [ "$unit_rc" -eq 0 ] || rc=1
 	return $rc
 }
 
@@ -428,7 +458,7 @@ scenario_broker_down() {
 # replays, and every output they made must come again.
 scenario_kill_undelivered() {
 	local rc=0
-	setup 0
+	setup "${POISON_EVERY:-0}"
 	stop_daemon
 	"$bin/smartpromo-kafka" -b "$brokers" produce -t "$TOPIC" -k product_id \
 		-f "$dir/events.jsonl" 2>>"$dir/produce.log"
