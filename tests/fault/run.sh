@@ -17,6 +17,8 @@
 #   kill-undelivered  kill -9 of the daemon while its outputs cannot be
 #                delivered (the broker fails produce requests)
 #   poison       1 poison message per 1,000; throughput against a clean run
+#   rebalance    a second daemon joins the group at 30%; kill -9 of the
+#                first at 60% (>= 2 s after the second got partitions)
 #
 # usage: tests/fault/run.sh [--short | --long] [SCENARIO...]
 #   --short (default): 20,000 events, 1 kill, SIGSTOP 5 s, broker down 5 s,
@@ -35,14 +37,14 @@ top=$(cd "$here/../.." && pwd)
 bin=${BUILD_DIR:-$top/build}
 [[ $bin = /* ]] || bin=$top/$bin
 mode=short
-all=(kill redis-kill redis-stop broker-down kill-undelivered poison)
+all=(kill redis-kill redis-stop broker-down kill-undelivered rebalance poison)
 want=()
 for a in "$@"; do
 	case $a in
 	--short) mode=short ;;
 	--long) mode=long ;;
-	-h|--help) sed -n '3,31p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-	kill|redis-kill|redis-stop|broker-down|poison|kill-undelivered) want+=("$a") ;;
+	-h|--help) sed -n '3,33p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	kill|redis-kill|redis-stop|broker-down|poison|kill-undelivered|rebalance) want+=("$a") ;;
 	*) echo "run.sh: unknown argument \"$a\"" >&2; exit 2 ;;
 	esac
 done
@@ -283,6 +285,11 @@ daemon_figures() {
 		tr '\n' ' ' | sed 's/smartpromo_//g; s/_total//g'
 }
 
+# Events the running daemon took since its start (replays included).
+daemon_events() {
+	ctl metrics 2>/dev/null | awk '/^smartpromo_events_total/ { n += $NF } END { print n + 0 }'
+}
+
 rss_kb() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
 
 finish() {              # stop the daemon (exit 0), check, keep dir on failure
@@ -439,6 +446,51 @@ scenario_kill_undelivered() {
 	start_daemon
 	producer_pid=
 	finish || rc=1
+	return $rc
+}
+
+# A second daemon of the group (its own admin port, same Redis) joins at
+# 30%; once it has partitions and applied events, the first is killed with
+# kill -9 at 60% (or 2 s later): its partitions go to the second after the
+# session timeout, which consumes them again from the last commit.  Both
+# daemons work the same products around each rebalance (eager: the first
+# still writes its batch in hand after giving its partitions up), so the
+# write script's compare-and-set and the CONFLICT retry decide.
+scenario_rebalance() {
+	local rc=0 d1 a1 n1 n2 i
+	# the group needs several seconds per rebalance: a slower stream,
+	# so that both daemons work on it for a while
+	[ "$mode" = long ] || { CHUNKS=40; PACE=0.5; }
+	setup 0
+	produce_bg
+	progress 0.3 >/dev/null
+	sed "s/^listen = .*/listen = 127.0.0.1:$("$tool" port)/" "$dir/sp.conf" >"$dir/sp2.conf"
+	a1=$aport; d1=$daemon_pid
+	echo "---- start $(date +%T.%N)" >>"$dir/daemon2.log"
+	"$bin/smartpromod" -c "$dir/sp2.conf" 2>>"$dir/daemon2.log" &
+	daemon_pid=$!; pids+=("$daemon_pid")
+	aport=$(sed -n 's/^listen = 127.0.0.1://p' "$dir/sp2.conf")
+	say "second daemon started at $(progress 0 | sed 's/ after.*//') ($(date +%T))"
+	for i in $(seq 300); do
+		grep -Eq 'kafka: [1-9][0-9]* partitions of .* assigned' "$dir/daemon2.log" && break
+		kill -0 "$daemon_pid" 2>/dev/null || { say "the second daemon exited"; return 1; }
+		sleep 0.1
+	done
+	grep -Eq 'kafka: [1-9][0-9]* partitions of .* assigned' "$dir/daemon2.log" ||
+		{ say "the second daemon got no partitions in 30 s"; return 1; }
+	say "second daemon: $(grep -E 'partitions of .* assigned' "$dir/daemon2.log" | tail -1 | sed 's/.*kafka: //'); first daemon: $(grep -E 'partitions of .* assigned' "$dir/daemon.log" | tail -1 | sed 's/.*kafka: //') ($(date +%T))"
+	sleep 2
+	progress 0.6 >/dev/null
+	n1=$(aport=$a1 daemon_events)
+	n2=$(daemon_events)
+	kill -9 "$d1"; wait "$d1" 2>/dev/null || true
+	say "kill -9 of the first daemon at $(progress 0 | sed 's/ after.*//') ($(date +%T)); events taken so far (replays included): first $n1, second $n2"
+	[ "$n1" -gt 0 ] && [ "$n2" -gt 0 ] ||
+		{ say "not both daemons took events: not a rebalance test"; rc=1; }
+	[ "$(progress 0 | awk '{ print $2 }')" -lt "$total" ] ||
+		{ say "the kill came after the end: not a fault test"; rc=1; }
+	finish || rc=1
+	say "write conflicts retried by the second daemon: $(grep -c 'CONFLICT' "$dir/daemon2.log" || true), by the first: $(grep -c 'CONFLICT' "$dir/daemon.log" || true)"
 	return $rc
 }
 
