@@ -18,17 +18,70 @@
 /*
  * Apply a batch's writes to one product if nobody moved it meanwhile.
  * KEYS[1] is the product hash.  ARGV: expected kpos, new kpos (written
- * last, so an error midway leaves the old one and the batch is retried;
- * "": none), TTL seconds
- * for keys first created here, comma list of key indexes that get the TTL,
- * then operations: "H" key n f1 v1 ... fn vn (HSET), "I" key field delta
- * (HINCRBY), "P" key n e1 ... en (PFADD), keys as indexes into KEYS.
- * Returns 1, or an error "CONFLICT <kpos>".
+ * last; "": none), TTL seconds for keys first created here, comma list of
+ * key indexes that get the TTL, then operations: "H" key n f1 v1 ... fn vn
+ * (HSET), "I" key field delta (HINCRBY), "P" key n e1 ... en (PFADD), keys
+ * as indexes into KEYS.  Returns 1, or an error "CONFLICT <kpos>", or
+ * "INVALID <key>: <why>; nothing written".
+ *
+ * Redis does not roll a script back: a command that fails midway leaves
+ * the writes before it.  So before writing anything the script checks
+ * what could make a write fail (the type of every key an operation
+ * touches, and that each counter it increments holds an integer the way
+ * HINCRBY parses one and stays within 64 bits); a key that fails the check
+ * fails the call with nothing changed.  (Past maxmemory Redis refuses a
+ * script's first write, never one after it.)
  */
 static const char store_lua_write[] =
+"local function bad(k, why)\n"
+"  return redis.error_reply('INVALID ' .. k .. ': ' .. why .. '; nothing written')\n"
+"end\n"
+"local t1 = redis.call('TYPE', KEYS[1]).ok\n"
+"if t1 ~= 'hash' and t1 ~= 'none' then return bad(KEYS[1], 'a ' .. t1 .. ', not a hash') end\n"
 "local cur = redis.call('HGET', KEYS[1], 'kpos') or ''\n"
 "if cur ~= ARGV[1] then return redis.error_reply('CONFLICT ' .. cur) end\n"
+"local want, flds, dels, order = {}, {}, {}, {}\n"
 "local i = 5\n"
+"while i <= #ARGV do\n"
+"  local op, x = ARGV[i], tonumber(ARGV[i + 1])\n"
+"  local w = op == 'P' and 'hll' or 'hash'\n"
+"  if want[x] == nil then want[x] = w; order[#order + 1] = x\n"
+"  elseif want[x] ~= w then return bad(KEYS[x], 'both a hash and a HyperLogLog') end\n"
+"  if op == 'I' then\n"
+"    if flds[x] == nil then flds[x] = {}; dels[x] = {} end\n"
+"    flds[x][#flds[x] + 1] = ARGV[i + 2]\n"
+"    dels[x][#dels[x] + 1] = tonumber(ARGV[i + 3])\n"
+"    i = i + 4\n"
+"  elseif op == 'H' then i = i + 3 + 2 * tonumber(ARGV[i + 2])\n"
+"  else i = i + 3 + tonumber(ARGV[i + 2]) end\n"
+"end\n"
+"for _, x in ipairs(order) do\n"
+"  local k = KEYS[x]\n"
+"  local t = redis.call('TYPE', k).ok\n"
+"  if want[x] == 'hash' and t ~= 'hash' and t ~= 'none' then\n"
+"    return bad(k, 'a ' .. t .. ', not a hash')\n"
+"  end\n"
+"  if want[x] == 'hll' and t ~= 'none' and (t ~= 'string' or\n"
+"      redis.call('GETRANGE', k, 0, 3) ~= 'HYLL') then\n"
+"    return bad(k, 'not a HyperLogLog')\n"
+"  end\n"
+"  if flds[x] ~= nil and t == 'hash' then\n"
+"    local v = redis.call('HMGET', k, unpack(flds[x]))\n"
+"    for j = 1, #flds[x] do\n"
+"      if v[j] then\n"
+"        if #v[j] > 20 or (v[j] ~= '0' and\n"
+"            not string.match(v[j], '^%-?[1-9]%d*$')) then\n"
+"          return bad(k, 'field ' .. flds[x][j] .. ' is not an integer')\n"
+"        end\n"
+"        local sum = tonumber(v[j]) + dels[x][j]\n"
+"        if sum >= 9.2e18 or sum <= -9.2e18 then\n"
+"          return bad(k, 'field ' .. flds[x][j] .. ' would overflow')\n"
+"        end\n"
+"      end\n"
+"    end\n"
+"  end\n"
+"end\n"
+"i = 5\n"
 "while i <= #ARGV do\n"
 "  local op, k = ARGV[i], KEYS[tonumber(ARGV[i + 1])]\n"
 "  if op == 'I' then\n"

@@ -19,6 +19,8 @@
 #   poison       1 poison message per 1,000; throughput against a clean run
 #   rebalance    a second daemon joins the group at 30%; kill -9 of the
 #                first at 60% (>= 2 s after the second got partitions)
+#   corrupt      keys the write script increments made the wrong type: the
+#                script must fail before writing anything, then recover
 #
 # usage: tests/fault/run.sh [--short | --long] [SCENARIO...]
 #   --short (default): 20,000 events, 1 kill, SIGSTOP 5 s, broker down 5 s,
@@ -37,14 +39,14 @@ top=$(cd "$here/../.." && pwd)
 bin=${BUILD_DIR:-$top/build}
 [[ $bin = /* ]] || bin=$top/$bin
 mode=short
-all=(kill redis-kill redis-stop broker-down kill-undelivered rebalance poison)
+all=(kill redis-kill redis-stop broker-down kill-undelivered rebalance corrupt poison)
 want=()
 for a in "$@"; do
 	case $a in
 	--short) mode=short ;;
 	--long) mode=long ;;
-	-h|--help) sed -n '3,33p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-	kill|redis-kill|redis-stop|broker-down|poison|kill-undelivered|rebalance) want+=("$a") ;;
+	-h|--help) sed -n '3,35p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	kill|redis-kill|redis-stop|broker-down|poison|kill-undelivered|rebalance|corrupt) want+=("$a") ;;
 	*) echo "run.sh: unknown argument \"$a\"" >&2; exit 2 ;;
 	esac
 done
@@ -491,6 +493,48 @@ scenario_rebalance() {
 		{ say "the kill came after the end: not a fault test"; rc=1; }
 	finish || rc=1
 	say "write conflicts retried by the second daemon: $(grep -c 'CONFLICT' "$dir/daemon2.log" || true), by the first: $(grep -c 'CONFLICT' "$dir/daemon.log" || true)"
+	return $rc
+}
+
+# Keys the write script touches are of the wrong type before the input
+# comes: the unique-customer HyperLogLogs of products p0-p19 are plain
+# strings on every date of the input.  Redis has no rollback, so a write
+# that failed at its PFADD would keep the HINCRBYs before it and apply them
+# again at every retry; the script checks every key first and fails with
+# nothing written ("INVALID ..."), the batch waits and retries.  Once the
+# keys are deleted the run goes on and must end exact.
+scenario_corrupt() {
+	local rc=0 ts d p n keys=()
+	setup 0
+	stop_daemon
+	ts=$(head -1 "$dir/events.jsonl" | sed 's/.*"ts":\([0-9]*\).*/\1/')
+	for d in 0 1 2; do
+		d=$(date -u -d "@$((ts / 1000 + d * 86400))" +%F)
+		for p in $(seq 0 19); do
+			keys+=("sp:{p$p}:uniq:$d:t" "sp:{p$p}:uniq:$d:c")
+		done
+	done
+	for p in "${keys[@]}"; do echo "SET $p not-a-hyperloglog"; done |
+		redis-cli -p "$rport" >/dev/null
+	say "${#keys[@]} unique-customer keys of p0-p19 set to plain strings"
+	"$bin/smartpromo-kafka" -b "$brokers" produce -t "$TOPIC" -k product_id \
+		-f "$dir/events.jsonl" 2>>"$dir/produce.log"
+	start_daemon
+	for n in $(seq 600); do
+		grep -q 'redis write failed' "$dir/daemon.log" && break
+		sleep 0.1
+	done
+	grep -q 'redis write failed' "$dir/daemon.log" ||
+		{ say "no write failed in 60 s: the corrupted keys were not hit"; return 1; }
+	sleep 3
+	say "writes refused before any change, retried: $(grep -c 'redis write failed' "$dir/daemon.log") times in 3 s, at $(progress 0 | sed 's/ after.*//')"
+	say "e.g. $(grep -m1 'redis write failed' "$dir/daemon.log" | sed 's/^<[0-9]>//')"
+	grep 'redis write failed' "$dir/daemon.log" | grep -vq 'INVALID .*; nothing written' &&
+		{ say "a write failed otherwise than by the script's check"; rc=1; }
+	redis-cli -p "$rport" del "${keys[@]}" >/dev/null
+	say "the keys deleted at $(date +%T)"
+	producer_pid=
+	finish || rc=1
 	return $rc
 }
 
