@@ -17,9 +17,10 @@
 #   kill-undelivered  kill -9 of the daemon while its outputs cannot be
 #                delivered (the broker fails produce requests)
 #   poison       1 poison message per 1,000; throughput against a clean run
-#   rebalance    a second daemon joins the group at 30%; kill -9 of the
-#                first at 60% (>= 2 s after the second got partitions)
-#   corrupt      keys the write script increments made the wrong type: the
+#   rebalance    a second daemon joins the group at 30%; at 60% the first
+#                is stopped until the second has its partitions, resumed
+#                (its stale write conflicts), then kill -9
+#   corrupt      keys the write script writes made the wrong type: the
 #                script must fail before writing anything, then recover
 #
 # usage: tests/fault/run.sh [--short | --long] [SCENARIO...]
@@ -45,7 +46,7 @@ for a in "$@"; do
 	case $a in
 	--short) mode=short ;;
 	--long) mode=long ;;
-	-h|--help) sed -n '3,35p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '3,36p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	kill|redis-kill|redis-stop|broker-down|poison|kill-undelivered|rebalance|corrupt) want+=("$a") ;;
 	*) echo "run.sh: unknown argument \"$a\"" >&2; exit 2 ;;
 	esac
@@ -163,7 +164,7 @@ commit_interval_ms = 100
 batch_max = $BATCH_MAX
 [redis]
 port = $rport
-timeout_ms = 2000
+timeout_ms = ${REDIS_TIMEOUT_MS:-2000}
 [admin]
 listen = 127.0.0.1:$aport
 [engine]
@@ -452,17 +453,21 @@ scenario_kill_undelivered() {
 }
 
 # A second daemon of the group (its own admin port, same Redis) joins at
-# 30%; once it has partitions and applied events, the first is killed with
-# kill -9 at 60% (or 2 s later): its partitions go to the second after the
-# session timeout, which consumes them again from the last commit.  Both
-# daemons work the same products around each rebalance (eager: the first
-# still writes its batch in hand after giving its partitions up), so the
-# write script's compare-and-set and the CONFLICT retry decide.
+# 30%; once it has partitions and took events, and at 60% (at least 2 s
+# later), the first is stopped (SIGSTOP) with a batch loading, until its
+# session expired and the second has every partition and applied that
+# batch's events itself from the last commit.  Resumed, the first (a
+# zombie member) writes its batch with the positions it loaded: CONFLICT,
+# retried as replays.  3 s later it gets kill -9; the run ends on the
+# second.
 scenario_rebalance() {
 	local rc=0 d1 a1 n1 n2 i
 	# the group needs several seconds per rebalance: a slower stream,
 	# so that both daemons work on it for a while
 	[ "$mode" = long ] || { CHUNKS=40; PACE=0.5; }
+	# the first daemon's batch must outlive its 10 s stop below: with the
+	# usual 2 s its Redis deadline would drop it at the resume instead
+	REDIS_TIMEOUT_MS=30000
 	setup 0
 	produce_bg
 	progress 0.3 >/dev/null
@@ -485,14 +490,39 @@ scenario_rebalance() {
 	progress 0.6 >/dev/null
 	n1=$(aport=$a1 daemon_events)
 	n2=$(daemon_events)
-	kill -9 "$d1"; wait "$d1" 2>/dev/null || true
-	say "kill -9 of the first daemon at $(progress 0 | sed 's/ after.*//') ($(date +%T)); events taken so far (replays included): first $n1, second $n2"
 	[ "$n1" -gt 0 ] && [ "$n2" -gt 0 ] ||
 		{ say "not both daemons took events: not a rebalance test"; rc=1; }
 	[ "$(progress 0 | awk '{ print $2 }')" -lt "$total" ] ||
-		{ say "the kill came after the end: not a fault test"; rc=1; }
+		{ say "the fault came after the end: not a fault test"; rc=1; }
+	# a zombie member: the first daemon is paused 2 s (a backlog builds
+	# up) and resumed while Redis is stopped, so the batch it takes waits
+	# for its load; the daemon is stopped, Redis resumed (the
+	# replies wait in the daemon's socket), and the daemon stays stopped
+	# past its session timeout: its partitions go to the second, which
+	# applies that batch's events itself.  Resumed, the first applies the
+	# batch it loaded and writes it with the positions it read, which the
+	# second has moved: CONFLICT, retried as replays.  Then it dies.
+	kill -STOP "$d1"; sleep 2
+	kill -STOP "$redis_pid"; kill -CONT "$d1"; sleep 1.5
+	kill -STOP "$d1"; kill -CONT "$redis_pid"
+	say "first daemon stopped (SIGSTOP) with a batch loading at $(progress 0 | sed 's/ after.*//') ($(date +%T)); events taken so far (replays included): first $n1, second $n2"
+	for i in $(seq 300); do         # the second takes every partition
+		grep -Eq 'kafka: 16 partitions of .* assigned' "$dir/daemon2.log" && break
+		sleep 0.1
+	done
+	grep -Eq 'kafka: 16 partitions of .* assigned' "$dir/daemon2.log" ||
+		{ say "the second daemon did not take over in 30 s"; rc=1; }
+	say "second daemon: $(grep -E 'partitions of .* assigned' "$dir/daemon2.log" | tail -1 | sed 's/.*kafka: //') ($(date +%T))"
+	sleep 2
+	kill -CONT "$d1"
+	sleep 3
+	kill -9 "$d1"; wait "$d1" 2>/dev/null || true
+	say "first daemon resumed for 3 s, then kill -9 at $(progress 0 | sed 's/ after.*//') ($(date +%T))"
 	finish || rc=1
-	say "write conflicts retried by the second daemon: $(grep -c 'CONFLICT' "$dir/daemon2.log" || true), by the first: $(grep -c 'CONFLICT' "$dir/daemon.log" || true)"
+	n1=$(grep -c 'write failed: CONFLICT' "$dir/daemon.log" || true)
+	say "write conflicts retried: first daemon $n1, second $(grep -c 'write failed: CONFLICT' "$dir/daemon2.log" || true)"
+	[ "$n1" -gt 0 ] ||
+		say "warning: the first daemon's write did not conflict (its batch was not loaded in time): the CONFLICT retry was not exercised"
 	return $rc
 }
 
