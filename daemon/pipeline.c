@@ -127,7 +127,7 @@ struct pipeline {
 	int64_t took_mono;
 	int64_t took_ms;                /* wall clock at the take */
 	int64_t t_loaded, t_applied;    /* for the debug log of a batch */
-	struct event *kick_ev, *retry_ev, *timeout_ev, *commit_ev, *flight_ev;
+	struct event *kick_ev, *retry_ev, *commit_ev, *flight_ev;
 	struct event *alive_ev;
 	rd_kafka_message_t **held;      /* taken while paused, not yet in a
 					   batch */
@@ -209,16 +209,6 @@ pl_retry_in(struct pipeline *pl, int ms)
 	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
 
 	evtimer_add(pl->retry_ev, &tv);
-}
-
-/* (Re)arm the Redis timeout for a round. */
-static void
-pl_arm_timeout(struct pipeline *pl)
-{
-	int ms = pl->cfg->redis.timeout_ms;
-	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
-
-	evtimer_add(pl->timeout_ev, &tv);
 }
 
 /* A request slot for reply idx of the current round. */
@@ -622,7 +612,6 @@ pl_round_done(struct pipeline *pl, void (*next)(struct pipeline *))
 {
 	if (--pl->pending > 0)
 		return;
-	evtimer_del(pl->timeout_ev);
 	if (pl->failed) {
 		struct timeval tv = { pl->backoff_ms / 1000,
 		    (pl->backoff_ms % 1000) * 1000 };
@@ -880,7 +869,9 @@ pl_send_sps(struct pipeline *pl, size_t idx)
 	pl_send(pl, pl_sps_hist_cb, idx, 7, next, NULL);
 }
 
-/* Start a round of Redis commands: a new generation of requests. */
+/* Start a round of Redis commands: a new generation of requests.  No
+ * timer of its own: the store fails every command that has no reply
+ * within [redis] timeout_ms (store.h), which ends the round as failed. */
 static void
 pl_round_begin(struct pipeline *pl, enum pl_phase phase)
 {
@@ -914,7 +905,6 @@ pl_load(struct pipeline *pl)
 		if (pl->shops[i].sps_asked)
 			pl_send_sps(pl, i);
 	}
-	pl_arm_timeout(pl);
 	pl_round_done(pl, pl_apply);
 }
 
@@ -1415,7 +1405,6 @@ pl_write(struct pipeline *pl)
 	for (size_t i = 0; i < pl->ndlqs; i++)
 		pl_dlq_send_write(pl, i);
 	pl_send_pps_writes(pl);
-	pl_arm_timeout(pl);
 	pl_round_done(pl, pl_emit);
 }
 
@@ -2191,21 +2180,6 @@ pl_retry_cb(evutil_socket_t fd, short what, void *arg)
 	pl_load(pl);
 }
 
-/* A Redis round took too long: drop the connection, which fails it. */
-static void
-pl_timeout_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct pipeline *pl = arg;
-
-	(void)fd;
-	(void)what;
-	if (pl->pending > 0) {
-		log_warnx("redis: no reply within %d ms",
-		    pl->cfg->redis.timeout_ms);
-		store_reset(pl->st);
-	}
-}
-
 /* Commit stored offsets now and then. */
 static void
 pl_commit_cb(evutil_socket_t fd, short what, void *arg)
@@ -2291,14 +2265,13 @@ pipeline_new(struct event_base *base, const struct sp_config *cfg,
 	pl->msgs = calloc(pl->maxmsgs, sizeof(*pl->msgs));
 	pl->kick_ev = event_new(base, -1, 0, pl_kick_cb, pl);
 	pl->retry_ev = evtimer_new(base, pl_retry_cb, pl);
-	pl->timeout_ev = evtimer_new(base, pl_timeout_cb, pl);
 	pl->commit_ev = event_new(base, -1, EV_PERSIST, pl_commit_cb, pl);
 	pl->flight_ev = evtimer_new(base, pl_flight_retry_cb, pl);
 	pl->alive_ev = event_new(base, -1, EV_PERSIST, pl_alive_cb, pl);
 	if (pl->raw == NULL || pl->msgs == NULL || pl->kick_ev == NULL ||
 	    pl->flight_ev == NULL || pl->alive_ev == NULL ||
 	    event_add(pl->alive_ev, &(const struct timeval){ 1, 0 }) == -1 ||
-	    pl->retry_ev == NULL || pl->timeout_ev == NULL ||
+	    pl->retry_ev == NULL ||
 	    pl->commit_ev == NULL) {
 		pipeline_free(pl);
 		return NULL;
@@ -2337,8 +2310,6 @@ pipeline_free(struct pipeline *pl)
 		event_free(pl->kick_ev);
 	if (pl->retry_ev)
 		event_free(pl->retry_ev);
-	if (pl->timeout_ev)
-		event_free(pl->timeout_ev);
 	if (pl->flight_ev)
 		event_free(pl->flight_ev);
 	if (pl->alive_ev)

@@ -4,6 +4,7 @@
  * and the one-step read of a product's state.
  */
 #include "store.h"
+#include "clock.h"
 #include "log.h"
 #include "stats.h"
 
@@ -17,17 +18,70 @@
 /*
  * Apply a batch's writes to one product if nobody moved it meanwhile.
  * KEYS[1] is the product hash.  ARGV: expected kpos, new kpos (written
- * last, so an error midway leaves the old one and the batch is retried;
- * "": none), TTL seconds
- * for keys first created here, comma list of key indexes that get the TTL,
- * then operations: "H" key n f1 v1 ... fn vn (HSET), "I" key field delta
- * (HINCRBY), "P" key n e1 ... en (PFADD), keys as indexes into KEYS.
- * Returns 1, or an error "CONFLICT <kpos>".
+ * last; "": none), TTL seconds for keys first created here, comma list of
+ * key indexes that get the TTL, then operations: "H" key n f1 v1 ... fn vn
+ * (HSET), "I" key field delta (HINCRBY), "P" key n e1 ... en (PFADD), keys
+ * as indexes into KEYS.  Returns 1, or an error "CONFLICT <kpos>", or
+ * "INVALID <key>: <why>; nothing written".
+ *
+ * Redis does not roll a script back: a command that fails midway leaves
+ * the writes before it.  So before writing anything the script checks
+ * what could make a write fail (the type of every key an operation
+ * touches, and that each counter it increments holds an integer the way
+ * HINCRBY parses one and stays within 64 bits); a key that fails the check
+ * fails the call with nothing changed.  (Past maxmemory Redis refuses a
+ * script's first write, never one after it.)
  */
 static const char store_lua_write[] =
+"local function bad(k, why)\n"
+"  return redis.error_reply('INVALID ' .. k .. ': ' .. why .. '; nothing written')\n"
+"end\n"
+"local t1 = redis.call('TYPE', KEYS[1]).ok\n"
+"if t1 ~= 'hash' and t1 ~= 'none' then return bad(KEYS[1], 'a ' .. t1 .. ', not a hash') end\n"
 "local cur = redis.call('HGET', KEYS[1], 'kpos') or ''\n"
 "if cur ~= ARGV[1] then return redis.error_reply('CONFLICT ' .. cur) end\n"
+"local want, flds, dels, order = {}, {}, {}, {}\n"
 "local i = 5\n"
+"while i <= #ARGV do\n"
+"  local op, x = ARGV[i], tonumber(ARGV[i + 1])\n"
+"  local w = op == 'P' and 'hll' or 'hash'\n"
+"  if want[x] == nil then want[x] = w; order[#order + 1] = x\n"
+"  elseif want[x] ~= w then return bad(KEYS[x], 'both a hash and a HyperLogLog') end\n"
+"  if op == 'I' then\n"
+"    if flds[x] == nil then flds[x] = {}; dels[x] = {} end\n"
+"    flds[x][#flds[x] + 1] = ARGV[i + 2]\n"
+"    dels[x][#dels[x] + 1] = tonumber(ARGV[i + 3])\n"
+"    i = i + 4\n"
+"  elseif op == 'H' then i = i + 3 + 2 * tonumber(ARGV[i + 2])\n"
+"  else i = i + 3 + tonumber(ARGV[i + 2]) end\n"
+"end\n"
+"for _, x in ipairs(order) do\n"
+"  local k = KEYS[x]\n"
+"  local t = redis.call('TYPE', k).ok\n"
+"  if want[x] == 'hash' and t ~= 'hash' and t ~= 'none' then\n"
+"    return bad(k, 'a ' .. t .. ', not a hash')\n"
+"  end\n"
+"  if want[x] == 'hll' and t ~= 'none' and (t ~= 'string' or\n"
+"      redis.call('GETRANGE', k, 0, 3) ~= 'HYLL') then\n"
+"    return bad(k, 'not a HyperLogLog')\n"
+"  end\n"
+"  if flds[x] ~= nil and t == 'hash' then\n"
+"    local v = redis.call('HMGET', k, unpack(flds[x]))\n"
+"    for j = 1, #flds[x] do\n"
+"      if v[j] then\n"
+"        if #v[j] > 20 or (v[j] ~= '0' and\n"
+"            not string.match(v[j], '^%-?[1-9]%d*$')) then\n"
+"          return bad(k, 'field ' .. flds[x][j] .. ' is not an integer')\n"
+"        end\n"
+"        local sum = tonumber(v[j]) + dels[x][j]\n"
+"        if sum >= 9.2e18 or sum <= -9.2e18 then\n"
+"          return bad(k, 'field ' .. flds[x][j] .. ' would overflow')\n"
+"        end\n"
+"      end\n"
+"    end\n"
+"  end\n"
+"end\n"
+"i = 5\n"
 "while i <= #ARGV do\n"
 "  local op, k = ARGV[i], KEYS[tonumber(ARGV[i + 1])]\n"
 "  if op == 'I' then\n"
@@ -82,6 +136,17 @@ static const char store_lua_content[] =
 "end\n"
 "return 1\n";
 
+/* A command waiting for its reply: the caller's callback and when it was
+ * queued; the list of them is in queueing order, so its head is the
+ * oldest and sets the deadline. */
+struct store_cmd {
+	struct store *st;
+	redisCallbackFn *fn;
+	void *priv;
+	int64_t queued_ms;
+	struct store_cmd *prev, *next;
+};
+
 struct store {
 	struct event_base *base;
 	const struct config_redis *cfg;
@@ -89,6 +154,10 @@ struct store {
 	void *arg;
 	redisAsyncContext *ac;
 	struct event *retry_ev;
+	struct event *deadline_ev;      /* oldest command or the connect */
+	struct store_cmd *head, *tail;  /* waiting for their replies */
+	int connecting;                 /* connect(2) not finished yet */
+	int64_t connect_ms;             /* when the attempt started */
 	int backoff_ms;
 	int up;
 	int pending_setup;
@@ -127,6 +196,7 @@ store_set_down(struct store *st)
 
 	st->up = 0;
 	st->ac = NULL;
+	st->connecting = 0;
 	if (was && st->cb != NULL)
 		st->cb(0, st->arg);
 }
@@ -138,8 +208,126 @@ store_schedule_retry(struct store *st)
 	struct timeval tv = { st->backoff_ms / 1000,
 	    (st->backoff_ms % 1000) * 1000 };
 
+	if (st->retry_ev == NULL)       /* store_free() */
+		return;
 	evtimer_add(st->retry_ev, &tv);
 	st->backoff_ms = st->backoff_ms * 2 > 5000 ? 5000 : st->backoff_ms * 2;
+}
+
+/* The connection is gone (or given up): down, and reconnect later. */
+static void
+store_lost(struct store *st)
+{
+	store_set_down(st);
+	store_schedule_retry(st);
+}
+
+/* Make sure the deadline timer runs by ms from now at the latest (an
+ * earlier pending one stays: it re-arms itself for what is then due). */
+static void
+store_arm(struct store *st, int64_t ms)
+{
+	struct timeval tv;
+
+	if (st->deadline_ev == NULL || evtimer_pending(st->deadline_ev, NULL))
+		return;
+	if (ms < 1)
+		ms = 1;
+	tv.tv_sec = (time_t)(ms / 1000);
+	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+	evtimer_add(st->deadline_ev, &tv);
+}
+
+/* When the connection is overdue (monotonic ms), or -1: nothing waits. */
+static int64_t
+store_due(const struct store *st)
+{
+	if (st->ac == NULL)
+		return -1;
+	if (st->connecting)
+		return st->connect_ms + st->cfg->timeout_ms;
+	if (st->head != NULL)
+		return st->head->queued_ms + st->cfg->timeout_ms;
+	return -1;
+}
+
+/*
+ * The deadline: the connect attempt, or the oldest command (Redis answers
+ * in order, so it is the one every later reply waits behind), had no
+ * answer within [redis] timeout_ms.  Dropping the connection gives every
+ * waiting callback its NULL reply and reconnects.
+ */
+static void
+store_deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct store *st = arg;
+	int64_t due = store_due(st), now = clock_mono_ms();
+
+	(void)fd;
+	(void)what;
+	if (due < 0)
+		return;
+	if (due > now) {
+		store_arm(st, due - now);
+		return;
+	}
+	if (st->connecting)
+		log_warnx("redis: not connected within %d ms (%s:%d)",
+		    st->cfg->timeout_ms, st->cfg->host, st->cfg->port);
+	else
+		log_warnx("redis: no reply within %d ms (%s:%d)",
+		    st->cfg->timeout_ms, st->cfg->host, st->cfg->port);
+	store_reset(st);
+}
+
+/* A reply (or NULL: the connection dropped): hand it to the caller. */
+static void
+store_reply_cb(redisAsyncContext *ac, void *r, void *priv)
+{
+	struct store_cmd *c = priv;
+	struct store *st = c->st;
+	redisCallbackFn *fn = c->fn;
+	void *fpriv = c->priv;
+
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		st->head = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	else
+		st->tail = c->prev;
+	free(c);
+	if (fn != NULL)
+		fn(ac, r, fpriv);
+}
+
+/* Queue a command on the connection with a deadline; 0 or -1. */
+static int
+store_send(struct store *st, redisCallbackFn *fn, void *priv, int argc,
+    const char **argv, const size_t *lens)
+{
+	struct store_cmd *c;
+
+	if (st->ac == NULL)
+		return -1;
+	if ((c = malloc(sizeof(*c))) == NULL)
+		fatalx("out of memory");
+	*c = (struct store_cmd){ st, fn, priv, clock_mono_ms(), st->tail,
+	    NULL };
+	if (redisAsyncCommandArgv(st->ac, store_reply_cb, c, argc, argv,
+	    lens) != REDIS_OK) {
+		free(c);
+		return -1;
+	}
+	if (st->tail != NULL)
+		st->tail->next = c;
+	else
+		st->head = c;
+	st->tail = c;
+	if (c->prev == NULL)
+		store_arm(st, st->cfg->timeout_ms);
+	return 0;
 }
 
 /* Reply to SELECT or SCRIPT LOAD during setup. */
@@ -150,7 +338,7 @@ store_setup_cb(redisAsyncContext *ac, void *r, void *priv)
 	redisReply *reply = r;
 	char *sha = priv;
 
-	if (reply == NULL)
+	if (reply == NULL || ac != st->ac)
 		return;
 	if (reply->type == REDIS_REPLY_ERROR) {
 		log_warnx("redis setup failed: %s", reply->str);
@@ -175,23 +363,39 @@ store_connect_cb(const redisAsyncContext *cac, int status)
 {
 	redisAsyncContext *ac = (redisAsyncContext *)cac;
 	struct store *st = ac->data;
+	const char *const scripts[3] = { store_lua_write, store_lua_shop,
+	    store_lua_content };
+	char *const shas[3] = { st->sha_write, st->sha_shop, st->sha_content };
+	char db[16];
+	const char *argv[3] = { "SELECT", db, NULL };
 
+	if (ac != st->ac)               /* given up on already */
+		return;
 	if (status != REDIS_OK) {
 		log_warnx("redis %s:%d: %s", st->cfg->host, st->cfg->port,
 		    ac->errstr);
 		stats.redis_errors++;
-		st->ac = NULL;
-		store_schedule_retry(st);
+		store_lost(st);         /* hiredis frees the context */
 		return;
 	}
+	st->connecting = 0;
 	st->pending_setup = 4;
-	redisAsyncCommand(ac, store_setup_cb, NULL, "SELECT %d", st->cfg->db);
-	redisAsyncCommand(ac, store_setup_cb, st->sha_write, "SCRIPT LOAD %s",
-	    store_lua_write);
-	redisAsyncCommand(ac, store_setup_cb, st->sha_shop, "SCRIPT LOAD %s",
-	    store_lua_shop);
-	redisAsyncCommand(ac, store_setup_cb, st->sha_content, "SCRIPT LOAD %s",
-	    store_lua_content);
+	snprintf(db, sizeof(db), "%d", st->cfg->db);
+	if (store_send(st, store_setup_cb, NULL, 2, argv, NULL) == -1)
+		st->pending_setup = -1;
+	argv[0] = "SCRIPT";
+	argv[1] = "LOAD";
+	for (int i = 0; i < 3; i++) {
+		argv[2] = scripts[i];
+		if (store_send(st, store_setup_cb, shas[i], 3, argv,
+		    NULL) == -1)
+			st->pending_setup = -1;
+	}
+	if (st->pending_setup < 0) {
+		log_warnx("redis %s:%d: cannot queue the setup commands",
+		    st->cfg->host, st->cfg->port);
+		redisAsyncDisconnect(ac);
+	}
 }
 
 /* Lost: report and reconnect. */
@@ -200,14 +404,14 @@ store_disconnect_cb(const redisAsyncContext *ac, int status)
 {
 	struct store *st = ac->data;
 
+	if (ac != st->ac)               /* dropped by store_reset() */
+		return;
 	if (status != REDIS_OK) {
 		log_warnx("redis %s:%d disconnected: %s", st->cfg->host,
 		    st->cfg->port, ac->errstr);
 		stats.redis_errors++;
 	}
-	store_set_down(st);
-	if (st->retry_ev != NULL)
-		store_schedule_retry(st);
+	store_lost(st);
 }
 
 /* Reconnect timer. */
@@ -219,7 +423,7 @@ store_retry_cb(evutil_socket_t fd, short what, void *arg)
 	store_connect(arg);
 }
 
-/* Start one connection attempt. */
+/* Start one connection attempt, with TCP keepalive and a deadline. */
 static void
 store_connect(struct store *st)
 {
@@ -228,16 +432,23 @@ store_connect(struct store *st)
 	if (ac == NULL || ac->err) {
 		log_warnx("redis %s:%d: %s", st->cfg->host, st->cfg->port,
 		    ac ? ac->errstr : "out of memory");
+		stats.redis_errors++;
 		if (ac != NULL)
 			redisAsyncFree(ac);
 		store_schedule_retry(st);
 		return;
 	}
+	if (redisEnableKeepAlive(&ac->c) != REDIS_OK)
+		log_warnx("redis %s:%d: cannot enable TCP keepalive: %s",
+		    st->cfg->host, st->cfg->port, ac->c.errstr);
 	ac->data = st;
 	redisLibeventAttach(ac, st->base);
 	redisAsyncSetConnectCallback(ac, store_connect_cb);
 	redisAsyncSetDisconnectCallback(ac, store_disconnect_cb);
 	st->ac = ac;
+	st->connecting = 1;
+	st->connect_ms = clock_mono_ms();
+	store_arm(st, st->cfg->timeout_ms);
 }
 
 /* A store that connects in the background. */
@@ -255,7 +466,12 @@ store_new(struct event_base *base, const struct config_redis *cfg,
 	st->arg = arg;
 	st->backoff_ms = 100;
 	st->retry_ev = evtimer_new(base, store_retry_cb, st);
-	if (st->retry_ev == NULL) {
+	st->deadline_ev = evtimer_new(base, store_deadline_cb, st);
+	if (st->retry_ev == NULL || st->deadline_ev == NULL) {
+		if (st->retry_ev != NULL)
+			event_free(st->retry_ev);
+		if (st->deadline_ev != NULL)
+			event_free(st->deadline_ev);
 		free(st);
 		return NULL;
 	}
@@ -267,13 +483,19 @@ store_new(struct event_base *base, const struct config_redis *cfg,
 void
 store_free(struct store *st)
 {
+	redisAsyncContext *ac;
+
 	if (st == NULL)
 		return;
 	event_free(st->retry_ev);
 	st->retry_ev = NULL;
+	event_free(st->deadline_ev);
+	st->deadline_ev = NULL;
 	st->cb = NULL;
-	if (st->ac != NULL)
-		redisAsyncFree(st->ac);
+	if ((ac = st->ac) != NULL) {
+		st->ac = NULL;
+		redisAsyncFree(ac);
+	}
 	free(st);
 }
 
@@ -291,20 +513,22 @@ store_command(struct store *st, redisCallbackFn *fn, void *priv, int argc,
 {
 	if (!store_up(st))
 		return -1;
-	return redisAsyncCommandArgv(st->ac, fn, priv, argc, argv, lens) ==
-	    REDIS_OK ? 0 : -1;
+	return store_send(st, fn, priv, argc, argv, lens);
 }
 
 /* Drop the connection; pending callbacks get NULL, then it reconnects. */
 void
 store_reset(struct store *st)
 {
-	if (st->ac != NULL) {
-		log_warnx("redis %s:%d: resetting the connection",
-		    st->cfg->host, st->cfg->port);
-		stats.redis_errors++;
-		redisAsyncFree(st->ac);
-	}
+	redisAsyncContext *ac = st->ac;
+
+	if (ac == NULL)
+		return;
+	log_warnx("redis %s:%d: resetting the connection", st->cfg->host,
+	    st->cfg->port);
+	stats.redis_errors++;
+	store_lost(st);         /* first: callbacks below see the store down */
+	redisAsyncFree(ac);
 }
 
 /* One command of a transaction; its reply ("QUEUED") is not needed. */

@@ -8,6 +8,12 @@
  * store_command() queues a command; its callback gets NULL when the
  * connection drops before the reply.  While the store is down,
  * store_command() fails and the state callback has said so.
+ *
+ * Every command has a deadline of [redis] timeout_ms from when it was
+ * queued, and so has each connection attempt (TCP keepalive is on): when
+ * the oldest command waiting (Redis answers in order) or the connect is
+ * past it, the connection is dropped as by store_reset(), so no caller
+ * waits longer than that for its callback.
  */
 #ifndef SP_STORE_H
 #define SP_STORE_H
@@ -36,7 +42,8 @@ int store_up(const struct store *st);
 int store_command(struct store *st, redisCallbackFn *fn, void *priv,
     int argc, const char **argv, const size_t *lens);
 
-/* Drop the connection (e.g. a command timed out); it reconnects. */
+/* Drop the connection; every waiting callback gets NULL, the state
+ * callback 0, and it reconnects after the backoff. */
 void store_reset(struct store *st);
 
 /* What store_load() reads besides the product and arms hashes. */

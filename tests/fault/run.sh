@@ -17,6 +17,11 @@
 #   kill-undelivered  kill -9 of the daemon while its outputs cannot be
 #                delivered (the broker fails produce requests)
 #   poison       1 poison message per 1,000; throughput against a clean run
+#   rebalance    a second daemon joins the group at 30%; at 60% the first
+#                is stopped until the second has its partitions, resumed
+#                (its stale write conflicts), then kill -9
+#   corrupt      keys the write script writes made the wrong type: the
+#                script must fail before writing anything, then recover
 #   poison-kill  1 poison message per 100, kill -9 of the daemon as in kill:
 #                every dead letter exactly once after de-duplication by
 #                position, every copy identical
@@ -38,14 +43,14 @@ top=$(cd "$here/../.." && pwd)
 bin=${BUILD_DIR:-$top/build}
 [[ $bin = /* ]] || bin=$top/$bin
 mode=short
-all=(kill redis-kill redis-stop broker-down kill-undelivered poison poison-kill)
+all=(kill redis-kill redis-stop broker-down kill-undelivered rebalance corrupt poison poison-kill)
 want=()
 for a in "$@"; do
 	case $a in
 	--short) mode=short ;;
 	--long) mode=long ;;
-	-h|--help) sed -n '3,34p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-	kill|redis-kill|redis-stop|broker-down|poison|kill-undelivered|poison-kill) want+=("$a") ;;
+	-h|--help) sed -n '3,39p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	kill|redis-kill|redis-stop|broker-down|poison|kill-undelivered|rebalance|corrupt|poison-kill) want+=("$a") ;;
 	*) echo "run.sh: unknown argument \"$a\"" >&2; exit 2 ;;
 	esac
 done
@@ -162,7 +167,7 @@ commit_interval_ms = 100
 batch_max = $BATCH_MAX
 [redis]
 port = $rport
-timeout_ms = 2000
+timeout_ms = ${REDIS_TIMEOUT_MS:-2000}
 [admin]
 listen = 127.0.0.1:$aport
 [engine]
@@ -287,6 +292,11 @@ verify() {
 daemon_figures() {
 	ctl metrics 2>/dev/null | grep -E '^smartpromo_(redeliveries|redis_errors|redis_conflicts|produce_retries|dead_letters)_total' |
 		tr '\n' ' ' | sed 's/smartpromo_//g; s/_total//g'
+}
+
+# Events the running daemon took since its start (replays included).
+daemon_events() {
+	ctl metrics 2>/dev/null | awk '/^smartpromo_events_total/ { n += $NF } END { print n + 0 }'
 }
 
 rss_kb() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
@@ -470,6 +480,122 @@ scenario_kill_undelivered() {
 	say "kill -9 of the daemon 2 s after the broker began failing produce requests: $(progress 0 | sed 's/ after.*//')"
 	grep -c "delivery to .* failed" "$dir/daemon.log" | sed "s/^/fault[$scenario]: failed deliveries before the kill: /"
 	start_daemon
+	producer_pid=
+	finish || rc=1
+	return $rc
+}
+
+# A second daemon of the group (its own admin port, same Redis) joins at
+# 30%; once it has partitions and took events, and at 60% (at least 2 s
+# later), the first is stopped (SIGSTOP) with a batch loading, until its
+# session expired and the second has every partition and applied that
+# batch's events itself from the last commit.  Resumed, the first (a
+# zombie member) writes its batch with the positions it loaded: CONFLICT,
+# retried as replays.  3 s later it gets kill -9; the run ends on the
+# second.
+scenario_rebalance() {
+	local rc=0 d1 a1 n1 n2 i
+	# the group needs several seconds per rebalance: a slower stream,
+	# so that both daemons work on it for a while
+	[ "$mode" = long ] || { CHUNKS=40; PACE=0.5; }
+	# the first daemon's batch must outlive its 10 s stop below: with the
+	# usual 2 s its Redis deadline would drop it at the resume instead
+	REDIS_TIMEOUT_MS=30000
+	setup 0
+	produce_bg
+	progress 0.3 >/dev/null
+	sed "s/^listen = .*/listen = 127.0.0.1:$("$tool" port)/" "$dir/sp.conf" >"$dir/sp2.conf"
+	a1=$aport; d1=$daemon_pid
+	echo "---- start $(date +%T.%N)" >>"$dir/daemon2.log"
+	"$bin/smartpromod" -c "$dir/sp2.conf" 2>>"$dir/daemon2.log" &
+	daemon_pid=$!; pids+=("$daemon_pid")
+	aport=$(sed -n 's/^listen = 127.0.0.1://p' "$dir/sp2.conf")
+	say "second daemon started at $(progress 0 | sed 's/ after.*//') ($(date +%T))"
+	for i in $(seq 300); do
+		grep -Eq 'kafka: [1-9][0-9]* partitions of .* assigned' "$dir/daemon2.log" && break
+		kill -0 "$daemon_pid" 2>/dev/null || { say "the second daemon exited"; return 1; }
+		sleep 0.1
+	done
+	grep -Eq 'kafka: [1-9][0-9]* partitions of .* assigned' "$dir/daemon2.log" ||
+		{ say "the second daemon got no partitions in 30 s"; return 1; }
+	say "second daemon: $(grep -E 'partitions of .* assigned' "$dir/daemon2.log" | tail -1 | sed 's/.*kafka: //'); first daemon: $(grep -E 'partitions of .* assigned' "$dir/daemon.log" | tail -1 | sed 's/.*kafka: //') ($(date +%T))"
+	sleep 2
+	progress 0.6 >/dev/null
+	n1=$(aport=$a1 daemon_events)
+	n2=$(daemon_events)
+	[ "$n1" -gt 0 ] && [ "$n2" -gt 0 ] ||
+		{ say "not both daemons took events: not a rebalance test"; rc=1; }
+	[ "$(progress 0 | awk '{ print $2 }')" -lt "$total" ] ||
+		{ say "the fault came after the end: not a fault test"; rc=1; }
+	# a zombie member: the first daemon is paused 2 s (a backlog builds
+	# up) and resumed while Redis is stopped, so the batch it takes waits
+	# for its load; the daemon is stopped, Redis resumed (the
+	# replies wait in the daemon's socket), and the daemon stays stopped
+	# past its session timeout: its partitions go to the second, which
+	# applies that batch's events itself.  Resumed, the first applies the
+	# batch it loaded and writes it with the positions it read, which the
+	# second has moved: CONFLICT, retried as replays.  Then it dies.
+	kill -STOP "$d1"; sleep 2
+	kill -STOP "$redis_pid"; kill -CONT "$d1"; sleep 1.5
+	kill -STOP "$d1"; kill -CONT "$redis_pid"
+	say "first daemon stopped (SIGSTOP) with a batch loading at $(progress 0 | sed 's/ after.*//') ($(date +%T)); events taken so far (replays included): first $n1, second $n2"
+	for i in $(seq 300); do         # the second takes every partition
+		grep -Eq 'kafka: 16 partitions of .* assigned' "$dir/daemon2.log" && break
+		sleep 0.1
+	done
+	grep -Eq 'kafka: 16 partitions of .* assigned' "$dir/daemon2.log" ||
+		{ say "the second daemon did not take over in 30 s"; rc=1; }
+	say "second daemon: $(grep -E 'partitions of .* assigned' "$dir/daemon2.log" | tail -1 | sed 's/.*kafka: //') ($(date +%T))"
+	sleep 2
+	kill -CONT "$d1"
+	sleep 3
+	kill -9 "$d1"; wait "$d1" 2>/dev/null || true
+	say "first daemon resumed for 3 s, then kill -9 at $(progress 0 | sed 's/ after.*//') ($(date +%T))"
+	finish || rc=1
+	n1=$(grep -c 'write failed: CONFLICT' "$dir/daemon.log" || true)
+	say "write conflicts retried: first daemon $n1, second $(grep -c 'write failed: CONFLICT' "$dir/daemon2.log" || true)"
+	[ "$n1" -gt 0 ] ||
+		say "warning: the first daemon's write did not conflict (its batch was not loaded in time): the CONFLICT retry was not exercised"
+	return $rc
+}
+
+# Keys the write script touches are of the wrong type before the input
+# comes: the unique-customer HyperLogLogs of products p0-p19 are plain
+# strings on every date of the input.  Redis has no rollback, so a write
+# that failed at its PFADD would keep the HINCRBYs before it and apply them
+# again at every retry; the script checks every key first and fails with
+# nothing written ("INVALID ..."), the batch waits and retries.  Once the
+# keys are deleted the run goes on and must end exact.
+scenario_corrupt() {
+	local rc=0 ts d p n keys=()
+	setup 0
+	stop_daemon
+	ts=$(head -1 "$dir/events.jsonl" | sed 's/.*"ts":\([0-9]*\).*/\1/')
+	for d in 0 1 2; do
+		d=$(date -u -d "@$((ts / 1000 + d * 86400))" +%F)
+		for p in $(seq 0 19); do
+			keys+=("sp:{p$p}:uniq:$d:t" "sp:{p$p}:uniq:$d:c")
+		done
+	done
+	for p in "${keys[@]}"; do echo "SET $p not-a-hyperloglog"; done |
+		redis-cli -p "$rport" >/dev/null
+	say "${#keys[@]} unique-customer keys of p0-p19 set to plain strings"
+	"$bin/smartpromo-kafka" -b "$brokers" produce -t "$TOPIC" -k product_id \
+		-f "$dir/events.jsonl" 2>>"$dir/produce.log"
+	start_daemon
+	for n in $(seq 600); do
+		grep -q 'redis write failed' "$dir/daemon.log" && break
+		sleep 0.1
+	done
+	grep -q 'redis write failed' "$dir/daemon.log" ||
+		{ say "no write failed in 60 s: the corrupted keys were not hit"; return 1; }
+	sleep 3
+	say "writes refused before any change, retried: $(grep -c 'redis write failed' "$dir/daemon.log") times in 3 s, at $(progress 0 | sed 's/ after.*//')"
+	say "e.g. $(grep -m1 'redis write failed' "$dir/daemon.log" | sed 's/^<[0-9]>//')"
+	grep 'redis write failed' "$dir/daemon.log" | grep -vq 'INVALID .*; nothing written' &&
+		{ say "a write failed otherwise than by the script's check"; rc=1; }
+	redis-cli -p "$rport" del "${keys[@]}" >/dev/null
+	say "the keys deleted at $(date +%T)"
 	producer_pid=
 	finish || rc=1
 	return $rc

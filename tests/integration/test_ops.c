@@ -6,10 +6,12 @@
  * drain deadline, a second SIGINT, the sd_notify protocol (READY=1,
  * WATCHDOG=1 cadence, RELOADING=1, STOPPING=1, no READY=1 while the
  * broker is stopped) read from a datagram socket the test binds as
- * NOTIFY_SOCKET, and the log format (<N> prefixes, repeat suppression,
- * the rate limit per format, plan lifecycle lines).  Uses the integration
- * harness (tests/integration/harness.h); docs/operations.md describes
- * what is checked and why.
+ * NOTIFY_SOCKET, the log format (<N> prefixes, repeat suppression, the
+ * rate limit per format, plan lifecycle lines), and a Redis that hangs
+ * (SIGSTOP) while the pipeline is idle: an admin read answers 503 within
+ * [redis] timeout_ms and the daemon recovers after SIGCONT.  Uses the
+ * integration harness (tests/integration/harness.h); docs/operations.md
+ * describes what is checked and why.
  */
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -34,6 +36,7 @@
 #include <cmocka.h>
 
 #include "harness.h"
+#include "httpc.h"
 #define ITEST_EVENT_PREFIX "ops-ev-"
 #include "itest.h"
 
@@ -1092,6 +1095,92 @@ test_log_rate_limit(void **state)
 	assert_true(summaries >= 1);
 	check_prefixes(text, "daemon.log");
 	free(text);
+}
+
+/* ---- test 9: a hung Redis while the pipeline is idle ---- */
+
+#define HANG_TIMEOUT_MS 5000    /* [redis] timeout_ms: the default */
+
+/* GET path with a client timeout longer than the daemon's; *ms gets how
+ * long the answer took. */
+static int
+slow_get(struct harness *h, const char *path, int64_t *ms)
+{
+	struct httpc_response resp;
+	char err[256];
+	int64_t t0 = mono_ms();
+	int status;
+
+	if (httpc_request(h->url, "GET", path, NULL, NULL,
+	    3 * HANG_TIMEOUT_MS, &resp, err, sizeof(err)) == -1)
+		fail_msg("GET %s: %s (after %lld ms)", path, err,
+		    (long long)(mono_ms() - t0));
+	*ms = mono_ms() - t0;
+	status = resp.status;
+	print_message("GET %s: %d after %lld ms: %.200s\n", path, status,
+	    (long long)*ms, resp.body != NULL ? resp.body : "");
+	httpc_response_release(&resp);
+	return status;
+}
+
+/*
+ * Redis frozen (SIGSTOP) while no batch is in flight: an admin call that
+ * reads Redis must answer 503 once its command is [redis] timeout_ms old,
+ * not hang; a view sent meanwhile waits, and after SIGCONT the daemon
+ * reconnects by itself and applies it once.  Before the store had a
+ * deadline per command only the pipeline's rounds were timed, so the
+ * request hung until the client gave up.
+ */
+static void
+test_redis_hang_idle(void **state)
+{
+	struct harness *h = *state;
+	static const char *const prod[] = { "hang-p0" };
+	int64_t ts = harness_now_ms(), ms;
+	char path[128], *plan;
+	long off;
+	int status;
+
+	catalog(h, "shop-hang", prod, 1);
+	plan = create_plan(h, "shop-hang", prod, 1);
+	snprintf(path, sizeof(path), "/v1/plans/%s", plan);
+	send_event(h, prod[0], view_event("shop-hang", prod[0], "hang-c1",
+	    ts), NULL);
+	H_OK(h, harness_flush(h));
+	wait_day_counter(h, prod[0], ts, "pv", 1);
+	assert_int_equal(slow_get(h, path, &ms), 200);
+	harness_sleep_ms(500);          /* the flight's outbox cleanup */
+
+	off = file_size(h->daemon.log);
+	assert_int_equal(kill(h->redis.pid, SIGSTOP), 0);
+	send_event(h, prod[0], view_event("shop-hang", prod[0], "hang-c2",
+	    ts), NULL);
+	H_OK(h, harness_flush(h));
+	status = slow_get(h, path, &ms);
+	assert_int_equal(status, 503);
+	assert_true(ms <= HANG_TIMEOUT_MS + 2000);
+	wait_log(h->daemon.log, off, "redis: no reply within", 2000);
+	assert_true(log_has(h->daemon.log, off,
+	    "resetting the connection"));
+	/* reconnected meanwhile (the kernel completes the handshake) but
+	 * the setup cannot finish: refused at once, or after the deadline */
+	status = slow_get(h, path, &ms);
+	assert_int_equal(status, 503);
+	assert_true(ms <= HANG_TIMEOUT_MS + 2000);
+	harness_sleep_ms(HANG_TIMEOUT_MS);
+
+	assert_int_equal(kill(h->redis.pid, SIGCONT), 0);
+	wait_day_counter(h, prod[0], ts, "pv", 2);
+	assert_int_equal(slow_get(h, path, &ms), 200);
+	send_event(h, prod[0], view_event("shop-hang", prod[0], "hang-c3",
+	    ts), NULL);
+	H_OK(h, harness_flush(h));
+	wait_day_counter(h, prod[0], ts, "pv", 3);
+	harness_sleep_ms(SETTLE_MS);
+	print_message("after SIGCONT: pv %lld (want 3)\n", day_counter(h,
+	    prod[0], ts, "pv"));
+	assert_int_equal(day_counter(h, prod[0], ts, "pv"), 3);
+	free(plan);
 	harness_pass(h);
 }
 
@@ -1151,6 +1240,7 @@ main(void)
 		T(test_log_lifecycle_and_prefixes),
 		T(test_log_repeats),
 		T(test_log_rate_limit),
+		T(test_redis_hang_idle),
 	};
 
 	return cmocka_run_group_tests_name("ops", ops, setup_group,
