@@ -1001,19 +1001,64 @@ engine_budget_full(const struct plan *p, int64_t day, int64_t ts,
 	    ENGINE_BUDGET_TOLERANCE);
 }
 
-/* Admit an offer under the plan's budget and reserve its cost: 0, or -1
- * when the budget holds it back. */
+/*
+ * The budget's headroom once an admitted offer of worst case worst and
+ * expected cost exp is reserved, as a share in [0, 1] of the tighter of
+ * the cap (of what is left of the budget) and the spread (of today's
+ * share with its tolerance).
+ */
+static double
+engine_budget_headroom(const struct plan *p, int64_t day, int64_t ts,
+    int64_t worst, double exp)
+{
+	const struct plan_runtime *rt = &p->rt;
+	double left = (double)(p->budget - rt->spent_before - rt->spent_today);
+	double lim = (double)engine_budget_share(p, day, ts) * (1.0 +
+	    ENGINE_BUDGET_TOLERANCE);
+	double cap = left > 0 ? (left - (double)rt->resv_worst -
+	    (double)worst) / left : 0;
+	double spread = lim > 0 ? (lim - (double)rt->spent_today -
+	    rt->resv_exp - exp) / lim : 0;
+	double h = cap < spread ? cap : spread;
+
+	return h < 0 ? 0 : h > 1 ? 1 : h;
+}
+
+/*
+ * The expiry of an admitted offer of a plan with a budget: its lifetime
+ * (expires_at - ts) scaled by the headroom squared, so that reservations
+ * are released sooner the fuller the budget is, but never below
+ * ENGINE_BUDGET_MIN_LIFE_MS (nor above its own lifetime).
+ */
+static int64_t
+engine_budget_expiry(const struct plan *p, int64_t day, int64_t ts,
+    int64_t worst, double exp, int64_t expires_at)
+{
+	double h = engine_budget_headroom(p, day, ts, worst, exp);
+	int64_t life = expires_at - ts;
+	int64_t want = (int64_t)((double)life * h * h);
+
+	if (life <= ENGINE_BUDGET_MIN_LIFE_MS)
+		return expires_at;
+	if (want < ENGINE_BUDGET_MIN_LIFE_MS)
+		want = ENGINE_BUDGET_MIN_LIFE_MS;
+	return want < life ? ts + want : expires_at;
+}
+
+/* Admit an offer under the plan's budget, choose its expiry (a shorter
+ * lifetime the fuller the budget) and reserve its cost: 0, or -1 when the
+ * budget holds it back. */
 static int
 engine_budget_admit(const struct engine_params *ep,
     const struct product_state *ps, struct plan *p,
     const struct engine_input *in, int ctx, int level,
-    const struct checkout_offer *co)
+    struct checkout_offer *co)
 {
 	struct plan_runtime *rt = &p->rt;
 	int64_t day = pacing_day(in->date), per = co->list_price -
 	    co->offer_price, worst = engine_budget_worst(per, co->min_qty);
-	int64_t slot = engine_budget_slot(ep, in->ev->ts, co->expires_at);
-	struct plan_resv *e = &rt->resv[slot % PLAN_RESV_SLOTS];
+	int64_t expires, slot;
+	struct plan_resv *e;
 	double exp;
 
 	if (p->budget < 0)
@@ -1022,12 +1067,17 @@ engine_budget_admit(const struct engine_params *ep,
 	exp = engine_budget_rate(ep, ps, p, ctx, level) * (double)worst;
 	engine_budget_advance(rt, in->ev->ts);
 	engine_budget_roll(rt, day);
+	if (engine_budget_full(p, day, in->ev->ts, worst, exp))
+		return -1;
+	expires = engine_budget_expiry(p, day, in->ev->ts, worst, exp,
+	    co->expires_at);
+	slot = engine_budget_slot(ep, in->ev->ts, expires);
+	e = &rt->resv[slot % PLAN_RESV_SLOTS];
 	/* a window already past the plan's clock, or beyond the slots */
 	if (slot <= rt->resv_upto || slot > rt->resv_upto + PLAN_RESV_SLOTS ||
 	    (e->slot != 0 && e->slot != slot))
 		return -1;
-	if (engine_budget_full(p, day, in->ev->ts, worst, exp))
-		return -1;
+	co->expires_at = expires;
 	e->slot = slot;
 	e->worst += worst;
 	e->exp += exp;

@@ -281,12 +281,18 @@ int engine_apply(const struct engine_params *ep, struct product_state *ps,
  * exceeds B plus the overrun.  The spread: today may spend at most
  * (B - spent before today) / (days left, today included) times
  * 1 + ENGINE_BUDGET_TOLERANCE, counting the live offers at their high
- * expected cost (posterior mean plus two standard deviations).
+ * expected cost (posterior mean plus two standard deviations).  The
+ * lifetime: an admitted offer's lifetime (expires_at - ts) is scaled by
+ * h^2, h in [0, 1] the headroom left once it is reserved (the tighter of
+ * the cap, over what is left of B, and the spread), never below
+ * ENGINE_BUDGET_MIN_LIFE_MS (an offer already shorter keeps its own), so
+ * reservations are released sooner the fuller the budget is.
  */
 #define ENGINE_BUDGET_TOLERANCE 0.10
 #define ENGINE_BUDGET_UNITS 2
 #define ENGINE_BUDGET_GRACE_MS 3600000LL
 #define ENGINE_BUDGET_SLOT_MS 3600000LL
+#define ENGINE_BUDGET_MIN_LIFE_MS 3600000LL /* 1 hour */
 
 /* Today's paced share of a plan's budget at event time ts (-1: none). */
 int64_t engine_budget_share(const struct plan *p, int64_t day, int64_t ts);

@@ -57,6 +57,7 @@ struct sim_scn {
 	double price_min, price_max, popularity;
 	int ncustomers;
 	double returning_share, delay_min, delay_max;
+	int honour_expiry;              /* 1: an expired offer is not used */
 	int model;
 	double base[PLAN_CONTEXTS], elast[PLAN_CONTEXTS];
 	double product_sd, elasticity_sd;
@@ -99,6 +100,7 @@ static const struct sim_key sim_keys[] = {
 	SK("shoppers", "returning_share", SK_DBL, returning_share),
 	SK("shoppers", "delay_min_minutes", SK_DBL, delay_min),
 	SK("shoppers", "delay_max_minutes", SK_DBL, delay_max),
+	SK("shoppers", "honour_expiry", SK_INT, honour_expiry),
 	SK("demand", "model", SK_MODEL, model),
 	SK("demand", "new_base", SK_DBL, base[0]),
 	SK("demand", "new_elasticity", SK_DBL, elast[0]),
@@ -353,6 +355,8 @@ sim_scn_check_market(const struct sim_scn *s)
 	    s->delay_max <= 1440))
 		return "returning_share in 0..1, 0 < delay_min <= delay_max "
 		    "<= 1440";
+	if (s->honour_expiry != 0 && s->honour_expiry != 1)
+		return "\"honour_expiry\" must be 0 or 1";
 	for (int g = 0; g < PLAN_CONTEXTS; g++)
 		if (!(s->base[g] > 0 && s->base[g] < 1) || s->elast[g] < 0 ||
 		    s->drift_scale[g] < 0)
@@ -1139,6 +1143,8 @@ struct sim_order {
 	int32_t prod, cust;
 	int64_t list, paid;
 	int used, level, ctx;           /* used: it used an offer */
+	int at_list;                    /* would buy at list price too */
+	int64_t expires;                /* the offer's expiry (used) */
 	int64_t oid;                    /* baselines: the offer's number */
 	char offer_id[64];              /* engine: the offer's id */
 };
@@ -1268,6 +1274,7 @@ struct sim_run {
 struct sim_shown {
 	int64_t off;                    /* 0: list price */
 	int level, ctx;
+	int64_t expires;                /* the offer's expires_at */
 	int64_t oid;
 	char offer_id[64];
 };
@@ -1381,7 +1388,7 @@ sim_base_view(struct sim_run *r, int64_t ts, int j, int c, int g,
 		sim_count_offer(r, p->price, rec->off, g, l);
 	}
 	sh->off = rec->off, sh->level = rec->level, sh->ctx = rec->ctx;
-	sh->oid = rec->oid;
+	sh->oid = rec->oid, sh->expires = rec->expires;
 	return 0;
 }
 
@@ -1659,7 +1666,7 @@ sim_engine_view(struct sim_run *r, int64_t ts, int j, int c, int g,
 	    strcmp(o->plan_id, e->plan.plan_id) != 0)
 		return 0;
 	sh->off = o->list_price - o->offer_price;
-	sh->level = o->level, sh->ctx = o->ctx;
+	sh->level = o->level, sh->ctx = o->ctx, sh->expires = o->expires_at;
 	snprintf(sh->offer_id, sizeof(sh->offer_id), "%s", o->offer_id);
 	return 0;
 }
@@ -1762,13 +1769,33 @@ sim_day_of(const struct sim_run *r, int64_t ts)
 	return d >= r->s->days ? r->s->days - 1 : (int)d;
 }
 
+/*
+ * With honour_expiry, an order arriving at or after its offer's expiry
+ * cannot use it: the shopper buys at list price if they would have at the
+ * view (the same draw u), else not at all.  0: no order; 1: order o.
+ */
+static int
+sim_order_expired(const struct sim_run *r, struct sim_order *o)
+{
+	if (!r->s->honour_expiry || !o->used || o->at < o->expires)
+		return 1;
+	if (!o->at_list)
+		return 0;
+	o->paid = o->list;
+	o->used = 0;
+	o->offer_id[0] = '\0';
+	return 1;
+}
+
 /* An order arrives: count it, mark the buyer, tell the policy. */
 static int
-sim_order_arrive(struct sim_run *r, const struct sim_order *o)
+sim_order_arrive(struct sim_run *r, struct sim_order *o)
 {
 	struct sim_day *d = &r->res->day[sim_day_of(r, o->at)];
 	int rc = 0;
 
+	if (!sim_order_expired(r, o))
+		return 0;
 	if (r->w->hold[o->cust])
 		d->gmv_c += (double)o->paid;
 	else {
@@ -1828,6 +1855,8 @@ sim_view(struct sim_run *r, int64_t ts, int j, int c, double u,
 	o.list = p->price;
 	o.paid = p->price - sh.off;
 	o.used = sh.off > 0;
+	o.at_list = u < sim_conv(r->w, p, g, 0, r->day);
+	o.expires = sh.expires;
 	o.level = sh.level, o.ctx = sh.ctx, o.oid = sh.oid;
 	snprintf(o.offer_id, sizeof(o.offer_id), "%s", sh.offer_id);
 	return sim_heap_push(&r->heap, &o);

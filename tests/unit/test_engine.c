@@ -2926,6 +2926,66 @@ test_price_in_range(void **state)
 	assert_false(engine_price_in_range(19, 13, 500, 3000));
 }
 
+/*
+ * A fuller budget gives shorter offers, not only fewer: on the plan's
+ * last day (23 hours left, today's share is the whole budget of 5000),
+ * offers of worst case 2 x 1000.  The first leaves a headroom of
+ * (5000 - 2000) / 5000 = 0.6 of the cap, so it lives 23 h x 0.6^2 =
+ * 8.28 h; the second leaves 0.2, 23 h x 0.04 = 0.92 h, raised to the
+ * 1 hour minimum; the third is held.  Once the plan's clock passes the
+ * first offer's expiry plus the grace (10 h after it, on the hour), both
+ * reservations are released and a new offer fits, living 0.36 of the
+ * 13 hours left.  With a budget that barely binds an offer keeps its
+ * whole lifetime (to within a second).
+ */
+static void
+test_budget_life_shortens_when_full(void **state)
+{
+	struct fix f;
+	char j[768], body[512], d0[ENGINE_DATE_MAX], cust[32];
+	struct bud_offer bo;
+	int64_t ts = T0 + 6 * DAY_MS + HOUR_MS, life = 23 * HOUR_MS, t2;
+
+	(void)state;
+	bud_date(6, d0);
+	for (int big = 0; big < 2; big++) {
+		snprintf(body, sizeof(body), "{\"name\":\"b\",\"shop_id\":"
+		    "\"s-1\",\"products\":[\"p-1\"],\"discount_min_pct\":10,"
+		    "\"discount_max_pct\":10,\"days\":7,\"budget\":%s}",
+		    big ? "1000000000" : "5000");
+		fix_init(&f, "p-1", body);
+		f.ep.holdout_pct = 0;
+		apply(&f, ev_product(j, sizeof(j), T0, "p-1", 10000), 0, d0);
+		apply(&f, ev_view(j, sizeof(j), ts, "p-1", "c-0"), 0, d0);
+		assert_true(bud_offer(&f.fx, &bo));
+		if (big) {
+			assert_true(bo.expires - ts > life - 1000 &&
+			    bo.expires - ts <= life);
+			fix_release(&f);
+			continue;
+		}
+		assert_true(llabs(bo.expires - ts - (int64_t)(0.36 *
+		    (double)life)) <= 1000);
+		apply(&f, ev_view(j, sizeof(j), ts + 1, "p-1", "c-1"), 0, d0);
+		assert_true(bud_offer(&f.fx, &bo));
+		assert_true(bo.expires - (ts + 1) == ENGINE_BUDGET_MIN_LIFE_MS);
+		apply(&f, ev_view(j, sizeof(j), ts + 2, "p-1", "c-2"), 0, d0);
+		assert_int_equal(f.fx.nm, 0);
+		assert_int_equal(f.fx.counts.budget_held, 1);
+		assert_true(f.plan.rt.resv_worst == 4000);
+		/* the first offer's reservation ends at 8.28 h + 1 h, on the
+		 * hour: 10 h after ts */
+		t2 = ts + 10 * HOUR_MS;
+		snprintf(cust, sizeof(cust), "c-%d", 3);
+		apply(&f, ev_view(j, sizeof(j), t2, "p-1", cust), 0, d0);
+		assert_true(bud_offer(&f.fx, &bo));
+		assert_true(f.plan.rt.resv_worst == 2000);
+		assert_true(llabs(bo.expires - t2 - (int64_t)(0.36 *
+		    (double)(13 * HOUR_MS))) <= 1000);
+		fix_release(&f);
+	}
+}
+
 int
 main(void)
 {
@@ -2985,6 +3045,7 @@ main(void)
 		cmocka_unit_test(test_budget_cancel_reverses_spend),
 		cmocka_unit_test(test_budget_cap_reserves_worst_case),
 		cmocka_unit_test(test_price_in_range),
+		cmocka_unit_test(test_budget_life_shortens_when_full),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
