@@ -1241,6 +1241,32 @@ harness_http(struct harness *h, const char *method, const char *path,
 	return 0;
 }
 
+long long
+harness_metric(struct harness *h, const char *name)
+{
+	struct httpc_response resp;
+	char err[256], *text, *p;
+	long long v = -1;
+	size_t n = strlen(name);
+
+	if (httpc_request(h->url, "GET", "/metrics", NULL, NULL, 5000, &resp,
+	    err, sizeof(err)) == -1) {
+		harness_fail(h, "GET /metrics: %s", err);
+		return -1;
+	}
+	text = resp.status == 200 ? strndup(resp.body != NULL ? resp.body :
+	    "", resp.len) : NULL;
+	httpc_response_release(&resp);
+	for (p = text; p != NULL && *p != '\0'; p = strchr(p, '\n')) {
+		if (*p == '\n')
+			p++;
+		if (strncmp(p, name, n) == 0 && p[n] == ' ')
+			v = strtoll(p + n + 1, NULL, 10);
+	}
+	free(text);
+	return v;
+}
+
 void
 harness_pass(struct harness *h)
 {

@@ -199,6 +199,12 @@ int harness_wait_exists(struct harness *h, const char *key, int timeout_ms);
 int harness_http(struct harness *h, const char *method, const char *path,
     const char *body, int *status, json_t **out);
 
+/*
+ * The value of one sample of GET /metrics, the line "name value" with
+ * name as given (labels included); -1 when absent or on an error.
+ */
+long long harness_metric(struct harness *h, const char *name);
+
 /* Mark the running test as passed (its teardown then prints no logs). */
 void harness_pass(struct harness *h);
 

@@ -827,30 +827,6 @@ t4_check_dead_letters(struct harness *h, char **bad,
 	json_decref(msgs);
 }
 
-/* A counter of GET /metrics ("name value" line); -1 when absent. */
-static long long
-metric_value(struct harness *h, const char *name)
-{
-	struct httpc_response resp;
-	char err[256];
-	const char *p;
-	long long v = -1;
-	size_t n = strlen(name);
-
-	if (httpc_request(h->url, "GET", "/metrics", NULL, NULL, 5000, &resp,
-	    err, sizeof(err)) == -1)
-		fail_msg("GET /metrics: %s", err);
-	assert_int_equal(resp.status, 200);
-	for (p = resp.body; p != NULL && *p != '\0'; p = strchr(p, '\n'),
-	    p = p ? p + 1 : NULL)
-		if (strncmp(p, name, n) == 0 && p[n] == ' ') {
-			v = strtoll(p + n + 1, NULL, 10);
-			break;
-		}
-	httpc_response_release(&resp);
-	return v;
-}
-
 /* Wait until a /metrics counter reaches want; its last value. */
 static long long
 wait_metric_ge(struct harness *h, const char *name, long long want)
@@ -858,7 +834,7 @@ wait_metric_ge(struct harness *h, const char *name, long long want)
 	int64_t until = harness_now_ms() + WAIT_MS;
 	long long v;
 
-	while ((v = metric_value(h, name)) < want &&
+	while ((v = harness_metric(h, name)) < want &&
 	    harness_now_ms() < until)
 		harness_sleep_ms(100);
 	return v;
@@ -878,7 +854,7 @@ test_dead_letters(void **state)
 
 	catalog(h, "shop-t4", prod, price, 1);
 	plan = create_plan(h, "shop-t4", prod, 1, 10, 30, NULL);
-	dead_before = metric_value(h, "smartpromo_dead_letters_total");
+	dead_before = harness_metric(h, "smartpromo_dead_letters_total");
 	assert_true(dead_before >= 0);
 	t4_bad_messages(bad, harness_now_ms());
 	for (i = 0; i < T4_BAD; i++)

@@ -391,43 +391,18 @@ test_voucher_after_plan_end(void **state)
 	harness_pass(h);
 }
 
-/* The value of a metric line "<name> <value>" in /metrics, -1: absent. */
-static long long
-metric(struct harness *h, const char *name)
-{
-	struct httpc_response resp;
-	char err[256], *text, *p;
-	long long v = -1;
-	size_t n = strlen(name);
-
-	if (httpc_request(h->url, "GET", "/metrics", NULL, NULL, 5000, &resp,
-	    err, sizeof(err)) == -1)
-		fail_msg("GET /metrics: %s", err);
-	assert_int_equal(resp.status, 200);
-	text = strndup(resp.body != NULL ? resp.body : "", resp.len);
-	httpc_response_release(&resp);
-	for (p = text; p != NULL && *p != '\0'; p = strchr(p, '\n')) {
-		if (*p == '\n')
-			p++;
-		if (strncmp(p, name, n) == 0 && p[n] == ' ')
-			v = atoll(p + n + 1);
-	}
-	free(text);
-	return v;
-}
-
 /* After the tests above: the guarantee's counters moved as they did. */
 static void
 test_guard_metrics(void **state)
 {
 	struct harness *h = *state;
-	long long cut = metric(h,
+	long long cut = harness_metric(h,
 	    "smartpromo_checkout_guard_total{guard=\"campaign_cut\"}");
-	long long sup = metric(h,
+	long long sup = harness_metric(h,
 	    "smartpromo_checkout_guard_total{guard=\"superseded\"}");
-	long long wh = metric(h,
+	long long wh = harness_metric(h,
 	    "smartpromo_checkout_guard_total{guard=\"withheld\"}");
-	long long ret = metric(h, "smartpromo_vouchers_returned_total");
+	long long ret = harness_metric(h, "smartpromo_vouchers_returned_total");
 
 	print_message("campaign_cut %lld superseded %lld withheld %lld "
 	    "vouchers returned %lld\n", cut, sup, wh, ret);
