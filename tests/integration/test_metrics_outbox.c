@@ -466,7 +466,8 @@ setup_group(void **state)
 		return -1;
 	snprintf(h->extra_config, sizeof(h->extra_config), "[schedule]\n"
 	    "timezone = UTC\nsnapshot_time = %02d:%02d\n[engine]\n"
-	    "late_view_offers = yes\n", (int)(at / 60), (int)(at % 60));
+	    "late_view_offers = yes\n[plans]\nallow_past_start = yes\n",
+	    (int)(at / 60), (int)(at % 60));
 	if (harness_start_redis(h) == -1 || start_broker(h) == -1 ||
 	    harness_write_config(h) == -1 || harness_start_daemon(h) == -1) {
 		fprintf(stderr, "harness: %s\n", h->err);
