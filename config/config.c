@@ -180,6 +180,8 @@ static const struct config_option config_options[] = {
 
 	{ "log", "level", CONFIG_ENUM, CONFIG_F(log, level), "info", 0, 0,
 	    NULL, config_log_levels, 0 },
+	{ "log", "rate_limit", CONFIG_ENUM, CONFIG_F(log, rate_limit), "yes",
+	    0, 0, NULL, config_yes_no, 0 },
 };
 
 #define CONFIG_NOPTIONS (sizeof(config_options) / sizeof(config_options[0]))

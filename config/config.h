@@ -104,6 +104,7 @@ struct config_creators {
 
 struct config_log {
 	char level[16];             /* debug, info, notice, warning, err */
+	char rate_limit[8];         /* "yes": lines per format are limited */
 };
 
 struct sp_config {

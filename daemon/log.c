@@ -35,6 +35,7 @@ struct log_bucket {
 };
 
 static enum log_level log_threshold = LOG_L_INFO;
+static int log_limited = 1;     /* the rate limit is on */
 static char log_last[1024];
 static time_t log_last_time;
 static unsigned log_repeats;
@@ -54,6 +55,13 @@ log_set_level(const char *name)
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
 		if (strcmp(name, t[i].name) == 0)
 			log_threshold = t[i].l;
+}
+
+/* Turn the rate limit per format on (nonzero) or off. */
+void
+log_set_rate_limit(int on)
+{
+	log_limited = on != 0;
 }
 
 /* Nonzero if a message of this level is printed. */
@@ -144,7 +152,8 @@ log_admit(enum log_level level, const char *fmt)
 	int64_t now = log_mono_ms();
 	struct log_bucket *b;
 
-	if (level <= LOG_L_ERR || (b = log_bucket(fmt, now)) == NULL)
+	if (level <= LOG_L_ERR || !log_limited ||
+	    (b = log_bucket(fmt, now)) == NULL)
 		return 1;
 	log_refill(b, now);
 	b->level = level;

@@ -20,6 +20,9 @@ enum log_level { LOG_L_ERR = 3, LOG_L_WARNING = 4, LOG_L_NOTICE = 5,
 
 /* Set the threshold from a name ("info"); unknown names keep the old one. */
 void log_set_level(const char *name);
+
+/* Turn the rate limit per message format on (nonzero) or off. */
+void log_set_rate_limit(int on);
 int log_enabled(enum log_level level);
 
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

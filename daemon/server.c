@@ -275,6 +275,7 @@ server_reload(struct server *s)
 	memcpy(s->cfg->admin.token_file, nw.admin.token_file,
 	    sizeof(nw.admin.token_file));
 	log_set_level(s->cfg->log.level);
+	log_set_rate_limit(strcmp(s->cfg->log.rate_limit, "no") != 0);
 	clock_set_zone(s->cfg->schedule.timezone);
 	s->cfg->segments = nw.segments;
 	s->cfg->plans = nw.plans;
@@ -427,6 +428,7 @@ server_run(struct sp_config *cfg, const char *path)
 	struct server s = { .cfg = cfg, .path = path };
 
 	log_set_level(cfg->log.level);
+	log_set_rate_limit(strcmp(cfg->log.rate_limit, "no") != 0);
 	if (clock_set_zone(cfg->schedule.timezone) == -1)
 		fatal("cannot set the time zone");
 	stats.started_ms = clock_now_ms();

@@ -180,6 +180,8 @@ require_shop_data = no
 timezone = UTC
 [log]
 level = info
+# poison-kill counts the "dead letter at" lines: every one must be printed
+rate_limit = no
 CONF
 }
 
