@@ -699,6 +699,9 @@ engine_offer_json(const struct offer_rec *o, const struct product_state *ps)
 		p += sprintf(p, ",\"min_spend\":%" PRId64, o->min_spend);
 	if (o->min_qty > 0)
 		p += sprintf(p, ",\"min_qty\":%" PRId64, (int64_t)o->min_qty);
+	if (engine_max_qty(o->tool) > 0)
+		p += sprintf(p, ",\"max_qty\":%" PRId64,
+		    engine_max_qty(o->tool));
 	strcpy(p, "}");
 	return buf;
 }
@@ -721,6 +724,19 @@ engine_decay_tools(const struct engine_params *ep, struct product_state *ps,
 	if (tref > 0 && ts > tref && ep->bandit.half_life_ms > 0)
 		tools_decay(&ps->tools, exp2(-(double)(ts - tref) /
 		    ep->bandit.half_life_ms));
+}
+
+/* The units per order a tool's price holds for (a flash sale's per-buyer
+ * cap, tools_shape()); 0: no cap. */
+int64_t
+engine_max_qty(int tool)
+{
+	struct checkout_tool shape;
+
+	if (tool < 0 || tool >= TOOLS_N)
+		return 0;
+	tools_shape((enum checkout_kind)tool, &shape);
+	return tool == CHECKOUT_FLASH_SALE ? shape.cap.per_buyer : 0;
 }
 
 /* The offer's expiry: its TTL, a flash sale's end, the plan's end (a
@@ -1450,16 +1466,23 @@ engine_on_page_view(const struct engine_params *ep, struct product_state *ps,
 	return engine_offer(ep, ps, &pin, fx);
 }
 
-/* The seller-funded discount of a line that used offer o. */
+/*
+ * The seller-funded discount of a line that used offer o: the smaller of
+ * the offer's discount and the one given, on at most the tool's max_qty
+ * units (a flash sale's units above its cap were not bought at its price).
+ */
 static int64_t
 engine_line_cost(const struct offer_rec *o, const struct event_order *e)
 {
 	int64_t per_unit = o->list_price - o->offer_price;
 	int64_t given = e->unit_price - e->paid_unit_price;
+	int64_t units = e->qty, cap = engine_max_qty(o->tool);
 
 	if (given < per_unit)
 		per_unit = given;
-	return per_unit > 0 ? per_unit * e->qty : 0;
+	if (cap > 0 && units > cap)
+		units = cap;
+	return per_unit > 0 ? per_unit * units : 0;
 }
 
 /* Credit the offer an order line used; returns the line's cost. */

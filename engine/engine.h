@@ -309,6 +309,10 @@ const char *engine_order_offer_plan(struct product_state *ps,
 /* Nonzero if customer_id falls in the holdout (stable hash). */
 int engine_in_holdout(const char *customer_id, double holdout_pct);
 
+/* The units of one order line a tool's offer prices: a flash sale's cap
+ * (its offer's "max_qty"; docs/events.md), else 0 (every unit). */
+int64_t engine_max_qty(int tool);
+
 /* Nonzero when offer_price is list_price less min_bps..max_bps basis
  * points (inclusive) and within [0, list_price]: the range guarantee. */
 int engine_price_in_range(int64_t list_price, int64_t offer_price,

@@ -107,6 +107,7 @@ struct m_offer {
 	char id[64], customer[48];
 	int prod;
 	int64_t ts, list, price, expires;
+	int64_t max_qty;                /* a flash sale's cap, 0: none */
 };
 
 /* The scenario and its recount. */
@@ -352,7 +353,8 @@ count_line(struct scen *s, const struct line *l, struct m_order *o,
 	per = of->list - of->price;
 	given = l->unit - l->paid;
 	per = given < per ? given : per;
-	per = per > 0 ? per * l->qty : 0;
+	per = per > 0 ? per * (of->max_qty > 0 && l->qty > of->max_qty ?
+	    of->max_qty : l->qty) : 0;
 	k->ord_o++, k->gmv_o += gmv, k->cost += per;
 	o->lines_o++, o->gmv_o += gmv, o->cost += per;
 }
@@ -506,6 +508,7 @@ offer_add(struct scen *s, json_t *v)
 	o->list = json_integer_value(json_object_get(v, "list_price"));
 	o->price = json_integer_value(json_object_get(v, "offer_price"));
 	o->expires = json_integer_value(json_object_get(v, "expires_at"));
+	o->max_qty = json_integer_value(json_object_get(v, "max_qty"));
 	if (stray) {
 		print_error("offer outside the plan's products or days: %s\n",
 		    jtext(v));

@@ -1120,6 +1120,62 @@ test_order_cost_cap(void **state)
 	fix_release(&f);
 }
 
+static json_t *last_offer(const struct fix *f);
+
+/*
+ * A flash sale's price holds for at most max_qty (2) units an order: the
+ * offer says so, and a line of 5 units at the flash price costs the
+ * seller the discount on 2 units only (list 10000, offer e.g. 7000:
+ * 2 * 3000 = 6000, not 5 * 3000 = 15000); a line under the cap costs
+ * every unit; other tools have no max_qty.
+ */
+static void
+test_flash_sale_max_qty(void **state)
+{
+	struct fix f;
+	char j[512], cust[32];
+	int64_t disc;
+	json_t *o;
+
+	(void)state;
+	fix_init(&f, "p-1", NULL);
+	f.ep.tools = 1u << CHECKOUT_FLASH_SALE;
+	apply(&f, ev_product(j, sizeof(j), T0, "p-1", PRICE), 0, DATE);
+	customer(cust, sizeof(cust), 0, 0);
+	apply(&f, ev_view(j, sizeof(j), T0 + 1000, "p-1", cust), 0, DATE);
+	o = last_offer(&f);
+	assert_string_equal(jstr(o, "tool"), "flash_sale");
+	assert_true(jint(o, "max_qty") == 2 && engine_max_qty(
+	    CHECKOUT_FLASH_SALE) == 2);
+	disc = PRICE - jint(o, "offer_price");
+	assert_true(disc > 0);
+	apply(&f, ev_order(j, sizeof(j), T0 + HOUR_MS, "o-1", cust, 5, PRICE,
+	    jint(o, "offer_price"), jstr(o, "offer_id")), 0, DATE);
+	assert_true(day1(&f.fx, DATE, "cost") == 2 * disc);
+	customer(cust, sizeof(cust), 0, 1);
+	apply(&f, ev_view(j, sizeof(j), T0 + 2000, "p-1", cust), 0, DATE);
+	json_decref(o);
+	o = last_offer(&f);
+	disc = PRICE - jint(o, "offer_price");
+	apply(&f, ev_order(j, sizeof(j), T0 + HOUR_MS, "o-2", cust, 1, PRICE,
+	    jint(o, "offer_price"), jstr(o, "offer_id")), 0, DATE);
+	assert_true(day1(&f.fx, DATE, "cost") == disc);
+	json_decref(o);
+	/* a product discount: no cap, no max_qty */
+	f.ep.tools = 1u << CHECKOUT_PRODUCT_DISCOUNT;
+	customer(cust, sizeof(cust), 0, 2);
+	apply(&f, ev_view(j, sizeof(j), T0 + 3000, "p-1", cust), 0, DATE);
+	o = last_offer(&f);
+	assert_null(json_object_get(o, "max_qty"));
+	disc = PRICE - jint(o, "offer_price");
+	apply(&f, ev_order(j, sizeof(j), T0 + HOUR_MS, "o-3", cust, 5, PRICE,
+	    jint(o, "offer_price"), jstr(o, "offer_id")), 0, DATE);
+	assert_true(day1(&f.fx, DATE, "cost") == 5 * disc);
+	json_decref(o);
+	assert_int_equal(engine_max_qty(CHECKOUT_VOUCHER), 0);
+	fix_release(&f);
+}
+
 /* The total conversions of a context's arms. */
 static double
 arms_s(const struct bandit_arms *a, int ctx)
@@ -3004,6 +3060,7 @@ main(void)
 		cmocka_unit_test(test_order_conversion),
 		cmocka_unit_test(test_order_decays_tools),
 		cmocka_unit_test(test_order_cost_cap),
+		cmocka_unit_test(test_flash_sale_max_qty),
 		cmocka_unit_test(test_order_not_attributed),
 		cmocka_unit_test(test_order_update),
 		cmocka_unit_test_setup_teardown(
