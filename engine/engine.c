@@ -1000,41 +1000,36 @@ engine_budget_share(const struct plan *p, int64_t day, int64_t ts)
 	return left > 0 ? left / left_days : 0;
 }
 
-/* Nonzero if an offer of worst-case cost worst and expected cost exp would
- * break the cap (spend plus reservations past the budget) or the spread. */
-static int
-engine_budget_full(const struct plan *p, int64_t day, int64_t ts,
-    int64_t worst, double exp)
+/* What is left of a plan's budget once an offer is reserved: of the cap
+ * (what is left of the budget, less the reservations) and of the spread
+ * (today's share with its tolerance, less today's spend and reservations);
+ * a negative margin means the offer would break it. */
+struct budget_room {
+	int64_t left, cap;      /* budget less spend; cap's margin */
+	double lim, spread;     /* today's limit; spread's margin */
+};
+
+/* The room an offer of worst case worst and expected cost exp leaves. */
+static void
+engine_budget_room(const struct plan *p, int64_t day, int64_t ts,
+    int64_t worst, double exp, struct budget_room *r)
 {
 	const struct plan_runtime *rt = &p->rt;
-	int64_t share = engine_budget_share(p, day, ts);
 	double today = (double)rt->spent_today + rt->resv_exp + exp;
 
-	if (share < 0)
-		return 0;
-	return rt->spent_before + rt->spent_today + rt->resv_worst + worst >
-	    p->budget || today > (double)share * (1.0 +
+	r->left = p->budget - rt->spent_before - rt->spent_today;
+	r->cap = r->left - rt->resv_worst - worst;
+	r->lim = (double)engine_budget_share(p, day, ts) * (1.0 +
 	    ENGINE_BUDGET_TOLERANCE);
+	r->spread = r->lim - today;
 }
 
-/*
- * The budget's headroom once an admitted offer of worst case worst and
- * expected cost exp is reserved, as a share in [0, 1] of the tighter of
- * the cap (of what is left of the budget) and the spread (of today's
- * share with its tolerance).
- */
+/* The room as a share in [0, 1]: the tighter of the cap and the spread. */
 static double
-engine_budget_headroom(const struct plan *p, int64_t day, int64_t ts,
-    int64_t worst, double exp)
+engine_budget_headroom(const struct budget_room *r)
 {
-	const struct plan_runtime *rt = &p->rt;
-	double left = (double)(p->budget - rt->spent_before - rt->spent_today);
-	double lim = (double)engine_budget_share(p, day, ts) * (1.0 +
-	    ENGINE_BUDGET_TOLERANCE);
-	double cap = left > 0 ? (left - (double)rt->resv_worst -
-	    (double)worst) / left : 0;
-	double spread = lim > 0 ? (lim - (double)rt->spent_today -
-	    rt->resv_exp - exp) / lim : 0;
+	double cap = r->left > 0 ? (double)r->cap / (double)r->left : 0;
+	double spread = r->lim > 0 ? r->spread / r->lim : 0;
 	double h = cap < spread ? cap : spread;
 
 	return h < 0 ? 0 : h > 1 ? 1 : h;
@@ -1047,10 +1042,10 @@ engine_budget_headroom(const struct plan *p, int64_t day, int64_t ts,
  * ENGINE_BUDGET_MIN_LIFE_MS (nor above its own lifetime).
  */
 static int64_t
-engine_budget_expiry(const struct plan *p, int64_t day, int64_t ts,
-    int64_t worst, double exp, int64_t expires_at)
+engine_budget_expiry(const struct budget_room *r, int64_t ts,
+    int64_t expires_at)
 {
-	double h = engine_budget_headroom(p, day, ts, worst, exp);
+	double h = engine_budget_headroom(r);
 	int64_t life = expires_at - ts;
 	int64_t want = (int64_t)((double)life * h * h);
 
@@ -1074,6 +1069,7 @@ engine_budget_admit(const struct engine_params *ep,
 	int64_t day = pacing_day(in->date), per = co->list_price -
 	    co->offer_price, worst = engine_budget_worst(per, co->min_qty);
 	int64_t expires, slot;
+	struct budget_room room;
 	struct plan_resv *e;
 	double exp;
 
@@ -1083,10 +1079,10 @@ engine_budget_admit(const struct engine_params *ep,
 	exp = engine_budget_rate(ep, ps, p, ctx, level) * (double)worst;
 	engine_budget_advance(rt, in->ev->ts);
 	engine_budget_roll(rt, day);
-	if (engine_budget_full(p, day, in->ev->ts, worst, exp))
-		return -1;
-	expires = engine_budget_expiry(p, day, in->ev->ts, worst, exp,
-	    co->expires_at);
+	engine_budget_room(p, day, in->ev->ts, worst, exp, &room);
+	if (room.cap < 0 || room.spread < 0)
+		return -1;      /* past the cap or the day's spread */
+	expires = engine_budget_expiry(&room, in->ev->ts, co->expires_at);
 	slot = engine_budget_slot(ep, in->ev->ts, expires);
 	e = &rt->resv[slot % PLAN_RESV_SLOTS];
 	/* a window already past the plan's clock, or beyond the slots */
