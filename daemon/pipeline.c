@@ -1615,19 +1615,6 @@ pl_dlq_send_load(struct pipeline *pl, size_t idx)
 	free(argv);
 }
 
-/* Nonzero if (partition, offset) is at or below the recorded kpos. */
-static int
-pl_dlq_recorded(const char *kpos, int32_t partition, int64_t offset)
-{
-	long long part, off;
-	int n = 0;
-
-	if (sscanf(kpos, "%lld:%lld%n", &part, &off, &n) != 2 ||
-	    kpos[n] != '\0')
-		return 0;
-	return part == partition && offset <= off;
-}
-
 /* Decide each poison message of a slot: new, re-sent, or done before. */
 static void
 pl_dlq_apply(struct pipeline *pl, size_t idx)
@@ -1639,7 +1626,7 @@ pl_dlq_apply(struct pipeline *pl, size_t idx)
 		struct pl_msg *pm = &pl->msgs[d->msg[j]];
 		rd_kafka_message_t *m = pm->m;
 
-		if (pl_dlq_recorded(d->kpos, m->partition, m->offset)) {
+		if (engine_kpos_covers(d->kpos, m->partition, m->offset)) {
 			d->out[j] = d->have[j];         /* NULL: delivered */
 			d->have[j] = NULL;
 			continue;

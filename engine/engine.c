@@ -288,6 +288,18 @@ engine_parse_kpos(const char *s, int32_t *part, int64_t *off)
 	return 0;
 }
 
+/* Whether a recorded position covers a message (engine.h). */
+int
+engine_kpos_covers(const char *kpos, int32_t partition, int64_t offset)
+{
+	int32_t part;
+	int64_t off;
+
+	if (engine_parse_kpos(kpos, &part, &off) == -1 || part < 0)
+		return 0;
+	return part == partition && offset <= off;
+}
+
 /* Set one catalog field from the product hash. */
 static int
 product_state_field(struct product_state *ps, const char *name,

@@ -355,6 +355,11 @@ int engine_flush(const struct product_state *ps, struct effects *fx);
 void product_state_kpos(const struct product_state *ps, char *buf,
     size_t len);
 
+/* Nonzero if a position recorded as product_state_kpos() writes it covers
+ * message partition@offset: the same partition, at or past its offset
+ * (the rule by which engine_apply() skips a re-delivered event). */
+int engine_kpos_covers(const char *kpos, int32_t partition, int64_t offset);
+
 /* A dead-letter payload for a message that failed (malloc'd JSON). */
 char *engine_dead_letter(const char *reason, const char *payload,
     size_t len, const char *topic, int32_t partition, int64_t offset,

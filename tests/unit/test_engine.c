@@ -3042,6 +3042,21 @@ test_budget_life_shortens_when_full(void **state)
 	}
 }
 
+/* A recorded position covers its partition's messages up to its offset. */
+static void
+test_kpos_covers(void **state)
+{
+	(void)state;
+	assert_true(engine_kpos_covers("3:17", 3, 17));
+	assert_true(engine_kpos_covers("3:17", 3, 0));
+	assert_false(engine_kpos_covers("3:17", 3, 18));
+	assert_false(engine_kpos_covers("3:17", 2, 5));
+	assert_false(engine_kpos_covers("", 0, 0));
+	assert_false(engine_kpos_covers("-1:5", -1, 5));
+	assert_false(engine_kpos_covers("3:x", 3, 0));
+	assert_false(engine_kpos_covers("3:17 ", 3, 0));
+}
+
 int
 main(void)
 {
@@ -3102,6 +3117,7 @@ main(void)
 		cmocka_unit_test(test_budget_cancel_reverses_spend),
 		cmocka_unit_test(test_budget_cap_reserves_worst_case),
 		cmocka_unit_test(test_price_in_range),
+		cmocka_unit_test(test_kpos_covers),
 		cmocka_unit_test(test_budget_life_shortens_when_full),
 	};
 
