@@ -12,6 +12,7 @@
  * (fatal) are never limited.
  */
 #include "log.h"
+#include "clock.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -71,16 +72,6 @@ log_enabled(enum log_level level)
 	return level <= log_threshold;
 }
 
-/* Monotonic milliseconds. */
-static int64_t
-log_mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* The bucket of a format (open addressing on its address), or NULL. */
 static struct log_bucket *
 log_bucket(const char *fmt, int64_t now)
@@ -125,7 +116,7 @@ log_summary(struct log_bucket *b)
 static void
 log_summaries(int force)
 {
-	int64_t now = log_mono_ms();
+	int64_t now = clock_mono_ms();
 
 	for (size_t i = 0; log_pending > 0 && i < LOG_SLOTS; i++) {
 		struct log_bucket *b = &log_buckets[i];
@@ -149,7 +140,7 @@ log_flush(void)
 static int
 log_admit(enum log_level level, const char *fmt)
 {
-	int64_t now = log_mono_ms();
+	int64_t now = clock_mono_ms();
 	struct log_bucket *b;
 
 	if (level <= LOG_L_ERR || !log_limited ||
