@@ -21,6 +21,14 @@ static const char *const engine_ctx_names[PLAN_CONTEXTS] = { "new", "ret" };
 
 /* ---- effects ---------------------------------------------------------- */
 
+#define FX_CHUNK_MIN 4096       /* bytes of the first arena chunk */
+
+struct fx_chunk {
+	struct fx_chunk *next;
+	size_t cap, used;       /* bytes of data, and in use */
+	char data[];
+};
+
 /* Empty effects. */
 void
 effects_init(struct effects *fx)
@@ -29,16 +37,17 @@ effects_init(struct effects *fx)
 	fx->kpart = -1;
 }
 
-/* Free what the writes and messages own, keep the arrays. */
+/* Free what the messages own, rewind the arena, keep the memory. */
 void
 effects_reset(struct effects *fx)
 {
-	for (size_t i = 0; i < fx->nw; i++)
-		free(fx->w[i].field);       /* the value is in the same block */
 	for (size_t i = 0; i < fx->nm; i++) {
 		free(fx->m[i].key);
 		free(fx->m[i].payload);
 	}
+	for (struct fx_chunk *c = fx->arena; c != NULL; c = c->next)
+		c->used = 0;
+	fx->cur = fx->arena;
 	fx->nw = fx->nm = 0;
 	fx->kpart = -1;
 	fx->koff = 0;
@@ -49,10 +58,43 @@ effects_reset(struct effects *fx)
 void
 effects_release(struct effects *fx)
 {
+	struct fx_chunk *c, *next;
+
 	effects_reset(fx);
+	for (c = fx->arena; c != NULL; c = next) {
+		next = c->next;
+		free(c);
+	}
 	free(fx->w);
 	free(fx->m);
 	effects_init(fx);
+}
+
+/* n bytes of the arena, valid until the next reset; NULL: out of memory. */
+static char *
+fx_alloc(struct effects *fx, size_t n)
+{
+	struct fx_chunk *c = fx->cur, *nc;
+	size_t cap;
+
+	while (c != NULL && c->cap - c->used < n && c->next != NULL)
+		c = c->next;            /* rewound chunks after this one */
+	if (c == NULL || c->cap - c->used < n) {
+		cap = c != NULL ? c->cap * 2 : FX_CHUNK_MIN;
+		while (cap < n)
+			cap *= 2;
+		if ((nc = malloc(sizeof(*nc) + cap)) == NULL)
+			return NULL;
+		*nc = (struct fx_chunk){ .next = NULL, .cap = cap, .used = 0 };
+		if (c != NULL)
+			c->next = nc;
+		else
+			fx->arena = nc;
+		c = nc;
+	}
+	fx->cur = c;
+	c->used += n;
+	return c->data + c->used - n;
 }
 
 /* Grow an array of elements of size sz to hold one more. */
@@ -73,13 +115,14 @@ engine_grow(void **arr, size_t *cap, size_t n, size_t sz)
 	return 0;
 }
 
-/* Add one write; field and value are copied, into one allocation. */
+/* Add one write of field and value (lf and lv bytes, copied into one
+ * block of the arena); date may be NULL. */
 static int
-fx_write(struct effects *fx, enum fx_op op, enum fx_key key,
-    const char *date, const char *field, const char *value)
+fx_write_n(struct effects *fx, enum fx_op op, enum fx_key key,
+    const char *date, const char *field, size_t lf, const char *value,
+    size_t lv)
 {
 	struct fx_write *w;
-	size_t lf = strlen(field), lv = strlen(value);
 	size_t ld = date != NULL ? strlen(date) : 0;
 
 	if (engine_grow((void **)&fx->w, &fx->wcap, fx->nw, sizeof(*w)) == -1)
@@ -90,24 +133,44 @@ fx_write(struct effects *fx, enum fx_op op, enum fx_key key,
 	ld = ld < sizeof(w->date) ? ld : sizeof(w->date) - 1;
 	memcpy(w->date, date != NULL ? date : "", ld);
 	w->date[ld] = '\0';
-	if ((w->field = malloc(lf + lv + 2)) == NULL)
+	if ((w->field = fx_alloc(fx, lf + lv + 2)) == NULL)
 		return -1;
-	memcpy(w->field, field, lf + 1);
-	w->value = memcpy(w->field + lf + 1, value, lv + 1);
+	memcpy(w->field, field, lf);
+	w->field[lf] = '\0';
+	w->value = w->field + lf + 1;
+	memcpy(w->value, value, lv);
+	w->value[lv] = '\0';
 	fx->nw++;
 	return 0;
+}
+
+/* Add one write; field and value are copied, into one block. */
+static int
+fx_write(struct effects *fx, enum fx_op op, enum fx_key key,
+    const char *date, const char *field, const char *value)
+{
+	return fx_write_n(fx, op, key, date, field, strlen(field), value,
+	    strlen(value));
+}
+
+/* Add one write whose value is a decimal integer. */
+static int
+fx_write_num(struct effects *fx, enum fx_op op, enum fx_key key,
+    const char *date, const char *field, int64_t v)
+{
+	char buf[24];
+
+	return fx_write_n(fx, op, key, date, field, strlen(field), buf,
+	    (size_t)(util_fmt_i64(buf, v) - buf));
 }
 
 /* HINCRBY on a day counter. */
 static int
 fx_incr(struct effects *fx, const char *date, const char *field, int64_t by)
 {
-	char v[32];
-
 	if (by == 0)
 		return 0;
-	snprintf(v, sizeof(v), "%" PRId64, by);
-	return fx_write(fx, FX_HINCRBY, FX_DAY, date, field, v);
+	return fx_write_num(fx, FX_HINCRBY, FX_DAY, date, field, by);
 }
 
 /* Add one message; payload is taken over (malloc'd), key copied. */
@@ -141,7 +204,7 @@ void
 product_state_init(struct product_state *ps, const char *product_id)
 {
 	memset(ps, 0, sizeof(*ps));
-	snprintf(ps->product_id, sizeof(ps->product_id), "%s", product_id);
+	util_strlcpy(ps->product_id, product_id, sizeof(ps->product_id));
 	ps->campaign_price = ps->campaign_start = ps->campaign_end = -1;
 	ps->promo_bps = -1;
 	ps->promo_start = ps->promo_end = -1;
@@ -178,7 +241,7 @@ product_state_offer(struct product_state *ps, const char *customer_id)
 		return NULL;
 	o = &ps->offers[ps->noffers++];
 	memset(o, 0, sizeof(*o));
-	snprintf(o->customer_id, sizeof(o->customer_id), "%s", customer_id);
+	util_strlcpy(o->customer_id, customer_id, sizeof(o->customer_id));
 	return o;
 }
 
@@ -232,7 +295,7 @@ product_state_order(struct product_state *ps, const char *order_id)
 		return NULL;
 	o = &ps->orders[ps->norders++];
 	memset(o, 0, sizeof(*o));
-	snprintf(o->order_id, sizeof(o->order_id), "%s", order_id);
+	util_strlcpy(o->order_id, order_id, sizeof(o->order_id));
 	return o;
 }
 
@@ -241,7 +304,7 @@ void
 product_state_kpos(const struct product_state *ps, char *buf, size_t len)
 {
 	if (ps->kpart < 0)
-		snprintf(buf, len, "%s", "");
+		util_strlcpy(buf, "", len);
 	else
 		snprintf(buf, len, "%" PRId32 ":%" PRId64, ps->kpart, ps->koff);
 }
@@ -300,57 +363,89 @@ engine_kpos_covers(const char *kpos, int32_t partition, int64_t offset)
 	return part == partition && offset <= off;
 }
 
-/* Set one catalog field from the product hash. */
+enum ps_fkind { PSF_NUM, PSF_STR, PSF_BPS, PSF_KPOS, PSF_KNOWN };
+
+/* The fields of the product hash product_state_field() reads. */
+static const struct ps_fspec {
+	const char *name;
+	enum ps_fkind kind;
+	size_t off, size;
+} ps_fields[] = {
+#define PSF(n, k, m) { n, k, offsetof(struct product_state, m), \
+	    sizeof(((struct product_state *)0)->m) }
+	PSF("price", PSF_NUM, price),
+	PSF("stock", PSF_NUM, stock),
+	PSF("listed_at", PSF_NUM, listed_at),
+	PSF("campaign_price", PSF_NUM, campaign_price),
+	PSF("campaign_start", PSF_NUM, campaign_start),
+	PSF("campaign_end", PSF_NUM, campaign_end),
+	PSF("promo_start", PSF_NUM, promo_start),
+	PSF("promo_end", PSF_NUM, promo_end),
+	PSF("shop_id", PSF_STR, shop_id),
+	PSF("category", PSF_STR, category),
+	PSF("campaign_id", PSF_STR, campaign_id),
+	PSF("promo_id", PSF_STR, promo_id),
+	PSF("promo_tool", PSF_STR, promo_tool),
+	PSF("promo_bps", PSF_BPS, promo_bps),
+	PSF("kpos", PSF_KPOS, kpart),
+	PSF("known", PSF_KNOWN, known),
+#undef PSF
+};
+
+/* A platform promotion slot "pp:<kind>" of the product hash. */
+static int
+product_state_pp_field(struct product_state *ps, const char *name,
+    const char *value)
+{
+	for (int k = 0; k < TOOLS_PLATFORM_KINDS; k++)
+		if (strcmp(name, tools_platform_field(
+		    (enum platform_kind)k)) == 0)
+			return value[0] == '\0' ? 0 :
+			    tools_platform_parse(ps->pp, (enum platform_kind)k,
+			    value);
+	return 0;
+}
+
+/* Set one field of the spec table from the product hash. */
+static int
+product_state_set(struct product_state *ps, const struct ps_fspec *f,
+    const char *value)
+{
+	char *dst = (char *)ps + f->off;
+	int64_t v;
+
+	switch (f->kind) {
+	case PSF_NUM:
+		return engine_parse_i64(value, (int64_t *)(void *)dst);
+	case PSF_STR:
+		util_strlcpy(dst, value, f->size);
+		return 0;
+	case PSF_BPS:
+		if (engine_parse_i64(value, &v) == -1 || v < -1 || v > 10000)
+			return -1;
+		ps->promo_bps = (int32_t)v;
+		return 0;
+	case PSF_KPOS:
+		return engine_parse_kpos(value, &ps->kpart, &ps->koff);
+	case PSF_KNOWN:
+		ps->known = strcmp(value, "1") == 0;
+		return 0;
+	}
+	return 0;
+}
+
+/* Set one catalog field from the product hash; unknown names are
+ * ignored. */
 static int
 product_state_field(struct product_state *ps, const char *name,
     const char *value)
 {
-	static const struct { const char *name; size_t off; } nums[] = {
-		{ "price", offsetof(struct product_state, price) },
-		{ "stock", offsetof(struct product_state, stock) },
-		{ "listed_at", offsetof(struct product_state, listed_at) },
-		{ "campaign_price",
-		    offsetof(struct product_state, campaign_price) },
-		{ "campaign_start",
-		    offsetof(struct product_state, campaign_start) },
-		{ "campaign_end", offsetof(struct product_state, campaign_end) },
-		{ "promo_start", offsetof(struct product_state, promo_start) },
-		{ "promo_end", offsetof(struct product_state, promo_end) },
-	};
-
-	for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++)
-		if (strcmp(name, nums[i].name) == 0)
-			return engine_parse_i64(value,
-			    (int64_t *)((char *)ps + nums[i].off));
-	if (strcmp(name, "shop_id") == 0)
-		snprintf(ps->shop_id, sizeof(ps->shop_id), "%s", value);
-	else if (strcmp(name, "category") == 0)
-		snprintf(ps->category, sizeof(ps->category), "%s", value);
-	else if (strcmp(name, "campaign_id") == 0)
-		snprintf(ps->campaign_id, sizeof(ps->campaign_id), "%s", value);
-	else if (strcmp(name, "promo_id") == 0)
-		snprintf(ps->promo_id, sizeof(ps->promo_id), "%s", value);
-	else if (strcmp(name, "promo_tool") == 0)
-		snprintf(ps->promo_tool, sizeof(ps->promo_tool), "%s", value);
-	else if (strcmp(name, "promo_bps") == 0) {
-		int64_t v;
-
-		if (engine_parse_i64(value, &v) == -1 || v < -1 || v > 10000)
-			return -1;
-		ps->promo_bps = (int32_t)v;
-	}
-	else if (strcmp(name, "kpos") == 0)
-		return engine_parse_kpos(value, &ps->kpart, &ps->koff);
-	else if (strncmp(name, "pp:", 3) == 0) {
-		for (int k = 0; k < TOOLS_PLATFORM_KINDS; k++)
-			if (strcmp(name, tools_platform_field(
-			    (enum platform_kind)k)) == 0)
-				return value[0] == '\0' ? 0 :
-				    tools_platform_parse(ps->pp,
-				    (enum platform_kind)k, value);
-	}
-	else if (strcmp(name, "known") == 0)
-		ps->known = strcmp(value, "1") == 0;
+	if (name[0] == 'p' && name[1] == 'p' && name[2] == ':')
+		return product_state_pp_field(ps, name, value);
+	for (size_t i = 0; i < sizeof(ps_fields) / sizeof(ps_fields[0]); i++)
+		if (name[0] == ps_fields[i].name[0] &&
+		    strcmp(name, ps_fields[i].name) == 0)
+			return product_state_set(ps, &ps_fields[i], value);
 	return 0;
 }
 
@@ -882,7 +977,7 @@ engine_fill(const struct engine_params *ep, const struct engine_input *in,
 {
 	engine_offer_id(ep->offer_seed, in->partition, in->offset, o->offer_id,
 	    sizeof(o->offer_id));
-	snprintf(o->plan_id, sizeof(o->plan_id), "%s", in->plan->plan_id);
+	util_strlcpy(o->plan_id, in->plan->plan_id, sizeof(o->plan_id));
 	o->ctx = in->returning ? 1 : 0;
 	o->level = level;
 	o->tool = tool;
@@ -1264,11 +1359,11 @@ engine_on_product(struct product_state *ps, const struct event *ev)
 {
 	const struct event_product *e = &ev->u.product;
 
-	snprintf(ps->shop_id, sizeof(ps->shop_id), "%s", ev->shop_id);
+	util_strlcpy(ps->shop_id, ev->shop_id, sizeof(ps->shop_id));
 	ps->price = e->price;
 	ps->stock = e->stock;
 	ps->listed_at = e->listed_at;
-	snprintf(ps->category, sizeof(ps->category), "%s", e->category);
+	util_strlcpy(ps->category, e->category, sizeof(ps->category));
 	ps->known = 1;
 	ps->product_dirty = 1;
 	return 0;
@@ -1284,8 +1379,7 @@ engine_on_campaign(struct product_state *ps, const struct engine_input *in,
 	const struct event_campaign *e = &in->ev->u.campaign;
 	const struct plan *p = in->plan;
 
-	snprintf(ps->campaign_id, sizeof(ps->campaign_id), "%s",
-	    e->campaign_id);
+	util_strlcpy(ps->campaign_id, e->campaign_id, sizeof(ps->campaign_id));
 	ps->campaign_price = e->campaign_price;
 	ps->campaign_start = e->start;
 	ps->campaign_end = e->end;
@@ -1384,7 +1478,7 @@ engine_offer(const struct engine_params *ep, struct product_state *ps,
 		return 0;
 	}
 	memset(&nw, 0, sizeof(nw));
-	snprintf(nw.customer_id, sizeof(nw.customer_id), "%s", e->customer_id);
+	util_strlcpy(nw.customer_id, e->customer_id, sizeof(nw.customer_id));
 	if (!ps->known || (rc = engine_decide(ep, ps, in, &nw)) < 0) {
 		if (rc == -2)
 			fx->counts.withheld++;
@@ -1636,7 +1730,7 @@ engine_count_line(const struct engine_params *ep, struct product_state *ps,
 	const struct event_order *e = &in->ev->u.order;
 	struct engine_input pin = *in;
 
-	snprintf(ln->date, sizeof(ln->date), "%s", in->date);
+	util_strlcpy(ln->date, in->date, sizeof(ln->date));
 	ln->lines = 1;
 	ln->qty = e->qty;
 	ln->gmv = e->paid_unit_price * e->qty;
@@ -1651,7 +1745,7 @@ engine_count_line(const struct engine_params *ep, struct product_state *ps,
 	else
 		ln->group = engine_in_holdout(e->customer_id,
 		    ep->holdout_pct) ? 2 : 1;
-	snprintf(ln->plan_id, sizeof(ln->plan_id), "%s", pin.plan->plan_id);
+	util_strlcpy(ln->plan_id, pin.plan->plan_id, sizeof(ln->plan_id));
 	return engine_count_group(ep, ps, &pin, ln, fx);
 }
 
@@ -1661,8 +1755,8 @@ engine_merge_line(struct order_rec *r, const struct order_rec *ln,
     uint32_t key)
 {
 	if (!r->loaded) {
-		snprintf(r->plan_id, sizeof(r->plan_id), "%s", ln->plan_id);
-		snprintf(r->date, sizeof(r->date), "%s", ln->date);
+		util_strlcpy(r->plan_id, ln->plan_id, sizeof(r->plan_id));
+		util_strlcpy(r->date, ln->date, sizeof(r->date));
 		r->group = ln->group;
 		r->loaded = 1;
 	}
@@ -1730,10 +1824,10 @@ engine_pps_order(struct order_rec *r, const struct event_order *e,
 	if (e->creator_id[0] == '\0')
 		return 0;
 	if (r->creator_id[0] == '\0') {
-		snprintf(r->creator_id, sizeof(r->creator_id), "%s",
-		    e->creator_id);
-		snprintf(r->content_id, sizeof(r->content_id), "%s",
-		    e->content_id);
+		util_strlcpy(r->creator_id, e->creator_id,
+		    sizeof(r->creator_id));
+		util_strlcpy(r->content_id, e->content_id,
+		    sizeof(r->content_id));
 	}
 	if (engine_pps_add(fx, r, "o", 1, 1) == -1)
 		return -1;
@@ -1776,8 +1870,8 @@ engine_on_review(struct product_state *ps, const struct engine_input *in,
 		return 0;       /* unknown order, or reviewed already */
 	r->reviewed = 1;
 	if (r->creator_id[0] == '\0' && e->creator_id[0] != '\0')
-		snprintf(r->creator_id, sizeof(r->creator_id), "%s",
-		    e->creator_id);
+		util_strlcpy(r->creator_id, e->creator_id,
+		    sizeof(r->creator_id));
 	if ((positive && fx_write(fx, FX_HINCRBY, FX_PRODUCT, NULL, "rev_pos",
 	    "1") == -1) || (!shipping && fx_write(fx, FX_HINCRBY, FX_PRODUCT,
 	    NULL, "rev_cnt", "1") == -1))
@@ -1917,8 +2011,7 @@ engine_on_seller_promotion(struct product_state *ps,
 	char reason[PLAN_ID_MAX + 64];
 
 	if (ps->shop_id[0] == '\0')
-		snprintf(ps->shop_id, sizeof(ps->shop_id), "%s",
-		    in->ev->shop_id);
+		util_strlcpy(ps->shop_id, in->ev->shop_id, sizeof(ps->shop_id));
 	if (p != NULL && e->end > in->ev->ts) {
 		snprintf(reason, sizeof(reason), "refused: the product is in "
 		    "smart promotion plan \"%s\"", p->plan_id);
@@ -1926,8 +2019,8 @@ engine_on_seller_promotion(struct product_state *ps,
 		return engine_deactivated(fx, ps, e->promotion_id, p, reason,
 		    in->ev->ts);
 	}
-	snprintf(ps->promo_id, sizeof(ps->promo_id), "%s", e->promotion_id);
-	snprintf(ps->promo_tool, sizeof(ps->promo_tool), "%s", e->tool);
+	util_strlcpy(ps->promo_id, e->promotion_id, sizeof(ps->promo_id));
+	util_strlcpy(ps->promo_tool, e->tool, sizeof(ps->promo_tool));
 	ps->promo_bps = e->discount_bps;
 	ps->promo_start = e->start;
 	ps->promo_end = e->end;
@@ -2081,10 +2174,7 @@ static int
 engine_put_num(struct effects *fx, enum fx_key key, const char *field,
     int64_t v)
 {
-	char buf[32];
-
-	snprintf(buf, sizeof(buf), "%" PRId64, v);
-	return fx_write(fx, FX_HSET, key, NULL, field, buf);
+	return fx_write_num(fx, FX_HSET, key, NULL, field, v);
 }
 
 /* The product hash writes. */

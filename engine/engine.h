@@ -20,6 +20,9 @@
  *
  * Memory: struct effects and struct product_state own their arrays and
  * strings; release them with effects_release() / product_state_release().
+ * The writes' strings live in the effects' arena until effects_reset();
+ * the messages' key and payload are malloc'd, each (a caller may take
+ * them over and set them to NULL).
  */
 #ifndef SP_ENGINE_H
 #define SP_ENGINE_H
@@ -158,7 +161,9 @@ struct fx_write {
 	enum fx_op op;
 	enum fx_key key;
 	char date[ENGINE_DATE_MAX];     /* for FX_DAY, FX_UNIQ_* */
-	char *field;                    /* owned: field, NUL, value, NUL */
+	char *field;                    /* field, NUL, value, NUL, in the
+					   effects' arena: valid until
+					   effects_reset() */
 	char *value;                    /* in field's block; for HINCRBY a
 					   decimal */
 };
@@ -211,9 +216,15 @@ struct fx_counts {
 	uint64_t by_tool[TOOLS_N];      /* offers made, per tool */
 };
 
+/* The effects' own memory for the writes' fields and values: chunks
+ * that never move, rewound (not freed) by effects_reset(). */
+struct fx_chunk;
+
 struct effects {
 	struct fx_write *w;
 	size_t nw, wcap;
+	struct fx_chunk *arena;         /* first chunk, NULL: none yet */
+	struct fx_chunk *cur;           /* the chunk being filled */
 	struct fx_msg *m;
 	size_t nm, mcap;
 	int32_t kpart;                  /* the position to record, -1: none */

@@ -12,6 +12,7 @@
  * points into the JSON tree once it is freed.
  */
 #include "event.h"
+#include "util.h"
 
 #include <jansson.h>
 #include <stdarg.h>
@@ -502,7 +503,7 @@ event_field(const json_t *v, const struct event_field *f, const char *name,
 		if ((i = event_get_word(v, f, name, why)) == -1)
 			return -1;
 		if (f->kind == EF_WORD)
-			snprintf(dst, f->size, "%s", f->words[i]);
+			util_strlcpy(dst, f->words[i], f->size);
 		else
 			event_store_int(dst, f->size, i);
 		return 0;
@@ -529,10 +530,15 @@ event_fields(const json_t *obj, const struct event_field *fields, void *base,
 {
 	const struct event_field *f;
 	const json_t *v;
-	char name[96];
+	const char *name;
+	char buf[96];
 
 	for (f = fields; f->name != NULL; f++) {
-		snprintf(name, sizeof(name), "%s%s", prefix, f->name);
+		name = f->name;
+		if (prefix[0] != '\0') {
+			snprintf(buf, sizeof(buf), "%s%s", prefix, f->name);
+			name = buf;
+		}
 		v = json_object_get(obj, f->name);
 		if (v == NULL || json_is_null(v)) {
 			if (f->required)

@@ -3,7 +3,7 @@
  * strmap.c - open-addressing string map with tombstones; grows at 70% use.
  */
 #include "strmap.h"
-#include "rng.h"
+#include <stdint.h>
 
 #include <stdlib.h>
 #include <string.h>
@@ -29,17 +29,27 @@ strmap_release(struct strmap *m)
 	strmap_init(m);
 }
 
+/* The key's hash: rng_hash(key, strlen(key), 0), in one pass. */
 static size_t
 strmap_hash(const char *key)
 {
-	return (size_t)rng_hash(key, strlen(key), 0);
+	const unsigned char *p = (const unsigned char *)key;
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (; *p != '\0'; p++) {
+		h ^= *p;
+		h *= 0x100000001b3ULL;
+	}
+	return (size_t)h;
 }
 
-/* The slot holding key, or the first free slot on its probe path. */
+/* The slot holding key (of hash h), or the first free slot on its probe
+ * path. */
 static struct strmap_slot *
-strmap_find(const struct strmap *m, const char *key, int for_insert)
+strmap_find(const struct strmap *m, const char *key, size_t h,
+    int for_insert)
 {
-	size_t mask = m->cap - 1, i = strmap_hash(key) & mask;
+	size_t mask = m->cap - 1, i = h & mask;
 	struct strmap_slot *tomb = NULL;
 
 	for (;;) {
@@ -51,7 +61,7 @@ strmap_find(const struct strmap *m, const char *key, int for_insert)
 		if (s->key == STRMAP_TOMB) {
 			if (tomb == NULL)
 				tomb = s;
-		} else if (strcmp(s->key, key) == 0)
+		} else if (s->hash == h && strcmp(s->key, key) == 0)
 			return s;
 		i = (i + 1) & mask;
 	}
@@ -75,7 +85,7 @@ strmap_grow(struct strmap *m, size_t newcap)
 
 		if (o->key == NULL || o->key == STRMAP_TOMB)
 			continue;
-		*strmap_find(m, o->key, 1) = *o;
+		*strmap_find(m, o->key, o->hash, 1) = *o;
 		m->count++;
 		m->used++;
 	}
@@ -91,7 +101,7 @@ strmap_get(const struct strmap *m, const char *key)
 
 	if (m->cap == 0)
 		return NULL;
-	s = strmap_find(m, key, 0);
+	s = strmap_find(m, key, strmap_hash(key), 0);
 	return s != NULL ? s->value : NULL;
 }
 
@@ -100,12 +110,13 @@ int
 strmap_put(struct strmap *m, const char *key, void *value)
 {
 	struct strmap_slot *s;
+	size_t h = strmap_hash(key);
 
 	if ((m->used + 1) * 10 >= m->cap * 7 &&
 	    strmap_grow(m, m->cap == 0 ? 16 : (m->count * 2 >= m->cap ?
 	    m->cap * 2 : m->cap)) == -1)
 		return -1;
-	s = strmap_find(m, key, 1);
+	s = strmap_find(m, key, h, 1);
 	if (s->key != NULL && s->key != STRMAP_TOMB) {
 		s->value = value;
 		return 0;
@@ -118,6 +129,7 @@ strmap_put(struct strmap *m, const char *key, void *value)
 		return -1;
 	}
 	s->value = value;
+	s->hash = h;
 	m->count++;
 	return 0;
 }
@@ -129,7 +141,8 @@ strmap_del(struct strmap *m, const char *key)
 	struct strmap_slot *s;
 	void *v;
 
-	if (m->cap == 0 || (s = strmap_find(m, key, 0)) == NULL)
+	if (m->cap == 0 || (s = strmap_find(m, key, strmap_hash(key),
+	    0)) == NULL)
 		return NULL;
 	v = s->value;
 	free(s->key);

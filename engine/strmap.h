@@ -13,6 +13,8 @@
 struct strmap_slot {
 	char *key;              /* NULL: empty; STRMAP_TOMB: deleted */
 	void *value;
+	size_t hash;            /* of a live key: probes compare it before
+				   touching the key, and growth reuses it */
 };
 
 struct strmap {

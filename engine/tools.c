@@ -3,6 +3,7 @@
  * tools.c - tool eligibility, choice, shapes and the guarantee check.
  */
 #include "tools.h"
+#include "util.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -23,7 +24,7 @@ tools_parse(const char *list)
 	char buf[512], *tok, *save = NULL;
 	unsigned m = 0;
 
-	snprintf(buf, sizeof(buf), "%s", list);
+	util_strlcpy(buf, list, sizeof(buf));
 	for (tok = strtok_r(buf, ", ", &save); tok != NULL;
 	    tok = strtok_r(NULL, ", ", &save)) {
 		enum checkout_kind k;
@@ -202,7 +203,7 @@ tools_platform_set(struct tools_platform pp[TOOLS_PLATFORM_KINDS],
 		return -1;
 	t = &pp[kind];
 	memset(t, 0, sizeof(*t));
-	snprintf(t->id, sizeof(t->id), "%s", id);
+	util_strlcpy(t->id, id, sizeof(t->id));
 	t->p.kind = kind;
 	t->p.discount_bps = bps;
 	t->p.amount = amount;

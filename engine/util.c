@@ -55,6 +55,39 @@ util_fmt_fixed6(char *p, double v)
 	return p;
 }
 
+/* "%" PRId64 of v (see util.h). */
+char *
+util_fmt_i64(char *p, int64_t v)
+{
+	char digits[20];
+	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+	int n = 0;
+
+	if (v < 0)
+		*p++ = '-';
+	do {
+		digits[n++] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u > 0);
+	while (n > 0)
+		*p++ = digits[--n];
+	*p = '\0';
+	return p;
+}
+
+/* snprintf(dst, size, "%s", s) without the format machinery. */
+size_t
+util_strlcpy(char *dst, const char *s, size_t size)
+{
+	size_t n = strlen(s), k = n < size ? n : size - 1;
+
+	if (size == 0)
+		return n;
+	memcpy(dst, s, k);
+	dst[k] = '\0';
+	return n;
+}
+
 /* Days since 1970-01-01 of a civil date. */
 int64_t
 util_days_from_civil(int64_t y, int m, int d)

@@ -59,4 +59,12 @@ int util_utf8_prefix(const char *s, size_t len, size_t max);
  */
 char *util_fmt_fixed6(char *p, double v);
 
+/* Write v in decimal ("%" PRId64) and a NUL at p (at least 21 bytes);
+ * returns the end (the NUL). */
+char *util_fmt_i64(char *p, int64_t v);
+
+/* Copy s into dst (size bytes), cut to size - 1 bytes as
+ * snprintf(dst, size, "%s", s) does; returns strlen(s). */
+size_t util_strlcpy(char *dst, const char *s, size_t size);
+
 #endif

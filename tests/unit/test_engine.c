@@ -1265,7 +1265,17 @@ reverses(const struct effects *a, const struct effects *b, const char *date)
 	return na == nb;
 }
 
-/* Save the writes of the fixture's last event. */
+/* Free what save_fx() copied, then the effects. */
+static void
+free_saved_fx(struct effects *fx)
+{
+	for (size_t i = 0; i < fx->nw; i++)
+		free(fx->w[i].field);
+	effects_release(fx);
+}
+
+/* Save the writes of the fixture's last event (fields malloc'd here, not
+ * in the effects' arena: release with free_saved_fx()). */
 static void
 save_fx(const struct effects *src, struct effects *dst)
 {
@@ -1316,7 +1326,7 @@ test_order_update(void **state)
 		assert_int_equal(order_rec_parse(&orec, fx_value(&f.fx,
 		    FX_HSET, FX_ORDERS, oid)), 0);
 		assert_int_equal(orec.status, k + 1);
-		effects_release(&ord);
+		free_saved_fx(&ord);
 		/* a second cancel or refund, or a late delivery: nothing */
 		apply(&f, ev_update(j, sizeof(j), T0 + 3 * DAY_MS, oid,
 		    "cancelled"), 0, DATE2);
@@ -1341,7 +1351,7 @@ test_order_update(void **state)
 	apply(&f, ev_update(j, sizeof(j), T0 + 2 * DAY_MS, "o-9", "refunded"),
 	    0, DATE2);
 	assert_true(reverses(&ord, &f.fx, DATE));
-	effects_release(&ord);
+	free_saved_fx(&ord);
 	/* an unknown order: nothing */
 	apply(&f, ev_update(j, sizeof(j), T0 + DAY_MS, "o-none", "cancelled"),
 	    0, DATE2);
@@ -1357,7 +1367,7 @@ test_order_update(void **state)
 	    DATE2);
 	assert_true(reverses(&ord, &f.fx, DATE));
 	assert_true(day1(&f.fx, DATE, "units") == -4);
-	effects_release(&ord);
+	free_saved_fx(&ord);
 	fix_release(&f);
 }
 
