@@ -9,7 +9,8 @@
  * check functions.  jansson parses; it already refuses invalid UTF-8, NUL
  * in strings, duplicate keys and trailing garbage with the flags used here.
  * Every string is copied into the fixed arrays of struct event, so nothing
- * points into the JSON tree once it is freed.
+ * points into the JSON tree once it is freed.  Most messages skip jansson:
+ * see "the fast path" below.
  */
 #include "event.h"
 #include "util.h"
@@ -223,8 +224,372 @@ static const struct event_schema event_schemas[EV__COUNT] = {
 	[EV_CONTENT] = { "content", event_content_fields, NULL },
 };
 
-static int event_fields(const json_t *, const struct event_field *, void *,
-    const char *, char *);
+/*
+ * The fast path: most events are short ASCII objects, which a small
+ * parser reads into a tape of slices of the message without allocating.
+ * It accepts only what jansson accepts with the same meaning: strings of
+ * printable ASCII without escapes, integers of at most 18 digits, true,
+ * false, null, objects without duplicate keys and arrays, at most
+ * EVENT_TAPE_MAX values deep EVENT_DEPTH_MAX; anything else (a real, an
+ * escape, UTF-8, an error) goes to jansson, which says what is wrong.
+ * The decoder reads either through struct event_val.
+ */
+#define EVENT_TAPE_MAX 256
+#define EVENT_DEPTH_MAX 16
+
+enum event_jtype { EJ_NULL, EJ_TRUE, EJ_FALSE, EJ_INT, EJ_REAL, EJ_STR,
+	EJ_OBJ, EJ_ARR, EJ_OTHER };
+
+struct event_jnode {
+	enum event_jtype type;
+	const char *key;                /* as an object's member */
+	size_t klen;
+	const char *s;                  /* EJ_STR */
+	size_t len;
+	int64_t i;                      /* EJ_INT */
+	int kid, next;                  /* first child, next sibling, -1 */
+	int nkids;
+};
+
+struct event_tape {
+	struct event_jnode n[EVENT_TAPE_MAX];
+	int count;
+	const char *p, *end;
+};
+
+/* A JSON value of either tree: jansson's (j) or the tape's node n of t. */
+struct event_val {
+	const json_t *j;
+	const struct event_tape *t;
+	int n;
+};
+
+static int event_tape_value(struct event_tape *, int);
+
+/* Skip JSON whitespace. */
+static void
+event_tape_ws(struct event_tape *t)
+{
+	while (t->p < t->end && (*t->p == ' ' || *t->p == '\t' ||
+	    *t->p == '\n' || *t->p == '\r'))
+		t->p++;
+}
+
+/* A new node of type ty, or -1 when the tape is full. */
+static int
+event_tape_node(struct event_tape *t, enum event_jtype ty)
+{
+	struct event_jnode *n;
+
+	if (t->count == EVENT_TAPE_MAX)
+		return -1;
+	n = &t->n[t->count];
+	memset(n, 0, sizeof(*n));
+	n->type = ty;
+	n->kid = n->next = -1;
+	return t->count++;
+}
+
+/* A string of printable ASCII without escapes, after its '"'. */
+static int
+event_tape_str(struct event_tape *t, const char **s, size_t *len)
+{
+	const char *q = ++t->p;
+
+	while (q < t->end && *q != '"') {
+		if ((unsigned char)*q < 0x20 || (unsigned char)*q >= 0x80 ||
+		    *q == '\\')
+			return -1;
+		q++;
+	}
+	if (q == t->end)
+		return -1;
+	*s = t->p;
+	*len = (size_t)(q - t->p);
+	t->p = q + 1;
+	return 0;
+}
+
+/* An integer of at most 18 digits, not followed by a fraction or an
+ * exponent. */
+static int
+event_tape_int(struct event_tape *t, int64_t *out)
+{
+	int neg = 0, nd = 0;
+	int64_t v = 0;
+
+	if (*t->p == '-') {
+		neg = 1;
+		t->p++;
+	}
+	if (t->p == t->end || *t->p < '0' || *t->p > '9')
+		return -1;
+	if (*t->p == '0')
+		t->p++;         /* no digit may follow a leading zero */
+	else
+		for (; t->p < t->end && *t->p >= '0' && *t->p <= '9'; t->p++) {
+			if (++nd > 18)
+				return -1;
+			v = v * 10 + (*t->p - '0');
+		}
+	if (t->p < t->end && ((*t->p >= '0' && *t->p <= '9') || *t->p == '.' ||
+	    *t->p == 'e' || *t->p == 'E'))
+		return -1;
+	*out = neg ? -v : v;
+	return 0;
+}
+
+/* true, false or null, not followed by a letter. */
+static int
+event_tape_word(struct event_tape *t)
+{
+	static const struct { const char *w; size_t n; enum event_jtype ty; }
+	    words[] = { { "true", 4, EJ_TRUE }, { "false", 5, EJ_FALSE },
+	    { "null", 4, EJ_NULL } };
+
+	for (size_t i = 0; i < 3; i++)
+		if ((size_t)(t->end - t->p) >= words[i].n &&
+		    memcmp(t->p, words[i].w, words[i].n) == 0) {
+			t->p += words[i].n;
+			if (t->p < t->end && ((*t->p >= 'a' && *t->p <= 'z') ||
+			    (*t->p >= 'A' && *t->p <= 'Z')))
+				return -1;
+			return event_tape_node(t, words[i].ty);
+		}
+	return -1;
+}
+
+/* Whether an object node already has a member named key. */
+static int
+event_tape_dup(const struct event_tape *t, int obj, const char *key,
+    size_t klen)
+{
+	for (int k = t->n[obj].kid; k != -1; k = t->n[k].next)
+		if (t->n[k].klen == klen && memcmp(t->n[k].key, key, klen) == 0)
+			return 1;
+	return 0;
+}
+
+/* Link child as the last of parent's children (last: the one before). */
+static void
+event_tape_link(struct event_tape *t, int parent, int *last, int child)
+{
+	if (*last == -1)
+		t->n[parent].kid = child;
+	else
+		t->n[*last].next = child;
+	*last = child;
+	t->n[parent].nkids++;
+}
+
+/* An object or array after its opening bracket; depth: its own. */
+static int
+event_tape_container(struct event_tape *t, enum event_jtype ty, int depth)
+{
+	int me = event_tape_node(t, ty), last = -1, kid;
+	const char *key = NULL;
+	size_t klen = 0;
+	char close = ty == EJ_OBJ ? '}' : ']';
+
+	if (me == -1 || depth > EVENT_DEPTH_MAX)
+		return -1;
+	t->p++;
+	event_tape_ws(t);
+	if (t->p < t->end && *t->p == close) {
+		t->p++;
+		return me;
+	}
+	for (;;) {
+		if (ty == EJ_OBJ) {
+			if (t->p == t->end || *t->p != '"' ||
+			    event_tape_str(t, &key, &klen) == -1 ||
+			    event_tape_dup(t, me, key, klen))
+				return -1;
+			event_tape_ws(t);
+			if (t->p == t->end || *t->p++ != ':')
+				return -1;
+		}
+		if ((kid = event_tape_value(t, depth + 1)) == -1)
+			return -1;
+		t->n[kid].key = key;
+		t->n[kid].klen = klen;
+		event_tape_link(t, me, &last, kid);
+		event_tape_ws(t);
+		if (t->p == t->end)
+			return -1;
+		if (*t->p == close) {
+			t->p++;
+			return me;
+		}
+		if (*t->p++ != ',')
+			return -1;
+		event_tape_ws(t);
+	}
+}
+
+/* Any value, after leading whitespace; depth: its container's. */
+static int
+event_tape_value(struct event_tape *t, int depth)
+{
+	const char *s;
+	size_t len;
+	int64_t v;
+	int n;
+
+	event_tape_ws(t);
+	if (t->p == t->end)
+		return -1;
+	switch (*t->p) {
+	case '{':
+		return event_tape_container(t, EJ_OBJ, depth);
+	case '[':
+		return event_tape_container(t, EJ_ARR, depth);
+	case '"':
+		if (event_tape_str(t, &s, &len) == -1 ||
+		    (n = event_tape_node(t, EJ_STR)) == -1)
+			return -1;
+		t->n[n].s = s;
+		t->n[n].len = len;
+		return n;
+	case '-': case '0': case '1': case '2': case '3': case '4':
+	case '5': case '6': case '7': case '8': case '9':
+		if (event_tape_int(t, &v) == -1 ||
+		    (n = event_tape_node(t, EJ_INT)) == -1)
+			return -1;
+		t->n[n].i = v;
+		return n;
+	default:
+		return event_tape_word(t);
+	}
+}
+
+/* Read the message into the tape: 0 when it is one object the fast path
+ * takes, else -1 (jansson decides). */
+static int
+event_tape_parse(struct event_tape *t, const char *buf, size_t len)
+{
+	t->count = 0;
+	t->p = buf;
+	t->end = buf + len;
+	event_tape_ws(t);
+	if (t->p == t->end || *t->p != '{' ||
+	    event_tape_container(t, EJ_OBJ, 1) != 0)
+		return -1;
+	event_tape_ws(t);
+	return t->p == t->end ? 0 : -1;
+}
+
+/* The type of a value. */
+static enum event_jtype
+event_val_type(const struct event_val *v)
+{
+	if (v->t != NULL)
+		return v->t->n[v->n].type;
+	switch (json_typeof(v->j)) {
+	case JSON_OBJECT:
+		return EJ_OBJ;
+	case JSON_ARRAY:
+		return EJ_ARR;
+	case JSON_STRING:
+		return EJ_STR;
+	case JSON_INTEGER:
+		return EJ_INT;
+	case JSON_REAL:
+		return EJ_REAL;
+	case JSON_TRUE:
+		return EJ_TRUE;
+	case JSON_FALSE:
+		return EJ_FALSE;
+	case JSON_NULL:
+		return EJ_NULL;
+	}
+	return EJ_OTHER;
+}
+
+/* A string's bytes (no NUL inside: both trees refuse it) and length. */
+static const char *
+event_val_str(const struct event_val *v, size_t *len)
+{
+	if (v->t != NULL) {
+		*len = v->t->n[v->n].len;
+		return v->t->n[v->n].s;
+	}
+	*len = json_string_length(v->j);
+	return json_string_value(v->j);
+}
+
+/* An integer's value. */
+static int64_t
+event_val_int(const struct event_val *v)
+{
+	return v->t != NULL ? v->t->n[v->n].i : json_integer_value(v->j);
+}
+
+/* A number's value, integer or real. */
+static double
+event_val_num(const struct event_val *v)
+{
+	return v->t != NULL ? (double)v->t->n[v->n].i :
+	    json_number_value(v->j);
+}
+
+/* An array's length. */
+static size_t
+event_val_size(const struct event_val *v)
+{
+	return v->t != NULL ? (size_t)v->t->n[v->n].nkids :
+	    json_array_size(v->j);
+}
+
+/* An array's element i (< its length). */
+static struct event_val
+event_val_at(const struct event_val *v, size_t i)
+{
+	struct event_val e = *v;
+	int k;
+
+	if (v->t == NULL) {
+		e.j = json_array_get(v->j, i);
+		return e;
+	}
+	for (k = v->t->n[v->n].kid; i > 0; i--)
+		k = v->t->n[k].next;
+	e.n = k;
+	return e;
+}
+
+/* An object's member name: 1 with *out set, or 0 when absent. */
+static int
+event_val_get(const struct event_val *obj, const char *name,
+    struct event_val *out)
+{
+	const struct event_tape *t = obj->t;
+	size_t len;
+
+	*out = *obj;
+	if (t == NULL)
+		return (out->j = json_object_get(obj->j, name)) != NULL;
+	len = strlen(name);
+	for (int k = t->n[obj->n].kid; k != -1; k = t->n[k].next)
+		if (t->n[k].klen == len && memcmp(t->n[k].key, name, len) == 0) {
+			out->n = k;
+			return 1;
+		}
+	return 0;
+}
+
+/* Whether a string value is word. */
+static int
+event_val_is(const struct event_val *v, const char *word)
+{
+	size_t len, wl = strlen(word);
+	const char *s = event_val_str(v, &len);
+
+	return len == wl && memcmp(s, word, len) == 0;
+}
+
+static int event_fields(const struct event_val *, const struct event_field *,
+    void *, const char *, char *);
 
 /* Write a reason into why (EVENT_REASON_MAX bytes); always returns -1. */
 static int __attribute__((format(printf, 2, 3)))
@@ -245,17 +610,18 @@ event_printable(char c)
 	return (unsigned char)c >= 0x20 && (unsigned char)c <= 0x7e;
 }
 
-/* Copy a value for quoting in a reason: printable ASCII, at most 64 bytes. */
+/* Copy a value (len bytes, no NUL) for quoting in a reason: printable
+ * ASCII, at most 64 bytes. */
 static void
-event_echo(char *dst, size_t dstlen, const char *s)
+event_echo(char *dst, size_t dstlen, const char *s, size_t len)
 {
 	size_t i;
 
-	for (i = 0; s[i] != '\0' && i + 1 < dstlen && i < EVENT_ECHO_MAX; i++)
+	for (i = 0; i < len && i + 1 < dstlen && i < EVENT_ECHO_MAX; i++)
 		dst[i] = event_printable(s[i]) && s[i] != '"' && s[i] != '\\' ?
 		    s[i] : '?';
 	dst[i] = '\0';
-	if (s[i] != '\0' && i >= 3)
+	if (i < len && i >= 3)
 		memcpy(dst + i - 3, "...", 3);
 }
 
@@ -329,16 +695,15 @@ event_store_int(void *dst, size_t size, int64_t v)
 
 /* An id: a string of 1..127 bytes without control characters. */
 static int
-event_get_id(const json_t *v, const char *name, char *dst, size_t size,
-    char *why)
+event_get_id(const struct event_val *v, const char *name, char *dst,
+    size_t size, char *why)
 {
 	const char *s;
 	size_t n, i;
 
-	if (!json_is_string(v))
+	if (event_val_type(v) != EJ_STR)
 		return event_err(why, "field \"%s\" must be a string", name);
-	s = json_string_value(v);
-	n = json_string_length(v);
+	s = event_val_str(v, &n);
 	if (n == 0 || n >= size)
 		return event_err(why, "field \"%s\" must be 1 to %zu bytes long",
 		    name, size - 1);
@@ -368,14 +733,14 @@ event_int_err(const struct event_field *f, const char *name, char *why)
 
 /* A bounded integer. */
 static int
-event_get_int(const json_t *v, const struct event_field *f, const char *name,
-    void *dst, char *why)
+event_get_int(const struct event_val *v, const struct event_field *f,
+    const char *name, void *dst, char *why)
 {
-	json_int_t n;
+	int64_t n;
 
-	if (!json_is_integer(v))
+	if (event_val_type(v) != EJ_INT)
 		return event_int_err(f, name, why);
-	n = json_integer_value(v);
+	n = event_val_int(v);
 	if (n < f->min || n > f->max)
 		return event_int_err(f, name, why);
 	event_store_int(dst, f->size, n);
@@ -384,11 +749,12 @@ event_get_int(const json_t *v, const struct event_field *f, const char *name,
 
 /* Money: a JSON integer of minor units, 0..10^12. */
 static int
-event_get_money(const json_t *v, const char *name, void *dst, char *why)
+event_get_money(const struct event_val *v, const char *name, void *dst,
+    char *why)
 {
-	json_int_t n;
+	int64_t n;
 
-	if (!json_is_integer(v) || (n = json_integer_value(v)) < 0)
+	if (event_val_type(v) != EJ_INT || (n = event_val_int(v)) < 0)
 		return event_err(why, "field \"%s\" must be a non-negative "
 		    "integer (minor units)", name);
 	if (n > EVENT_MONEY_MAX)
@@ -400,12 +766,14 @@ event_get_money(const json_t *v, const char *name, void *dst, char *why)
 
 /* A bounded number, integer or real. */
 static int
-event_get_real(const json_t *v, const struct event_field *f, const char *name,
-    void *dst, char *why)
+event_get_real(const struct event_val *v, const struct event_field *f,
+    const char *name, void *dst, char *why)
 {
+	enum event_jtype ty = event_val_type(v);
 	double d;
 
-	if (!json_is_number(v) || (d = json_number_value(v)) < (double)f->min ||
+	if ((ty != EJ_INT && ty != EJ_REAL) ||
+	    (d = event_val_num(v)) < (double)f->min ||
 	    d > (double)f->max)
 		return event_err(why, "field \"%s\" must be a number from %lld "
 		    "to %lld", name, (long long)f->min, (long long)f->max);
@@ -415,11 +783,14 @@ event_get_real(const json_t *v, const struct event_field *f, const char *name,
 
 /* A boolean, stored as int 0 or 1. */
 static int
-event_get_bool(const json_t *v, const char *name, void *dst, char *why)
+event_get_bool(const struct event_val *v, const char *name, void *dst,
+    char *why)
 {
-	if (!json_is_boolean(v))
+	enum event_jtype ty = event_val_type(v);
+
+	if (ty != EJ_TRUE && ty != EJ_FALSE)
 		return event_err(why, "field \"%s\" must be true or false", name);
-	event_store_int(dst, sizeof(int), json_is_true(v) ? 1 : 0);
+	event_store_int(dst, sizeof(int), ty == EJ_TRUE ? 1 : 0);
 	return 0;
 }
 
@@ -439,40 +810,38 @@ event_word_err(const char *const *words, const char *name, char *why)
 
 /* One of a fixed list of words: its index into words, or -1. */
 static int
-event_get_word(const json_t *v, const struct event_field *f, const char *name,
-    char *why)
+event_get_word(const struct event_val *v, const struct event_field *f,
+    const char *name, char *why)
 {
-	const char *s;
-
-	if (json_is_string(v)) {
-		s = json_string_value(v);
+	if (event_val_type(v) == EJ_STR)
 		for (int i = 0; f->words[i] != NULL; i++)
-			if (strcmp(s, f->words[i]) == 0)
+			if (event_val_is(v, f->words[i]))
 				return i;
-	}
 	return event_word_err(f->words, name, why);
 }
 
 /* The product's variants: an array of at most 32 {variant_id, price}. */
 static int
-event_get_variants(const json_t *v, const char *name,
+event_get_variants(const struct event_val *v, const char *name,
     struct event_product *p, char *why)
 {
+	struct event_val e;
 	char path[128];
 	size_t i;
 
-	if (!json_is_array(v))
+	if (event_val_type(v) != EJ_ARR)
 		return event_err(why, "field \"%s\" must be an array", name);
-	if (json_array_size(v) > EVENT_MAX_VARIANTS)
+	if (event_val_size(v) > EVENT_MAX_VARIANTS)
 		return event_err(why, "field \"%s\" must have at most %d "
 		    "elements", name, EVENT_MAX_VARIANTS);
-	for (i = 0; i < json_array_size(v); i++) {
-		if (!json_is_object(json_array_get(v, i)))
+	for (i = 0; i < event_val_size(v); i++) {
+		e = event_val_at(v, i);
+		if (event_val_type(&e) != EJ_OBJ)
 			return event_err(why, "field \"%s[%zu]\" must be an "
 			    "object", name, i);
 		snprintf(path, sizeof(path), "%s[%zu].", name, i);
-		if (event_fields(json_array_get(v, i), event_variant_fields,
-		    &p->variants[i], path, why) == -1)
+		if (event_fields(&e, event_variant_fields, &p->variants[i],
+		    path, why) == -1)
 			return -1;
 	}
 	p->nvariants = (int)i;
@@ -481,8 +850,8 @@ event_get_variants(const json_t *v, const char *name,
 
 /* Decode one present, non-null field into base. */
 static int
-event_field(const json_t *v, const struct event_field *f, const char *name,
-    void *base, char *why)
+event_field(const struct event_val *v, const struct event_field *f,
+    const char *name, void *base, char *why)
 {
 	char *dst = (char *)base + f->off;
 	int i;
@@ -525,11 +894,11 @@ event_absent(const struct event_field *f, void *base)
 
 /* Decode every field of a spec list from obj into base; null is absent. */
 static int
-event_fields(const json_t *obj, const struct event_field *fields, void *base,
-    const char *prefix, char *why)
+event_fields(const struct event_val *obj, const struct event_field *fields,
+    void *base, const char *prefix, char *why)
 {
 	const struct event_field *f;
-	const json_t *v;
+	struct event_val v;
 	const char *name;
 	char buf[96];
 
@@ -539,15 +908,15 @@ event_fields(const json_t *obj, const struct event_field *fields, void *base,
 			snprintf(buf, sizeof(buf), "%s%s", prefix, f->name);
 			name = buf;
 		}
-		v = json_object_get(obj, f->name);
-		if (v == NULL || json_is_null(v)) {
+		if (!event_val_get(obj, f->name, &v) ||
+		    event_val_type(&v) == EJ_NULL) {
 			if (f->required)
 				return event_err(why, "missing field \"%s\"",
 				    name);
 			event_absent(f, base);
 			continue;
 		}
-		if (event_field(v, f, name, base, why) == -1)
+		if (event_field(&v, f, name, base, why) == -1)
 			return -1;
 	}
 	return 0;
@@ -555,19 +924,22 @@ event_fields(const json_t *obj, const struct event_field *fields, void *base,
 
 /* The event's type, from its "type" field; -1 with a reason. */
 static int
-event_find_type(const json_t *root, char *why)
+event_find_type(const struct event_val *root, char *why)
 {
-	const json_t *v = json_object_get(root, "type");
 	char echo[EVENT_ECHO_MAX + 1];
+	struct event_val v;
+	const char *s;
+	size_t len;
 
-	if (v == NULL || json_is_null(v))
+	if (!event_val_get(root, "type", &v) || event_val_type(&v) == EJ_NULL)
 		return event_err(why, "missing field \"type\"");
-	if (!json_is_string(v))
+	if (event_val_type(&v) != EJ_STR)
 		return event_err(why, "field \"type\" must be a string");
 	for (int t = 0; t < EV__COUNT; t++)
-		if (strcmp(json_string_value(v), event_schemas[t].name) == 0)
+		if (event_val_is(&v, event_schemas[t].name))
 			return t;
-	event_echo(echo, sizeof(echo), json_string_value(v));
+	s = event_val_str(&v, &len);
+	event_echo(echo, sizeof(echo), s, len);
 	return event_err(why, "unknown event type \"%s\"", echo);
 }
 
@@ -617,7 +989,8 @@ event_check_platform(const struct event *ev, char *why)
 
 /* Decode a parsed object into ev. */
 static int
-event_decode_object(const json_t *root, struct event *ev, char *why)
+event_decode_object(const struct event_val *root, struct event *ev,
+    char *why)
 {
 	const struct event_schema *s;
 	int t;
@@ -632,21 +1005,42 @@ event_decode_object(const json_t *root, struct event *ev, char *why)
 	return s->check != NULL ? s->check(ev, why) : 0;
 }
 
+/* Decode a message into ev: through the tape when fast is set and the
+ * fast path takes the message, else through jansson's tree. */
+static int
+event_decode_buf(const char *buf, size_t len, struct event *ev, char *why,
+    int fast)
+{
+	struct event_tape tape;
+	struct event_val root = { NULL, NULL, 0 };
+	json_t *j;
+	int rc;
+
+	if (fast && buf != NULL && event_tape_parse(&tape, buf, len) == 0) {
+		root.t = &tape;
+		return event_decode_object(&root, ev, why);
+	}
+	if ((j = event_parse(buf, len, why)) == NULL)
+		return -1;
+	root.j = j;
+	rc = event_decode_object(&root, ev, why);
+	json_decref(j);
+	return rc;
+}
+
 /* Decode one message into ev, or fail with a reason and a cleared ev. */
-int
-event_decode(const char *buf, size_t len, struct event *ev, char *reason,
-    size_t reasonlen)
+static int
+event_decode_with(const char *buf, size_t len, struct event *ev,
+    char *reason, size_t reasonlen, int fast)
 {
 	char why[EVENT_REASON_MAX] = "";
-	json_t *root = NULL;
 	int rc = -1;
 
 	memset(ev, 0, sizeof(*ev));
 	if (len > EVENT_MAX_BYTES)
 		event_err(why, "event is larger than %d bytes", EVENT_MAX_BYTES);
-	else if ((root = event_parse(buf, len, why)) != NULL)
-		rc = event_decode_object(root, ev, why);
-	json_decref(root);
+	else
+		rc = event_decode_buf(buf, len, ev, why, fast);
 	if (rc == -1) {
 		memset(ev, 0, sizeof(*ev));
 		if (why[0] == '\0')
@@ -655,6 +1049,22 @@ event_decode(const char *buf, size_t len, struct event *ev, char *reason,
 	} else if (reason != NULL && reasonlen > 0)
 		reason[0] = '\0';
 	return rc;
+}
+
+/* Decode one message (event.h). */
+int
+event_decode(const char *buf, size_t len, struct event *ev, char *reason,
+    size_t reasonlen)
+{
+	return event_decode_with(buf, len, ev, reason, reasonlen, 1);
+}
+
+/* Decode one message through jansson only (event.h). */
+int
+event_decode_reference(const char *buf, size_t len, struct event *ev,
+    char *reason, size_t reasonlen)
+{
+	return event_decode_with(buf, len, ev, reason, reasonlen, 0);
 }
 
 /* The wire name of a type. */

@@ -155,6 +155,14 @@ struct event {
 int event_decode(const char *buf, size_t len, struct event *ev,
     char *reason, size_t reasonlen);
 
+/*
+ * The same decode through jansson's tree only, never the fast path that
+ * event_decode() takes for plain ASCII messages (no allocation); the two
+ * must agree on every input: for the tests that check it.
+ */
+int event_decode_reference(const char *buf, size_t len, struct event *ev,
+    char *reason, size_t reasonlen);
+
 /* The wire name of a type ("page_view"), or "unknown". */
 const char *event_type_name(enum event_type type);
 

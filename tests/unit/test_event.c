@@ -3,7 +3,9 @@
  * test_event.c - unit tests of the input event decoder (engine/event.c):
  * one valid example per type, every missing required field, wrong types,
  * money rules, size limits, UTF-8 and NUL, duplicate keys, trailing
- * garbage, id lengths, nulls, and a fixed-seed mutation loop.
+ * garbage, id lengths, nulls, and a fixed-seed mutation loop.  Every
+ * decode is checked against event_decode_reference() (jansson's tree only),
+ * so the fast path must agree with it on all of these inputs.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -76,11 +78,35 @@ static const char *const required[EV__COUNT][8] = {
 
 static char reason[EVENT_REASON_MAX];
 
+/*
+ * event_decode(), checked against event_decode_reference() (jansson's
+ * tree only): the same result, the same reason, the same event bytes.
+ */
+static int
+decode_both(const char *s, size_t len, struct event *ev, char *why,
+    size_t whylen)
+{
+	static struct event ref;
+	char rwhy[EVENT_REASON_MAX];
+	int rc, rrc;
+
+	rc = event_decode(s, len, ev, why, whylen);
+	rrc = event_decode_reference(s, len, &ref, rwhy,
+	    whylen < sizeof(rwhy) ? whylen : sizeof(rwhy));
+	if (rc != rrc || memcmp(ev, &ref, sizeof(ref)) != 0 ||
+	    (why != NULL && whylen > 0 && strcmp(why, rwhy) != 0))
+		fail_msg("fast and reference decodes differ: %d \"%s\" vs %d "
+		    "\"%s\"\n  input: %.*s", rc, why != NULL && whylen > 0 ?
+		    why : "", rrc, whylen > 0 ? rwhy : "", (int)(len < 300 ?
+		    len : 300), s);
+	return rc;
+}
+
 /* Decode a NUL-terminated string. */
 static int
 decode(const char *s, struct event *ev)
 {
-	return event_decode(s, strlen(s), ev, reason, sizeof(reason));
+	return decode_both(s, strlen(s), ev, reason, sizeof(reason));
 }
 
 /* Decode and insist on success. */
@@ -97,7 +123,7 @@ bad_n(const char *s, size_t len, const char *want)
 {
 	struct event ev;
 
-	if (event_decode(s, len, &ev, reason, sizeof(reason)) == 0)
+	if (decode_both(s, len, &ev, reason, sizeof(reason)) == 0)
 		fail_msg("decode succeeded, wanted \"%s\"\n  input: %.300s",
 		    want, s);
 	if (reason[0] == '\0' || strstr(reason, want) == NULL)
@@ -559,7 +585,7 @@ test_size_limit(void **state)
 
 	(void)state;
 	buf = padded(EVENT_MAX_BYTES);
-	assert_int_equal(event_decode(buf, EVENT_MAX_BYTES, &ev, reason,
+	assert_int_equal(decode_both(buf, EVENT_MAX_BYTES, &ev, reason,
 	    sizeof(reason)), 0);
 	assert_string_equal(ev.u.order.order_id, "o-1");
 	free(buf);
@@ -651,7 +677,7 @@ test_not_object(void **state)
 	bad("", "invalid JSON");
 	bad("{", "invalid JSON");
 	bad("{\"type\":\"shop\"", "invalid JSON");
-	assert_int_equal(event_decode(NULL, 0, &ev, reason, sizeof(reason)),
+	assert_int_equal(decode_both(NULL, 0, &ev, reason, sizeof(reason)),
 	    -1);
 	assert_true(reason[0] != '\0');
 }
@@ -798,11 +824,11 @@ test_reason_truncation(void **state)
 
 	(void)state;
 	memset(small, 'x', sizeof(small));
-	assert_int_equal(event_decode(s, strlen(s), &ev, small, sizeof(small)),
+	assert_int_equal(decode_both(s, strlen(s), &ev, small, sizeof(small)),
 	    -1);
 	assert_string_equal(small, "unknown");
-	assert_int_equal(event_decode(s, strlen(s), &ev, small, 0), -1);
-	assert_int_equal(event_decode(s, strlen(s), &ev, NULL, 0), -1);
+	assert_int_equal(decode_both(s, strlen(s), &ev, small, 0), -1);
+	assert_int_equal(decode_both(s, strlen(s), &ev, NULL, 0), -1);
 	/* A long unknown type is echoed cut and in printable ASCII. */
 	bad("{\"type\":\"\\u00e9\\n\\\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}",
@@ -959,7 +985,7 @@ test_mutations(void **state)
 		char *copy = malloc(len > 0 ? len : 1);
 		assert_non_null(copy);
 		memcpy(copy, buf, len);
-		if (event_decode(copy, len, &ev, why, sizeof(why)) == 0)
+		if (decode_both(copy, len, &ev, why, sizeof(why)) == 0)
 			check_invariants(&ev);
 		else {
 			fails++;
@@ -969,6 +995,73 @@ test_mutations(void **state)
 		free(copy);
 	}
 	assert_true(fails > 25000);
+}
+
+/* Inputs at the edges of the fast path's JSON: each decodes as jansson's
+ * tree says (decode_both() checks), whichever path takes it. */
+static void
+test_fast_path_edges(void **state)
+{
+	static const char *const pv = "{\"type\":\"page_view\"," T0 ","
+	    "\"product_id\":\"p-1\",\"customer_id\":";
+	static const char *const tails[] = {
+		"\"c-1\"}", "\"c-1\" }", " \"c-1\"}\n", "\"c-1\"}\r\t ",
+		"\"c\\u0031\"}", "\"c\\n\"}", "\"c\\\"\"}", "\"\xc3\xa9\"}",
+		"\"\x7f\"}", "\"c\x01\"}", "\"c-1\",\"x\":1.5}",
+		"\"c-1\",\"x\":1e5}", "\"c-1\",\"x\":-0}", "\"c-1\",\"x\":01}",
+		"\"c-1\",\"x\":-}", "\"c-1\",\"x\":123456789012345678}",
+		"\"c-1\",\"x\":1234567890123456789}",
+		"\"c-1\",\"x\":99999999999999999999}",
+		"\"c-1\",\"x\":truex}", "\"c-1\",\"x\":tru}",
+		"\"c-1\",\"x\":nulll}", "\"c-1\",\"x\":[1,[2,{\"a\":[]}],{}]}",
+		"\"c-1\",\"x\":[1,]}", "\"c-1\",\"x\":{\"a\":1,}}",
+		"\"c-1\",\"x\":{\"a\":1,\"a\":2}}", "\"c-1\",\"customer_id\":\"c\"}",
+		"\"c-1\",\"\":0}", "\"c-1\",}", "\"c-1\"", "\"c-1\"}}",
+		"\"c-1\"} x", "\"c-1\",\"session_id\":null}",
+		"\"c-1\",\"session_id\":true}", "\"c-1\",\"session_id\":\"\"}",
+		"\"c-1\",\"x\":[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]}",
+		"\"c-1\",\"x\"  :  [ 1 , 2 ] }", "12}",
+	};
+	static const char *const whole[] = {
+		"", " ", "{}", "[]", "1", "\"x\"", "null", "{\"type\":null}",
+		"{\"type\":1}", "{\"type\":\"nope\"}", "{\"type\":\"shop\"," T0
+		",\"sps\":4}", "{\"type\":\"shop\"," T0 ",\"sps\":4.5}",
+		"{\"type\":\"shop\"," T0 ",\"sps\":6}",
+		"{\"type\":\"review\"," T0 ",\"order_id\":\"o\",\"product_id\":"
+		"\"p\",\"rating\":5,\"shipping_related\":false}",
+		"{\"type\":\"product\"," T0 ",\"product_id\":\"p\",\"price\":1,"
+		"\"stock\":1,\"variants\":[{\"variant_id\":\"v\",\"price\":2},"
+		"{\"variant_id\":\"w\",\"price\":3,\"x\":[{}]}]}",
+		"{\"type\":\"product\"," T0 ",\"product_id\":\"p\",\"price\":1,"
+		"\"stock\":1,\"variants\":[{\"variant_id\":\"v\"},1]}",
+		"{\"type\":\"product\"," T0 ",\"product_id\":\"p\",\"price\":1,"
+		"\"stock\":1,\"variants\":[1]}",
+	};
+	char buf[4096];
+	struct event ev;
+	size_t n;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(tails) / sizeof(tails[0]); i++) {
+		n = (size_t)snprintf(buf, sizeof(buf), "%s%s", pv, tails[i]);
+		decode_both(buf, n, &ev, reason, sizeof(reason));
+	}
+	/* a NUL byte after the object and inside a string */
+	n = (size_t)snprintf(buf, sizeof(buf), "%s\"c-1\"}", pv);
+	decode_both(buf, n + 1, &ev, reason, sizeof(reason));
+	buf[n - 3] = '\0';
+	decode_both(buf, n, &ev, reason, sizeof(reason));
+	for (size_t i = 0; i < sizeof(whole) / sizeof(whole[0]); i++)
+		decode_both(whole[i], strlen(whole[i]), &ev, reason,
+		    sizeof(reason));
+	/* more values than the tape holds: jansson's turn */
+	n = (size_t)snprintf(buf, sizeof(buf), "%s\"c-1\",\"x\":[", pv);
+	for (int i = 0; i < 400; i++)
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s%d",
+		    i ? "," : "", i);
+	n += (size_t)snprintf(buf + n, sizeof(buf) - n, "]}");
+	assert_int_equal(decode_both(buf, n, &ev, reason, sizeof(reason)), 0);
+	assert_string_equal(ev.u.page_view.customer_id, "c-1");
 }
 
 int
@@ -1005,6 +1098,7 @@ main(void)
 		cmocka_unit_test(test_failure_clears_event),
 		cmocka_unit_test(test_names_and_keys),
 		cmocka_unit_test(test_mutations),
+		cmocka_unit_test(test_fast_path_edges),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
