@@ -571,7 +571,8 @@ event_val_get(const struct event_val *obj, const char *name,
 		return (out->j = json_object_get(obj->j, name)) != NULL;
 	len = strlen(name);
 	for (int k = t->n[obj->n].kid; k != -1; k = t->n[k].next)
-		if (t->n[k].klen == len && memcmp(t->n[k].key, name, len) == 0) {
+		if (t->n[k].klen == len &&
+		    memcmp(t->n[k].key, name, len) == 0) {
 			out->n = k;
 			return 1;
 		}
