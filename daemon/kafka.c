@@ -347,23 +347,29 @@ kafka_produce(struct kafka *k, const char *topic, const char *key,
 	return 0;
 }
 
-/* Store offset + 1 of every message. */
+/* Store offset + 1 of every message: one element per partition, set by
+ * its last message (what storing each message in turn leaves). */
 void
 kafka_store(struct kafka *k, rd_kafka_message_t **msgs, size_t n)
 {
 	rd_kafka_topic_partition_list_t *l;
+	rd_kafka_topic_partition_t *e;
 
 	if (n == 0)
 		return;
-	l = rd_kafka_topic_partition_list_new((int)n);
+	l = rd_kafka_topic_partition_list_new(16);
 	for (size_t i = 0; i < n; i++) {
 		rd_kafka_message_t *m = msgs[i];
+		const char *topic;
 
 		if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR)
 			continue;
-		rd_kafka_topic_partition_list_add(l,
-		    rd_kafka_topic_name(m->rkt), m->partition)->offset =
-		    m->offset + 1;
+		topic = rd_kafka_topic_name(m->rkt);
+		if ((e = rd_kafka_topic_partition_list_find(l, topic,
+		    m->partition)) == NULL)
+			e = rd_kafka_topic_partition_list_add(l, topic,
+			    m->partition);
+		e->offset = m->offset + 1;
 	}
 	if (l->cnt > 0 && rd_kafka_offsets_store(k->consumer, l) ==
 	    RD_KAFKA_RESP_ERR_NO_ERROR)

@@ -21,7 +21,10 @@ static const char *const engine_ctx_names[PLAN_CONTEXTS] = { "new", "ret" };
 
 /* ---- effects ---------------------------------------------------------- */
 
-#define FX_CHUNK_MIN 4096       /* bytes of the first arena chunk */
+/* Bytes of the first arena chunk: with its header under 1 KiB, which
+ * malloc serves from its per-thread cache (a product's effects are made
+ * and released once per batch). */
+#define FX_CHUNK_MIN 1000
 
 struct fx_chunk {
 	struct fx_chunk *next;
@@ -278,7 +281,11 @@ void
 engine_outbox_field(int32_t partition, int64_t offset, char *buf,
     size_t len)
 {
-	snprintf(buf, len, "%" PRId32 ":%" PRId64, partition, offset);
+	char tmp[48], *p = util_fmt_i64(tmp, partition);
+
+	*p++ = ':';
+	util_fmt_i64(p, offset);
+	util_strlcpy(buf, tmp, len);    /* cut as snprintf would */
 }
 
 /* The order slot of an order line, created empty. */
@@ -484,7 +491,7 @@ product_state_arm_field(struct bandit_arms *a, const char *name,
 		return 0;
 	level = (int)strtol(name + 4, &end, 10);
 	if (*end != '\0' || level < 0 || level >= PLAN_MAX_LEVELS ||
-	    sscanf(value, "%lf %lf", &n, &s) != 2 || !isfinite(n) ||
+	    util_scan_pair(value, &n, &s) != 2 || !isfinite(n) ||
 	    !isfinite(s) || n < 0 || s < 0)
 		return -1;
 	a->n[ctx][level] = n;
@@ -528,12 +535,31 @@ product_state_load_arms(struct product_state *ps, const char *const *names,
 int
 offer_rec_format(const struct offer_rec *o, char *buf, size_t len)
 {
-	int n = snprintf(buf, len, "%s|%s|%d|%d|%" PRId32 "|%" PRId64 "|%"
+	const int64_t nums[11] = { o->ctx, o->level, o->bps, o->list_price,
+	    o->offer_price, o->ts, o->expires_at, o->converted, o->tool,
+	    o->min_spend, o->min_qty };
+	size_t lo = strlen(o->offer_id), lp = strlen(o->plan_id);
+	char *p = buf;
+	int n;
+
+	/* room for the longest record: formatted here, as printf would */
+	if (len > lo + lp + 2 + 11 * 21) {
+		memcpy(p, o->offer_id, lo);
+		p += lo;
+		*p++ = '|';
+		memcpy(p, o->plan_id, lp);
+		p += lp;
+		for (int i = 0; i < 11; i++) {
+			*p++ = '|';
+			p = util_fmt_i64(p, nums[i]);
+		}
+		return 0;
+	}
+	n = snprintf(buf, len, "%s|%s|%d|%d|%" PRId32 "|%" PRId64 "|%"
 	    PRId64 "|%" PRId64 "|%" PRId64 "|%d|%d|%" PRId64 "|%" PRId64,
 	    o->offer_id, o->plan_id, o->ctx, o->level, o->bps, o->list_price,
 	    o->offer_price, o->ts, o->expires_at, o->converted, o->tool,
 	    o->min_spend, o->min_qty);
-
 	return n < 0 || (size_t)n >= len ? -1 : 0;
 }
 
@@ -735,8 +761,18 @@ void
 engine_offer_id(uint64_t seed, int32_t partition, int64_t offset, char *buf,
     size_t len)
 {
-	snprintf(buf, len, "of-%08" PRIx32 "-%" PRId32 "-%" PRId64,
-	    (uint32_t)(seed & 0xffffffffu), partition, offset);
+	static const char hex[] = "0123456789abcdef";
+	uint32_t s32 = (uint32_t)(seed & 0xffffffffu);
+	char tmp[64], *p = tmp;
+
+	p = stpcpy(p, "of-");
+	for (int i = 7; i >= 0; i--)
+		*p++ = hex[(s32 >> (4 * i)) & 15];
+	*p++ = '-';
+	p = util_fmt_i64(p, partition);
+	*p++ = '-';
+	util_fmt_i64(p, offset);
+	util_strlcpy(buf, tmp, len);    /* cut as snprintf would */
 }
 
 /*
@@ -791,23 +827,24 @@ engine_offer_json(const struct offer_rec *o, const struct product_state *ps)
 		cap += 6 * strlen(strs[i]);
 	if ((buf = malloc(cap)) == NULL)
 		return NULL;
-	p = buf + sprintf(buf, "{\"type\":\"offer\",\"offer_id\":");
+	p = stpcpy(buf, "{\"type\":\"offer\",\"offer_id\":");
 	p = engine_json_str(p, strs[0]);
 	p = engine_json_str(stpcpy(p, ",\"plan_id\":"), strs[1]);
 	p = engine_json_str(stpcpy(p, ",\"shop_id\":"), strs[2]);
 	p = engine_json_str(stpcpy(p, ",\"product_id\":"), strs[3]);
 	p = engine_json_str(stpcpy(p, ",\"customer_id\":"), strs[4]);
 	p = engine_json_str(stpcpy(p, ",\"tool\":"), strs[5]);
-	p += sprintf(p, ",\"list_price\":%" PRId64 ",\"offer_price\":%"
-	    PRId64 ",\"discount_bps\":%" PRId32 ",\"expires_at\":%" PRId64
-	    ",\"ts\":%" PRId64, o->list_price, o->offer_price, o->bps,
-	    o->expires_at, o->ts);
+	p = util_fmt_i64(stpcpy(p, ",\"list_price\":"), o->list_price);
+	p = util_fmt_i64(stpcpy(p, ",\"offer_price\":"), o->offer_price);
+	p = util_fmt_i64(stpcpy(p, ",\"discount_bps\":"), o->bps);
+	p = util_fmt_i64(stpcpy(p, ",\"expires_at\":"), o->expires_at);
+	p = util_fmt_i64(stpcpy(p, ",\"ts\":"), o->ts);
 	if (o->min_spend > 0)
-		p += sprintf(p, ",\"min_spend\":%" PRId64, o->min_spend);
+		p = util_fmt_i64(stpcpy(p, ",\"min_spend\":"), o->min_spend);
 	if (o->min_qty > 0)
-		p += sprintf(p, ",\"min_qty\":%" PRId64, (int64_t)o->min_qty);
+		p = util_fmt_i64(stpcpy(p, ",\"min_qty\":"), o->min_qty);
 	if (engine_max_qty(o->tool) > 0)
-		p += sprintf(p, ",\"max_qty\":%" PRId64,
+		p = util_fmt_i64(stpcpy(p, ",\"max_qty\":"),
 		    engine_max_qty(o->tool));
 	strcpy(p, "}");
 	return buf;
@@ -2063,12 +2100,17 @@ engine_outbox_put(struct product_state *ps, const struct engine_input *in,
 		len += strlen(fx->m[i].key) + strlen(fx->m[i].payload) + 3;
 	if ((v = w = malloc(len)) == NULL)
 		return -1;
-	for (size_t i = n; i < fx->nm; i++)
-		w += sprintf(w, "%s%d%s%c%s", i > n ? "\036" : "",
-		    (int)fx->m[i].topic, fx->m[i].key, ENGINE_US,
-		    fx->m[i].payload);
+	for (size_t i = n; i < fx->nm; i++) {
+		if (i > n)
+			*w++ = '\036';
+		w = util_fmt_i64(w, (int)fx->m[i].topic);
+		w = stpcpy(w, fx->m[i].key);
+		*w++ = ENGINE_US;
+		w = stpcpy(w, fx->m[i].payload);
+	}
 	engine_outbox_field(in->partition, in->offset, field, sizeof(field));
-	rc = fx_write(fx, FX_HSET, FX_OUTBOX, NULL, field, v) == -1 ||
+	rc = fx_write_n(fx, FX_HSET, FX_OUTBOX, NULL, field, strlen(field), v,
+	    (size_t)(w - v)) == -1 ||
 	    product_state_outbox(ps, in->partition, in->offset, v) == -1 ?
 	    -1 : 0;
 	free(v);

@@ -166,6 +166,28 @@ tools_convert(struct tools_arms *a, int ctx, int k)
 		a->n[ctx][k] = a->s[ctx][k];
 }
 
+/* "<ctx>:<kind>" as sscanf(s, "%7[^:]:%39s", ctx, kind) reads it when
+ * both parts are plain (ctx 1..7 bytes, kind 1..39 bytes without
+ * whitespace, nothing after); -1 otherwise (sscanf decides). */
+static int
+tools_split(const char *s, char ctx[8], char kind[40])
+{
+	const char *colon = strchr(s, ':');
+	size_t lc, lk;
+
+	if (colon == NULL || (lc = (size_t)(colon - s)) < 1 || lc > 7)
+		return -1;
+	for (lk = 0; colon[1 + lk] != '\0'; lk++)
+		if (lk == 39 || strchr(" \t\n\v\f\r", colon[1 + lk]) != NULL)
+			return -1;
+	if (lk == 0)
+		return -1;
+	memcpy(ctx, s, lc);
+	ctx[lc] = '\0';
+	memcpy(kind, colon + 1, lk + 1);
+	return 0;
+}
+
 /* One "tool:<ctx>:<kind>" field. */
 int
 tools_field(struct tools_arms *a, const char *name, const char *value)
@@ -177,13 +199,15 @@ tools_field(struct tools_arms *a, const char *name, const char *value)
 
 	if (strncmp(name, "tool:", 5) != 0)
 		return 1;
-	if (sscanf(name + 5, "%7[^:]:%39s", ctx, kind) != 2 ||
-	    checkout_kind_parse(kind, &k) == -1)
+	if (tools_split(name + 5, ctx, kind) == -1 &&
+	    sscanf(name + 5, "%7[^:]:%39s", ctx, kind) != 2)
+		return -1;
+	if (checkout_kind_parse(kind, &k) == -1)
 		return -1;
 	for (int i = 0; i < PLAN_CONTEXTS; i++)
 		if (strcmp(ctx, tools_ctx[i]) == 0)
 			c = i;
-	if (c < 0 || sscanf(value, "%lf %lf", &n, &s) != 2 || !isfinite(n) ||
+	if (c < 0 || util_scan_pair(value, &n, &s) != 2 || !isfinite(n) ||
 	    !isfinite(s) || n < 0 || s < 0)
 		return -1;
 	a->n[c][k] = n;

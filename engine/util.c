@@ -75,6 +75,56 @@ util_fmt_i64(char *p, int64_t v)
 	return p;
 }
 
+/* A plain decimal "-?D+(.D+)?" of at most 15 digits (9 after the point)
+ * at *sp: 0 with *out and *sp past it, else -1. */
+static int
+util_fast_decimal(const char **sp, double *out)
+{
+	static const double p10[] = { 1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7,
+	    1e8, 1e9 };
+	const char *s = *sp;
+	uint64_t m = 0;
+	int neg = 0, nd = 0, k = 0;
+	double d;
+
+	if (*s == '-') {
+		neg = 1;
+		s++;
+	}
+	if (*s < '0' || *s > '9')
+		return -1;
+	for (; *s >= '0' && *s <= '9'; s++, nd++)
+		m = m * 10 + (uint64_t)(*s - '0');
+	if (*s == '.') {
+		if (*++s < '0' || *s > '9')
+			return -1;
+		for (; *s >= '0' && *s <= '9'; s++, nd++, k++)
+			m = m * 10 + (uint64_t)(*s - '0');
+	}
+	if (nd > 15 || k > 9)
+		return -1;      /* m might pass 2^53: not exact */
+	d = (double)m / p10[k];  /* m and 10^k exact: correctly rounded */
+	*out = neg ? -d : d;
+	*sp = s;
+	return 0;
+}
+
+/* sscanf(s, "%lf %lf", a, b) (see util.h). */
+int
+util_scan_pair(const char *s, double *a, double *b)
+{
+	const char *p = s;
+	double x, y;
+
+	if (util_fast_decimal(&p, &x) == 0 && *p++ == ' ' &&
+	    util_fast_decimal(&p, &y) == 0 && *p == '\0') {
+		*a = x;
+		*b = y;
+		return 2;
+	}
+	return sscanf(s, "%lf %lf", a, b);
+}
+
 /* snprintf(dst, size, "%s", s) without the format machinery. */
 size_t
 util_strlcpy(char *dst, const char *s, size_t size)

@@ -59,6 +59,14 @@ int util_utf8_prefix(const char *s, size_t len, size_t max);
  */
 char *util_fmt_fixed6(char *p, double v);
 
+/*
+ * sscanf(s, "%lf %lf", a, b), its return value included, fast for the
+ * "%.6f %.6f" that util_fmt_fixed6() writes: two plain decimals of at most
+ * 15 digits are converted exactly as strtod does (both correctly rounded),
+ * anything else goes through sscanf.
+ */
+int util_scan_pair(const char *s, double *a, double *b);
+
 /* Write v in decimal ("%" PRId64) and a NUL at p (at least 21 bytes);
  * returns the end (the NUL). */
 char *util_fmt_i64(char *p, int64_t v);

@@ -3067,6 +3067,74 @@ test_kpos_covers(void **state)
 	assert_false(engine_kpos_covers("3:17 ", 3, 0));
 }
 
+/* The record, offer id and outbox field formatters write what printf
+ * writes, on random values and at the limits, and cut as it cuts. */
+static void
+test_formats_as_printf(void **state)
+{
+	static const int64_t edge[] = { 0, -1, 1, 9, 10, INT64_MAX, INT64_MIN,
+	    INT32_MAX, INT32_MIN, 1000000000000LL };
+	struct offer_rec o;
+	struct rng r;
+	char got[512], want[512];
+
+	(void)state;
+	rng_seed(&r, 99);
+	for (int i = 0; i < 20000; i++) {
+		int64_t v[11];
+
+		for (int k = 0; k < 11; k++)
+			v[k] = i < 10 ? edge[(i + k) % 10] :
+			    (int64_t)(rng_next(&r) >> (rng_next(&r) % 64)) *
+			    (k % 2 ? -1 : 1);
+		memset(&o, 0, sizeof(o));
+		snprintf(o.offer_id, sizeof(o.offer_id), "of-%d", i);
+		snprintf(o.plan_id, sizeof(o.plan_id), "%.*s", i % 30,
+		    "pl-6f1c2a9e4b7d6f1c2a9e4b7d6f1c");
+		o.ctx = (int)v[0];
+		o.level = (int)v[1];
+		o.bps = (int32_t)v[2];
+		o.list_price = v[3];
+		o.offer_price = v[4];
+		o.ts = v[5];
+		o.expires_at = v[6];
+		o.converted = (int)v[7];
+		o.tool = (int)v[8];
+		o.min_spend = v[9];
+		o.min_qty = v[10];
+		snprintf(want, sizeof(want), "%s|%s|%d|%d|%" PRId32 "|%" PRId64
+		    "|%" PRId64 "|%" PRId64 "|%" PRId64 "|%d|%d|%" PRId64 "|%"
+		    PRId64, o.offer_id, o.plan_id, o.ctx, o.level, o.bps,
+		    o.list_price, o.offer_price, o.ts, o.expires_at,
+		    o.converted, o.tool, o.min_spend, o.min_qty);
+		assert_int_equal(offer_rec_format(&o, got, sizeof(got)), 0);
+		assert_string_equal(got, want);
+		assert_int_equal(offer_rec_format(&o, got, strlen(want) + 1),
+		    0);
+		assert_string_equal(got, want);
+		assert_int_equal(offer_rec_format(&o, got, strlen(want)), -1);
+		engine_offer_id(rng_next(&r), (int32_t)v[2], v[3], got, 64);
+		engine_outbox_field((int32_t)v[2], v[3], got, 48);
+		snprintf(want, 48, "%" PRId32 ":%" PRId64, (int32_t)v[2], v[3]);
+		assert_string_equal(got, want);
+		engine_outbox_field((int32_t)v[2], v[3], got, (size_t)(i % 12));
+		if (i % 12 > 0) {
+			snprintf(want, (size_t)(i % 12), "%" PRId32 ":%" PRId64,
+			    (int32_t)v[2], v[3]);
+			assert_string_equal(got, want);
+		}
+	}
+	for (int i = 0; i < 2000; i++) {
+		uint64_t seed = rng_next(&r);
+		int64_t off = (int64_t)(rng_next(&r) >> (i % 64));
+
+		engine_offer_id(seed, i, off, got, (size_t)(1 + i % 40));
+		snprintf(want, (size_t)(1 + i % 40), "of-%08" PRIx32 "-%d-%"
+		    PRId64, (uint32_t)(seed & 0xffffffffu), i, off);
+		assert_string_equal(got, want);
+	}
+}
+
 int
 main(void)
 {
@@ -3104,6 +3172,7 @@ main(void)
 		cmocka_unit_test(test_determinism),
 		cmocka_unit_test(test_records_roundtrip),
 		cmocka_unit_test(test_records_garbage),
+		cmocka_unit_test(test_formats_as_printf),
 		cmocka_unit_test(test_order_rec_parse_rejects_out_of_range),
 		cmocka_unit_test_setup_teardown(test_tools, fix_setup,
 		    fix_teardown),

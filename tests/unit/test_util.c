@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,6 +131,88 @@ test_fixed6_random(void **state)
 	assert_true(ties < 100);
 }
 
+/* util_fmt_i64() and util_strlcpy() write what snprintf writes. */
+static void
+test_fmt_i64(void **state)
+{
+	static const int64_t edge[] = { 0, -1, 1, 9, 10, -10, INT64_MAX,
+	    INT64_MIN, INT64_MIN + 1, 1000000000000LL };
+	struct rng r;
+	char got[32], want[32], *e;
+
+	(void)state;
+	rng_seed(&r, 3);
+	for (int i = 0; i < 200000; i++) {
+		int64_t v = i < 10 ? edge[i] :
+		    (int64_t)(rng_next(&r) >> (rng_next(&r) % 64));
+
+		if (i % 2)
+			v = -v;
+		e = util_fmt_i64(got, v);
+		snprintf(want, sizeof(want), "%" PRId64, v);
+		assert_string_equal(got, want);
+		assert_int_equal(e - got, strlen(want));
+		assert_int_equal(util_strlcpy(got, want, (size_t)(i % 8)),
+		    strlen(want));
+		if (i % 8 > 0) {        /* cut to size - 1 bytes */
+			size_t k = (size_t)(i % 8) - 1;
+
+			assert_int_equal(strlen(got), k < strlen(want) ? k :
+			    strlen(want));
+			assert_memory_equal(got, want, strlen(got));
+		}
+	}
+}
+
+/* util_scan_pair() against sscanf(s, "%lf %lf"): the same count and, when
+ * 2, the same bits. */
+static void
+check_pair(const char *s)
+{
+	double a = 7, b = 7, wa = 7, wb = 7;
+	int n = util_scan_pair(s, &a, &b), want = sscanf(s, "%lf %lf", &wa,
+	    &wb);
+
+	if (n != want || (want == 2 && (memcmp(&a, &wa, sizeof(a)) != 0 ||
+	    memcmp(&b, &wb, sizeof(b)) != 0)))
+		fail_msg("\"%s\": %d %.17g %.17g, sscanf %d %.17g %.17g", s, n,
+		    a, b, want, wa, wb);
+}
+
+/* The arms' "n s" values, as written and at the edges of the fast path. */
+static void
+test_scan_pair(void **state)
+{
+	static const char *const edges[] = {
+		"0.000000 0.000000", "-0.000000 1.5", "1 2", "1. 2", ".5 1",
+		"1.5  2.5", " 1.5 2.5", "1.5 2.5 ", "1.5 2.5x", "1.5", "", "x",
+		"123456789012345 1", "1234567890123456 1", "0.1234567890 1",
+		"1.123456789 2", "9e3 1", "-1.5 -2.25", "+1 2", "1.5\t2.5",
+		"nan 1", "inf inf", "0x10 1", "000001.500000 2",
+		"99999999.999999 0.000001", "1.-5 2",
+	};
+	struct rng r;
+	char buf[80], *e;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(edges) / sizeof(edges[0]); i++)
+		check_pair(edges[i]);
+	rng_seed(&r, 7);
+	for (int i = 0; i < 300000; i++) {
+		double v = ldexp(rng_uniform(&r),
+		    (int)(rng_next(&r) % 50) - 20);
+		double w = rng_uniform(&r) * 1e3;
+
+		e = util_fmt_fixed6(buf, i % 2 ? v : -v);
+		*e++ = ' ';
+		util_fmt_fixed6(e, w);
+		check_pair(buf);
+		snprintf(buf, sizeof(buf), "%.*f %.*f", (int)(i % 11), v,
+		    (int)(i % 7), w);
+		check_pair(buf);
+	}
+}
+
 int
 main(void)
 {
@@ -138,6 +221,8 @@ main(void)
 		cmocka_unit_test(test_fixed6_edges),
 		cmocka_unit_test(test_fixed6_fallback),
 		cmocka_unit_test(test_fixed6_random),
+		cmocka_unit_test(test_scan_pair),
+		cmocka_unit_test(test_fmt_i64),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
