@@ -313,7 +313,7 @@ product_state_kpos(const struct product_state *ps, char *buf, size_t len)
 	if (ps->kpart < 0)
 		util_strlcpy(buf, "", len);
 	else
-		snprintf(buf, len, "%" PRId32 ":%" PRId64, ps->kpart, ps->koff);
+		engine_outbox_field(ps->kpart, ps->koff, buf, len);
 }
 
 /* Parse a signed 64-bit decimal; 0 or -1. */
@@ -2257,15 +2257,18 @@ engine_flush_arms(const struct bandit_arms *a, struct effects *fx)
 {
 	char name[16], val[64], *e;
 
-	snprintf(val, sizeof(val), "%" PRId32 "-%" PRId32 "/%d", a->min_bps,
-	    a->max_bps, a->nlevels);
+	e = util_fmt_i64(val, a->min_bps);
+	*e++ = '-';
+	e = util_fmt_i64(e, a->max_bps);
+	*e++ = '/';
+	util_fmt_i64(e, a->nlevels);
 	if (fx_write(fx, FX_HSET, FX_ARMS, NULL, "range", val) == -1 ||
 	    engine_put_num(fx, FX_ARMS, "tref", a->tref) == -1)
 		return -1;
 	for (int c = 0; c < PLAN_CONTEXTS; c++)
 		for (int l = 0; l < a->nlevels; l++) {
-			snprintf(name, sizeof(name), "%s:%d",
-			    engine_ctx_names[c], l);
+			util_fmt_i64(stpcpy(stpcpy(name, engine_ctx_names[c]),
+			    ":"), l);
 			e = util_fmt_fixed6(val, a->n[c][l]);
 			*e++ = ' ';
 			util_fmt_fixed6(e, a->s[c][l]);
@@ -2303,8 +2306,8 @@ engine_flush_tools(const struct tools_arms *t, struct effects *fx)
 		for (int k = 0; k < TOOLS_N; k++) {
 			if (t->n[c][k] == 0 && t->s[c][k] == 0)
 				continue;
-			snprintf(name, sizeof(name), "tool:%s:%s",
-			    engine_ctx_names[c], checkout_kind_name(
+			stpcpy(stpcpy(stpcpy(stpcpy(name, "tool:"),
+			    engine_ctx_names[c]), ":"), checkout_kind_name(
 			    (enum checkout_kind)k));
 			e = util_fmt_fixed6(val, t->n[c][k]);
 			*e++ = ' ';
