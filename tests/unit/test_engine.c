@@ -3085,7 +3085,7 @@ test_formats_as_printf(void **state)
 
 		for (int k = 0; k < 11; k++)
 			v[k] = i < 10 ? edge[(i + k) % 10] :
-			    (int64_t)(rng_next(&r) >> (rng_next(&r) % 64)) *
+			    (int64_t)(rng_next(&r) >> 1 >> (rng_next(&r) % 63)) *
 			    (k % 2 ? -1 : 1);
 		memset(&o, 0, sizeof(o));
 		snprintf(o.offer_id, sizeof(o.offer_id), "of-%d", i);
@@ -3126,7 +3126,7 @@ test_formats_as_printf(void **state)
 	}
 	for (int i = 0; i < 2000; i++) {
 		uint64_t seed = rng_next(&r);
-		int64_t off = (int64_t)(rng_next(&r) >> (i % 64));
+		int64_t off = (int64_t)(rng_next(&r) >> 1 >> (i % 63));
 
 		engine_offer_id(seed, i, off, got, (size_t)(1 + i % 40));
 		snprintf(want, (size_t)(1 + i % 40), "of-%08" PRIx32 "-%d-%"
