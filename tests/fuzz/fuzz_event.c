@@ -10,6 +10,8 @@
  * - a failed decode gives a printable ASCII reason and a zeroed event;
  * - decoding is deterministic, and a short reason buffer gets a prefix of
  *   the full reason;
+ * - event_decode() (its fast path included) and event_decode_reference()
+ *   (jansson only) agree: result, reason and event bytes;
  * - a decoded event re-encoded as JSON decodes to the same struct;
  * - engine_dead_letter() of the raw bytes is valid JSON whose payload is
  *   the input (when it is valid UTF-8 without NUL) or has U+FFFD in it, and
@@ -560,6 +562,23 @@ fuzz_check_again(const uint8_t *data, size_t n, const struct event *ev,
 	free(again);
 }
 
+/* The reference decode (jansson's tree only): the same outcome, the same
+ * reason and the same event bytes as event_decode()'s fast path. */
+static void
+fuzz_check_reference(const uint8_t *data, size_t n, const struct event *ev,
+    int rc, const char *reason)
+{
+	struct event *ref = malloc(sizeof(*ref));
+	char why[EVENT_REASON_MAX];
+
+	CHECK(ref != NULL);
+	CHECK(event_decode_reference((const char *)data, n, ref, why,
+	    sizeof(why)) == rc);
+	CHECK(strcmp(why, reason) == 0);
+	CHECK(memcmp(ev, ref, sizeof(*ev)) == 0);
+	free(ref);
+}
+
 /* One input: decode, check, re-encode, dead-letter. */
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -580,6 +599,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else
 		fuzz_check_rejected(ev, reason);
 	fuzz_check_again(data, size, ev, rc, reason);
+	fuzz_check_reference(data, size, ev, rc, reason);
 	fuzz_check_dead_letter(data, size, rc == 0 ? "accepted" : reason);
 	free(ev);
 	return 0;
