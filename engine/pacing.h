@@ -30,6 +30,7 @@
 #include "plan.h"
 
 #define PACING_ETA 0.005        /* per-line dual step, list-price units */
+#define PACING_LIST_WEIGHT 0.01 /* of a line in the mean list value */
 #define PACING_ETA_DAY 0.02     /* per-line step on the day's shortfall */
 #define PACING_GAIN 5.0         /* multiplier per unit of day shortfall */
 #define PACING_DEFICIT_MAX 0.3  /* largest day shortfall counted */

@@ -54,6 +54,7 @@ struct plan_runtime {
 	int64_t day_gmv;        /* treatment GMV today, minor units */
 	int64_t day_cost;       /* seller-funded promotion cost today */
 	double lambda;          /* ROI multiplier, >= 0 */
+	double pace_list;       /* running mean list value of an order line */
 	/* Budget pacing (engine.c): spend so far before today, and today's */
 	int64_t budget_day;     /* day number of the two figures below */
 	int64_t spent_before;   /* promotion cost of the plan's past days */

@@ -888,6 +888,37 @@ test_pacing_lambda(void **state)
 	assert_true(rt.lambda == l0 && rt.day_cost == 500 + 1900 * 5000 + 10);
 }
 
+/* The per-line step weighs lines by money, as the floor does: a line's
+ * shortfall counts over the plan's running mean list value of a line, so a
+ * line ten times dearer moves lambda ten times as far. */
+static void
+test_pacing_money_weighted(void **state)
+{
+	struct plan_runtime rt, small;
+	double t = 5.0 * (1 + PACING_MARGIN), big_step, small_step, mean;
+
+	(void)state;
+	memset(&rt, 0, sizeof(rt));
+	rt.lambda = 1.0;
+	pacing_record(&rt, 5.0, 1000, 0, 1000);  /* first line sets the mean */
+	assert_true(rt.pace_list == 1000);
+	assert_true(fabs(rt.lambda - (1.0 + PACING_ETA * -1.0 + PACING_ETA_DAY *
+	    -1.0)) < 1e-12);
+	small = rt;
+	/* the same shares (half off) on a line of 10,000 and of 1,000 */
+	pacing_record(&rt, 5.0, 5000, 5000, 10000);
+	mean = 1000 + PACING_LIST_WEIGHT * 9000;
+	assert_true(fabs(rt.pace_list - mean) < 1e-9);
+	big_step = rt.lambda - small.lambda - PACING_ETA_DAY * (t * 5000 -
+	    6000) / (t * 5000 + 6000);
+	assert_true(fabs(big_step - PACING_ETA * (t * 5000 - 5000) / mean) <
+	    1e-12);
+	pacing_record(&small, 5.0, 500, 500, 1000);
+	small_step = small.lambda - 1.0 - PACING_ETA * -1.0 - PACING_ETA_DAY *
+	    -1.0 - PACING_ETA_DAY * (t * 500 - 1500) / (t * 500 + 1500);
+	assert_true(big_step > 9 * small_step && small_step > 0);
+}
+
 /* A decision's multiplier: the integral plus the day's shortfall. */
 static void
 test_pacing_lambda_day(void **state)
@@ -1056,6 +1087,7 @@ main(void)
 		cmocka_unit_test(test_pacing_roll),
 		cmocka_unit_test(test_pacing_lambda),
 		cmocka_unit_test(test_pacing_lambda_day),
+		cmocka_unit_test(test_pacing_money_weighted),
 		cmocka_unit_test(test_pacing_resource),
 		cmocka_unit_test(test_pacing_closed_loop),
 		cmocka_unit_test(test_pacing_day),
