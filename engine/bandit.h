@@ -19,7 +19,8 @@
  *     theta * price * ((1 + lambda) * (1 - d) - lambda * roi_target * d)
  * i.e. sampled expected GMV minus lambda times the ROI shortfall of the
  * promotion cost; lambda comes from the plan's pacing (pacing.h).  Counts
- * decay with a half-life so that drifting demand is followed.
+ * decay with a half-life so that drifting demand is followed, and a change
+ * the plan detects forgets most of the older evidence (below).
  */
 #ifndef SP_BANDIT_H
 #define SP_BANDIT_H
