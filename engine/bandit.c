@@ -2,7 +2,8 @@
 /*
  * bandit.c - Thompson sampling over discount levels from a pooled
  * Gaussian posterior of the log-odds demand curve, made monotone, with
- * exponential forgetting (see bandit.h).
+ * exponential forgetting and a test for a change in the plan's demand
+ * (see bandit.h).
  */
 #include "bandit.h"
 #include "pacing.h"
@@ -83,17 +84,6 @@ bandit_decay_counts(double n[PLAN_CONTEXTS][PLAN_MAX_LEVELS],
 			}
 	}
 	*tref = ts;
-}
-
-/* Decay arms and the plan pool to event time ts. */
-void
-bandit_decay(struct bandit_arms *a, struct plan_runtime *rt, int64_t ts,
-    const struct bandit_params *bp)
-{
-	bandit_decay_counts(a->n, a->s, &a->tref, ts, bp->half_life_ms);
-	if (rt != NULL)
-		bandit_decay_counts(rt->pool_n, rt->pool_s, &rt->pool_tref, ts,
-		    bp->half_life_ms);
 }
 
 /* ---- small dense linear algebra (n <= PLAN_MAX_LEVELS) -------------- */
@@ -326,6 +316,135 @@ bandit_plan_post(const struct bandit_arms *a, const struct plan_runtime *rt,
 	return bandit_laplace(&g, cn, cs, pp);
 }
 
+/* ---- forgetting after a detected change ----------------------------- */
+
+/* Decayed counts' variance over mean (bandit_drift_stat). */
+#define BANDIT_DRIFT_SCALE 2.0
+
+/*
+ * The G statistic of the recent evidence of context ctx (the fast pool)
+ * against the shape of the plan's curve fitted to the older evidence (the
+ * pool less the fast pool: weights 2^(-age/h) - 2^(-age/h_fast), which
+ * are 0 for what just happened): conversions spread over the levels in
+ * proportion to exposures times that curve, its scale free.  Counts
+ * weighted 2^(-age/h_fast) under steady traffic have a variance half
+ * their mean, hence the statistic is doubled (BANDIT_DRIFT_SCALE) to be
+ * chi-square.  dof: levels with exposures less one; 0 when either side
+ * has too few conversions to test.
+ */
+static double
+bandit_drift_stat(const struct plan_runtime *rt, int ctx, const double *x,
+    int n, const struct bandit_params *bp, int *dof)
+{
+	struct bandit_gauss g;
+	struct bandit_post pp;
+	double cn[PLAN_MAX_LEVELS], cs[PLAN_MAX_LEVELS], fn[PLAN_MAX_LEVELS];
+	double fs[PLAN_MAX_LEVELS], w[PLAN_MAX_LEVELS], tot_s = 0, tot_w = 0;
+	double stat = 0, ref_s = 0;
+	int k = 0;
+
+	*dof = 0;
+	bandit_counts(rt->fast_n[ctx], rt->fast_s[ctx], NULL, NULL, n, fn, fs);
+	for (int l = 0; l < n; l++)
+		tot_s += fs[l];
+	if (tot_s < BANDIT_DRIFT_MIN)
+		return 0;
+	bandit_counts(rt->pool_n[ctx], rt->pool_s[ctx], rt->fast_n[ctx],
+	    rt->fast_s[ctx], n, cn, cs);
+	for (int l = 0; l < n; l++)
+		ref_s += cs[l];
+	if (ref_s < BANDIT_DRIFT_MIN)
+		return 0;
+	bandit_plan_prior(x, n, bp, &g);
+	if (bandit_laplace(&g, cn, cs, &pp) == -1)
+		return 0;
+	for (int l = 0; l < n; l++) {
+		w[l] = fn[l] * bandit_sigmoid(pp.mode[l]);
+		tot_w += w[l];
+		k += fn[l] >= 1.0;
+	}
+	if (k < 2 || !(tot_w > 0))
+		return 0;
+	for (int l = 0; l < n; l++)
+		if (fs[l] > 0 && w[l] > 0)
+			stat += 2 * fs[l] * log(fs[l] / (tot_s * w[l] / tot_w));
+	*dof = k - 1;
+	return BANDIT_DRIFT_SCALE * stat;
+}
+
+/* Divide one context's counts by BANDIT_DRIFT_RATIO. */
+static void
+bandit_forget_ctx(struct bandit_arms *a, int ctx)
+{
+	for (int l = 0; l < PLAN_MAX_LEVELS; l++) {
+		a->n[ctx][l] /= BANDIT_DRIFT_RATIO;
+		a->s[ctx][l] /= BANDIT_DRIFT_RATIO;
+	}
+}
+
+/* Forget what the arms learned before a change the plan detected since
+ * they were last decayed. */
+static void
+bandit_forget(struct bandit_arms *a, const struct plan_runtime *rt)
+{
+	for (int c = 0; c < PLAN_CONTEXTS; c++)
+		if (a->tref != 0 && a->tref < rt->drift_ms[c])
+			bandit_forget_ctx(a, c);
+}
+
+/* The chi-square critical values at level 1e-5, by degrees of freedom
+ * 1..7: one test an hour per context is some 700 tests in a fortnight,
+ * and a false alarm costs most of the plan's evidence. */
+static const double bandit_drift_crit[PLAN_MAX_LEVELS] = {
+	0, 19.511, 23.026, 25.902, 28.473, 30.856, 33.107, 35.259
+};
+
+/* The change test of both contexts (see bandit.h), a at hand. */
+static void
+bandit_drift_test(struct bandit_arms *a, struct plan_runtime *rt, int64_t ts,
+    const struct bandit_params *bp)
+{
+	int64_t hour = ts / BANDIT_DRIFT_EVERY_MS;
+	double x[PLAN_MAX_LEVELS], fast = bp->half_life_ms / BANDIT_DRIFT_RATIO;
+	int n, dof;
+
+	if (bp->half_life_ms <= 0 || hour <= rt->drift_hour)
+		return;
+	rt->drift_hour = hour;
+	if ((n = bandit_xs(a, bp, x)) < 2)
+		return;
+	for (int c = 0; c < PLAN_CONTEXTS; c++) {
+		if (rt->drift_ms[c] != 0 && (double)(ts - rt->drift_ms[c]) <
+		    fast)
+			continue;       /* just restarted */
+		if (!(bandit_drift_stat(rt, c, x, n, bp, &dof) >
+		    bandit_drift_crit[dof]))
+			continue;
+		memcpy(rt->pool_n[c], rt->fast_n[c], sizeof(rt->pool_n[c]));
+		memcpy(rt->pool_s[c], rt->fast_s[c], sizeof(rt->pool_s[c]));
+		rt->drift_ms[c] = ts;
+		rt->drifts++;
+		bandit_forget_ctx(a, c);        /* already decayed to ts */
+	}
+}
+
+/* Decay arms and the plan pools to event time ts; test for a change. */
+void
+bandit_decay(struct bandit_arms *a, struct plan_runtime *rt, int64_t ts,
+    const struct bandit_params *bp)
+{
+	if (rt != NULL)
+		bandit_forget(a, rt);
+	bandit_decay_counts(a->n, a->s, &a->tref, ts, bp->half_life_ms);
+	if (rt == NULL)
+		return;
+	bandit_decay_counts(rt->pool_n, rt->pool_s, &rt->pool_tref, ts,
+	    bp->half_life_ms);
+	bandit_decay_counts(rt->fast_n, rt->fast_s, &rt->fast_tref, ts,
+	    bp->half_life_ms / BANDIT_DRIFT_RATIO);
+	bandit_drift_test(a, rt, ts, bp);
+}
+
 /* How far a product's curve may depart from its plan's (covariance). */
 static void
 bandit_departure(const double *x, int n, const double *plan_eta,
@@ -520,8 +639,10 @@ bandit_expose(struct bandit_arms *a, struct plan_runtime *rt, int ctx,
     int level)
 {
 	a->n[ctx][level] += 1.0;
-	if (rt != NULL)
+	if (rt != NULL) {
 		rt->pool_n[ctx][level] += 1.0;
+		rt->fast_n[ctx][level] += 1.0;
+	}
 }
 
 /* One conversion of an arm. */
@@ -536,5 +657,8 @@ bandit_convert(struct bandit_arms *a, struct plan_runtime *rt, int ctx,
 		rt->pool_s[ctx][level] += 1.0;
 		if (rt->pool_s[ctx][level] > rt->pool_n[ctx][level])
 			rt->pool_n[ctx][level] = rt->pool_s[ctx][level];
+		rt->fast_s[ctx][level] += 1.0;
+		if (rt->fast_s[ctx][level] > rt->fast_n[ctx][level])
+			rt->fast_n[ctx][level] = rt->fast_s[ctx][level];
 	}
 }

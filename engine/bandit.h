@@ -19,7 +19,8 @@
  *     theta * price * ((1 + lambda) * (1 - d) - lambda * roi_target * d)
  * i.e. sampled expected GMV minus lambda times the ROI shortfall of the
  * promotion cost; lambda comes from the plan's pacing (pacing.h).  Counts
- * decay with a half-life so that drifting demand is followed.
+ * decay with a half-life so that drifting demand is followed, and a change
+ * the plan detects forgets most of the older evidence (below).
  */
 #ifndef SP_BANDIT_H
 #define SP_BANDIT_H
@@ -51,6 +52,27 @@
 #define BANDIT_SD_DEPART 0.1
 #define BANDIT_TEMPER 0.5
 #define BANDIT_EXPLORE_VIEWS 100.0
+
+/*
+ * Change detection.  The plan also keeps its pool with a half-life
+ * BANDIT_DRIFT_RATIO times shorter (the fast pool).  Every
+ * BANDIT_DRIFT_EVERY_MS of event time, per context, the recent evidence
+ * (the fast pool) is tested against the plan's curve fitted to the older
+ * evidence (the pool less the fast pool): a G test, at level 1e-5, of
+ * how the recent conversions spread over the levels given the recent
+ * exposures (the curve's scale left free, so only its shape is tested),
+ * once both sides hold at least BANDIT_DRIFT_MIN conversions.  A
+ * rejection is a change in how demand responds to the discount: the
+ * plan's pool restarts from its fast counts, and every product's counts
+ * of that context made before the change are divided by
+ * BANDIT_DRIFT_RATIO at its next decay (as if they had been kept with
+ * the fast half-life).  A context is not tested again for one fast
+ * half-life after a change.  No detection without forgetting
+ * (half_life_ms <= 0).
+ */
+#define BANDIT_DRIFT_RATIO 7.0
+#define BANDIT_DRIFT_EVERY_MS 3600000LL
+#define BANDIT_DRIFT_MIN 50.0
 
 struct bandit_arms {
 	int64_t tref;           /* event time counts were last decayed to */
@@ -87,7 +109,12 @@ int bandit_levels(int32_t min_bps, int32_t max_bps, int wanted,
 void bandit_arms_fit(struct bandit_arms *a, int32_t min_bps,
     int32_t max_bps, const struct bandit_params *bp);
 
-/* Decay arms and pool to event time ts. */
+/*
+ * Decay arms and pool (and the fast pool) to event time ts: first the
+ * forgetting of a change the plan detected since the arms' last decay,
+ * then the half-life; then, at most every BANDIT_DRIFT_EVERY_MS, the
+ * change test (on the levels of these arms' range).
+ */
 void bandit_decay(struct bandit_arms *a, struct plan_runtime *rt, int64_t ts,
     const struct bandit_params *bp);
 

@@ -78,10 +78,12 @@ pacing_record(struct plan_runtime *rt, double roi_target, int64_t gmv,
 	rt->day_cost += cost;
 	if (list_value <= 0)
 		return;
+	rt->pace_list = rt->pace_list > 0 ? rt->pace_list + PACING_LIST_WEIGHT *
+	    ((double)list_value - rt->pace_list) : (double)list_value;
 	c = t * (double)rt->day_cost;
 	g = (double)rt->day_gmv;
 	rt->lambda += PACING_ETA * (t * (double)cost - (double)gmv) /
-	    (double)list_value;
+	    rt->pace_list;
 	if (c + g > 0)
 		rt->lambda += PACING_ETA_DAY * (c - g) / (c + g);
 	rt->lambda = pacing_clamp(rt->lambda, 0.0, PACING_LAMBDA_MAX);

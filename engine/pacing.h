@@ -9,7 +9,9 @@
  * aiming at roi_target * (1 + PACING_MARGIN):
  *   - an integral part, the plan's rt->lambda, moved after every treatment
  *     order line by two dual steps: PACING_ETA times the line's own
- *     shortfall (T' cost - gmv) / list value, which reacts fast, and
+ *     shortfall (T' cost - gmv) over the plan's running mean list value
+ *     of a line (rt->pace_list, so lines weigh by money), which reacts
+ *     fast, and
  *     PACING_ETA_DAY times the day's shortfall so far,
  *     (T' C - G) / (T' C + G) over the day's GMV G and cost C, which weighs
  *     orders by money as the floor does;
@@ -30,6 +32,7 @@
 #include "plan.h"
 
 #define PACING_ETA 0.005        /* per-line dual step, list-price units */
+#define PACING_LIST_WEIGHT 0.01 /* of a line in the mean list value */
 #define PACING_ETA_DAY 0.02     /* per-line step on the day's shortfall */
 #define PACING_GAIN 5.0         /* multiplier per unit of day shortfall */
 #define PACING_DEFICIT_MAX 0.3  /* largest day shortfall counted */

@@ -50,10 +50,18 @@ struct plan_runtime {
 	int64_t pool_tref;      /* event time the pool was last decayed to */
 	double pool_n[PLAN_CONTEXTS][PLAN_MAX_LEVELS];  /* decayed exposures */
 	double pool_s[PLAN_CONTEXTS][PLAN_MAX_LEVELS];  /* decayed conversions */
+	/* The same counts with a fast half-life, for change detection */
+	int64_t fast_tref;
+	double fast_n[PLAN_CONTEXTS][PLAN_MAX_LEVELS];
+	double fast_s[PLAN_CONTEXTS][PLAN_MAX_LEVELS];
+	int64_t drift_hour;     /* event-time hour of the last test */
+	int64_t drift_ms[PLAN_CONTEXTS];        /* last detected change; 0 */
+	uint64_t drifts;        /* changes detected */
 	int64_t pace_day;       /* day index (event time) of the figures below */
 	int64_t day_gmv;        /* treatment GMV today, minor units */
 	int64_t day_cost;       /* seller-funded promotion cost today */
 	double lambda;          /* ROI multiplier, >= 0 */
+	double pace_list;       /* running mean list value of an order line */
 	/* Budget pacing (engine.c): spend so far before today, and today's */
 	int64_t budget_day;     /* day number of the two figures below */
 	int64_t spent_before;   /* promotion cost of the plan's past days */

@@ -6,8 +6,9 @@
  * product's own counts, exploration that shrinks), the monotone projection
  * of sampled rates, and convergence of the learner on simulated demand
  * curves (GMV only, with an ROI multiplier, a middle optimum, two shopper
- * contexts, a pooled prior and drifting demand), then the day pacing: the
- * multiplier's steps, the guard, a resource price, and a closed loop with
+ * contexts, a pooled prior and drifting demand), the detection of a
+ * change and what it forgets, then the day pacing: the multiplier's steps
+ * (weighed by money), the guard, a resource price, and a closed loop with
  * late orders that must hold the floor every day.
  * Simulations use fixed seeds, so a run is reproducible; the thresholds are
  * loose enough for any seed and tight enough that a broken learner fails.
@@ -787,6 +788,102 @@ test_drift(void **state)
 	    20000);
 }
 
+/*
+ * Change detection: with a one-week half-life, a market that has been
+ * steady for two weeks raises no alarm; when the curve flattens, the
+ * plan detects it in the context that changed (not the other), restarts
+ * its pool from the fast one and divides the product's older counts, and
+ * follows the shift sooner than the same learner with detection off.
+ */
+static void
+test_drift_detect(void **state)
+{
+	struct sim s, keep;
+	int before, after, fast, slow;
+	int64_t change;
+
+	(void)state;
+	sim_init(&s, 11, 0.0, 5.0);
+	s.bp.half_life_ms = 7.0 * DAY_MS;
+	s.step_ms = 60000;                      /* 1,440 views a day */
+	before = true_best(conv_exp, &s.a, 0.0, 5.0, &s.bp);
+	after = true_best(conv_flat, &s.a, 0.0, 5.0, &s.bp);
+	assert_true(sim_run(&s, 0, conv_exp, 20000, 5000, before) >= 3500);
+	assert_true(s.rt.drifts == 0);          /* no false alarm */
+	keep = s;
+	change = s.ts;
+	keep.rt.drift_hour = INT64_MAX;         /* never tested again */
+	fast = rounds_to_follow(&s, conv_flat, after, 20000);
+	slow = rounds_to_follow(&keep, conv_flat, after, 20000);
+	print_message("drift detected %d time(s), %.1f h after the change; "
+	    "followed after %d rounds, without detection %d (-1: not within "
+	    "20000)\n", (int)s.rt.drifts, (double)(s.rt.drift_ms[0] -
+	    change) / HOUR_MS, fast, slow);
+	assert_true(s.rt.drifts >= 1 && keep.rt.drifts == 0);
+	assert_true(s.rt.drift_ms[0] > change && s.rt.drift_ms[1] == 0);
+	assert_true(fast > 0 && (slow < 0 || fast < slow));
+}
+
+/* What a detected change does to the pool and to a product's counts. */
+static void
+test_drift_forget(void **state)
+{
+	struct bandit_params bp = params();
+	struct bandit_arms a, b;
+	struct plan_runtime rt;
+	int64_t t0 = 1764000000000LL;
+
+	(void)state;
+	bp.half_life_ms = 7.0 * DAY_MS;
+	arms_new(&a, &bp);
+	arms_new(&b, &bp);
+	memset(&rt, 0, sizeof(rt));
+	bandit_decay(&a, &rt, t0, &bp);
+	bandit_decay(&b, &rt, t0, &bp);
+	/* older evidence: steep in the discount; recent: flat */
+	for (int l = 0; l < 6; l++) {
+		rt.pool_n[0][l] = 4000;
+		rt.pool_s[0][l] = 4000 * 0.04 * exp(5 * (0.05 + 0.05 * l));
+		rt.fast_n[0][l] = 600;
+		rt.fast_s[0][l] = 600 * 0.08;
+		a.n[0][l] = b.n[0][l] = 700;
+		a.s[0][l] = b.s[0][l] = 40;
+		a.n[1][l] = b.n[1][l] = 300;    /* the other context: steady */
+		a.s[1][l] = b.s[1][l] = 20;
+		rt.pool_n[1][l] = 3000 + 600;
+		rt.pool_s[1][l] = 200 + 40;
+		rt.fast_n[1][l] = 600;
+		rt.fast_s[1][l] = 40;
+	}
+	bandit_decay(&a, &rt, t0 + HOUR_MS, &bp);       /* a at hand */
+	assert_true(rt.drifts == 1 && rt.drift_ms[0] == t0 + HOUR_MS &&
+	    rt.drift_ms[1] == 0);
+	for (int l = 0; l < 6; l++) {
+		assert_true(fabs(rt.pool_n[0][l] - rt.fast_n[0][l]) < 1e-9);
+		assert_true(fabs(rt.pool_s[0][l] - rt.fast_s[0][l]) < 1e-9);
+		assert_true(a.n[0][l] < 700 / BANDIT_DRIFT_RATIO + 1e-9);
+		assert_true(a.n[1][l] > 290);
+	}
+	/* b, last decayed before the change, forgets at its next decay,
+	 * once; its other context keeps its counts */
+	bandit_decay(&b, &rt, t0 + 2 * HOUR_MS, &bp);
+	assert_true(b.n[0][0] < 700 / BANDIT_DRIFT_RATIO && b.n[0][0] > 95);
+	assert_true(b.n[1][0] > 290);
+	bandit_decay(&b, &rt, t0 + 3 * HOUR_MS, &bp);
+	assert_true(b.n[0][0] > 95);
+	assert_true(rt.drifts == 1);            /* not again within h_fast */
+	/* without forgetting, no detection */
+	memset(&rt, 0, sizeof(rt));
+	bp.half_life_ms = 0;
+	rt.pool_n[0][0] = rt.pool_n[0][5] = 4000;
+	rt.pool_s[0][0] = 100;
+	rt.pool_s[0][5] = 900;
+	rt.fast_n[0][0] = rt.fast_n[0][5] = 1000;
+	rt.fast_s[0][0] = rt.fast_s[0][5] = 100;
+	bandit_decay(&a, &rt, t0 + 10 * HOUR_MS, &bp);
+	assert_true(rt.drifts == 0);
+}
+
 /* The backstop guard: safe levels only on a day far below the floor. */
 static void
 test_pacing_allowed(void **state)
@@ -886,6 +983,37 @@ test_pacing_lambda(void **state)
 	l0 = rt.lambda;
 	pacing_record(&rt, 5.0, 0, 10, 0);
 	assert_true(rt.lambda == l0 && rt.day_cost == 500 + 1900 * 5000 + 10);
+}
+
+/* The per-line step weighs lines by money, as the floor does: a line's
+ * shortfall counts over the plan's running mean list value of a line, so a
+ * line ten times dearer moves lambda ten times as far. */
+static void
+test_pacing_money_weighted(void **state)
+{
+	struct plan_runtime rt, small;
+	double t = 5.0 * (1 + PACING_MARGIN), big_step, small_step, mean;
+
+	(void)state;
+	memset(&rt, 0, sizeof(rt));
+	rt.lambda = 1.0;
+	pacing_record(&rt, 5.0, 1000, 0, 1000);  /* first line sets the mean */
+	assert_true(rt.pace_list == 1000);
+	assert_true(fabs(rt.lambda - (1.0 + PACING_ETA * -1.0 + PACING_ETA_DAY *
+	    -1.0)) < 1e-12);
+	small = rt;
+	/* the same shares (half off) on a line of 10,000 and of 1,000 */
+	pacing_record(&rt, 5.0, 5000, 5000, 10000);
+	mean = 1000 + PACING_LIST_WEIGHT * 9000;
+	assert_true(fabs(rt.pace_list - mean) < 1e-9);
+	big_step = rt.lambda - small.lambda - PACING_ETA_DAY * (t * 5000 -
+	    6000) / (t * 5000 + 6000);
+	assert_true(fabs(big_step - PACING_ETA * (t * 5000 - 5000) / mean) <
+	    1e-12);
+	pacing_record(&small, 5.0, 500, 500, 1000);
+	small_step = small.lambda - 1.0 - PACING_ETA * -1.0 - PACING_ETA_DAY *
+	    -1.0 - PACING_ETA_DAY * (t * 500 - 1500) / (t * 500 + 1500);
+	assert_true(big_step > 9 * small_step && small_step > 0);
 }
 
 /* A decision's multiplier: the integral plus the day's shortfall. */
@@ -1052,10 +1180,13 @@ main(void)
 		cmocka_unit_test(test_converge_contexts),
 		cmocka_unit_test(test_pooled_prior),
 		cmocka_unit_test(test_drift),
+		cmocka_unit_test(test_drift_detect),
+		cmocka_unit_test(test_drift_forget),
 		cmocka_unit_test(test_pacing_allowed),
 		cmocka_unit_test(test_pacing_roll),
 		cmocka_unit_test(test_pacing_lambda),
 		cmocka_unit_test(test_pacing_lambda_day),
+		cmocka_unit_test(test_pacing_money_weighted),
 		cmocka_unit_test(test_pacing_resource),
 		cmocka_unit_test(test_pacing_closed_loop),
 		cmocka_unit_test(test_pacing_day),
