@@ -100,6 +100,8 @@ struct pipeline {
 	struct pipeline *peer;  /* the other slot */
 	struct pipeline *head;  /* main only: the oldest batch's slot */
 	int discard;            /* ahead: the head failed, put it back */
+	int retried;            /* a round failed: no batch loads behind
+				   this one until it is written */
 	struct event_base *base;
 	const struct sp_config *cfg;
 	struct engine_params ep;
@@ -645,6 +647,7 @@ pl_round_end(struct pipeline *pl, void (*next)(struct pipeline *))
 			pl_restore_plans(pl);
 			pl_ahead_cancel(pl->peer);
 		}
+		pl->retried = 1;
 		pl->phase = PL_WAITING;
 		evtimer_add(pl->retry_ev, &tv);
 		pl->backoff_ms = pl->backoff_ms * 2 > 5000 ? 5000 :
@@ -2223,7 +2226,8 @@ pl_alive_cb(evutil_socket_t fd, short what, void *arg)
 /*
  * The slot to take a batch into (NULL: none now): the head's if it is
  * idle; else the other one once the head's writes are sent, so that the
- * next batch is decoded and its load queued while Redis writes.
+ * next batch is decoded and its load queued while Redis writes (not
+ * behind a retried batch: its writes may well fail again).
  */
 static struct pipeline *
 pl_take_slot(struct pipeline *pl)
@@ -2232,8 +2236,8 @@ pl_take_slot(struct pipeline *pl)
 
 	if (h->phase == PL_IDLE)
 		return pl->nflights < PL_MAX_FLIGHTS ? h : NULL;
-	if (h->phase == PL_WRITING && h->peer->phase == PL_IDLE &&
-	    pl->nflights + 1 < PL_MAX_FLIGHTS)
+	if (h->phase == PL_WRITING && !h->retried &&
+	    h->peer->phase == PL_IDLE && pl->nflights + 1 < PL_MAX_FLIGHTS)
 		return h->peer;
 	return NULL;
 }
@@ -2270,6 +2274,7 @@ pl_take(struct pipeline *pl)
 	pl_decode(b);
 	b->backoff_ms = 100;
 	b->discard = 0;
+	b->retried = 0;
 	pl_load(b);
 }
 

@@ -21,7 +21,8 @@
  * once every write of N was acknowledged and N emitted, on top of N's
  * results in memory; if a write of N fails, N+1's load is discarded and
  * its messages are put back before any held ones, to be taken again
- * after N's retry.  Applying, emitting and landing stay in Kafka order.
+ * after N's retry (a retried batch is written with nothing behind it).
+ * Applying, emitting and landing stay in Kafka order.
  * Once written and emitted a batch becomes a flight awaiting its
  * delivery reports (at most four flights; they land, and their offsets
  * are stored, in order).  A Redis failure or timeout retries the batch
