@@ -144,7 +144,7 @@ struct pipeline {
 	struct pl_flight *flights, *flights_tail;
 	int nflights;
 	struct event *kick_ev, *commit_ev, *flight_ev;
-	struct event *alive_ev;
+	struct event *alive_ev, *ahead_ev;
 	rd_kafka_message_t **held;      /* taken while paused or put back,
 					   not yet in a batch */
 	size_t nheld, heldcap;
@@ -1447,8 +1447,9 @@ pl_has_writes(const struct pl_prod *p)
 
 static void pl_take(struct pipeline *pl);
 
-/* Start the write round; then the next batch may be taken and loaded:
- * Redis answers in order, so its load reads what these writes wrote. */
+/* Start the write round; then the next batch may be taken and loaded
+ * (pl_take): Redis answers in order, so its load reads what these writes
+ * wrote. */
 static void
 pl_write(struct pipeline *pl)
 {
@@ -2242,16 +2243,13 @@ pl_take_slot(struct pipeline *pl)
 	return NULL;
 }
 
-/* Take a batch if a slot is free and input is there (pl: the handle). */
+/* Take up to batch_max messages (held ones first) into slot b and
+ * start loading them. */
 static void
-pl_take(struct pipeline *pl)
+pl_take_into(struct pipeline *pl, struct pipeline *b)
 {
-	struct pipeline *b;
 	ssize_t n;
 
-	if (pl->draining || pl->kafka == NULL || !store_up(pl->st) ||
-	    (b = pl_take_slot(pl)) == NULL)
-		return;
 	if (kafka_paused(pl->kafka))
 		kafka_pause(pl->kafka, 0);
 	n = (ssize_t)pl_take_held(pl, b);
@@ -2276,6 +2274,46 @@ pl_take(struct pipeline *pl)
 	b->discard = 0;
 	b->retried = 0;
 	pl_load(b);
+}
+
+/* The slot to take into now, NULL: none (pl: the handle). */
+static struct pipeline *
+pl_take_ok(struct pipeline *pl)
+{
+	if (pl->draining || pl->kafka == NULL || !store_up(pl->st))
+		return NULL;
+	return pl_take_slot(pl);
+}
+
+/*
+ * Take a batch if a slot is free and input is there (pl: the handle).
+ * An ahead batch is taken from a zero timer: hiredis only queues the
+ * head's writes, and the loop must send them to Redis before the daemon
+ * spends its time decoding the next batch.
+ */
+static void
+pl_take(struct pipeline *pl)
+{
+	struct pipeline *b = pl_take_ok(pl);
+	struct timeval now = { 0, 0 };
+
+	if (b == pl->head)
+		pl_take_into(pl, b);
+	else if (b != NULL && !evtimer_pending(pl->ahead_ev, NULL))
+		evtimer_add(pl->ahead_ev, &now);
+}
+
+/* Timer: take the ahead batch, now that the head's writes are sent. */
+static void
+pl_ahead_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct pipeline *pl = arg;
+	struct pipeline *b;
+
+	(void)fd;
+	(void)what;
+	if ((b = pl_take_ok(pl)) != NULL)
+		pl_take_into(pl, b);
 }
 
 /* Kick event: try to take. */
@@ -2448,7 +2486,8 @@ pipeline_new(struct event_base *base, const struct sp_config *cfg,
 	pl->commit_ev = event_new(base, -1, EV_PERSIST, pl_commit_cb, pl);
 	pl->flight_ev = evtimer_new(base, pl_flight_retry_cb, pl);
 	pl->alive_ev = event_new(base, -1, EV_PERSIST, pl_alive_cb, pl);
-	if (pl->peer == NULL || pl->raw == NULL || pl->msgs == NULL ||
+	pl->ahead_ev = evtimer_new(base, pl_ahead_cb, pl);
+	if (pl->ahead_ev == NULL || pl->peer == NULL || pl->raw == NULL || pl->msgs == NULL ||
 	    pl->peer->raw == NULL || pl->peer->msgs == NULL ||
 	    pl->retry_ev == NULL || pl->peer->retry_ev == NULL ||
 	    pl->kick_ev == NULL || pl->flight_ev == NULL ||
@@ -2476,6 +2515,8 @@ pipeline_free(struct pipeline *pl)
 		event_free(pl->flight_ev);
 	if (pl->alive_ev)
 		event_free(pl->alive_ev);
+	if (pl->ahead_ev)
+		event_free(pl->ahead_ev);
 	for (size_t i = 0; i < pl->nheld; i++)
 		rd_kafka_message_destroy(pl->held[i]);
 	free(pl->held);
