@@ -20,7 +20,8 @@
 				 * batch's last creator order: enough unless
 				 * its orders span more shop events */
 
-enum pl_phase { PL_IDLE, PL_LOADING, PL_WRITING, PL_WAITING };
+/* PL_LOADED: an ahead batch, loaded, waits for the head to be written */
+enum pl_phase { PL_IDLE, PL_LOADING, PL_LOADED, PL_WRITING, PL_WAITING };
 
 struct pl_msg {
 	rd_kafka_message_t *m;
@@ -87,7 +88,20 @@ struct pl_req {
 	unsigned gen;
 };
 
+/*
+ * A struct pipeline is also one batch slot.  The handle (main) is slot 0
+ * and holds the shared state (flights, held messages, timers, shop
+ * times); slot 1 is main->peer.  head is the slot of the oldest batch not
+ * yet emitted; once the head's writes are sent the other slot takes the
+ * next batch and sends its load ("ahead"), and the roles alternate.
+ */
 struct pipeline {
+	struct pipeline *main;  /* the handle: its shared fields are used */
+	struct pipeline *peer;  /* the other slot */
+	struct pipeline *head;  /* main only: the oldest batch's slot */
+	int discard;            /* ahead: the head failed, put it back */
+	int retried;            /* a round failed: no batch loads behind
+				   this one until it is written */
 	struct event_base *base;
 	const struct sp_config *cfg;
 	struct engine_params ep;
@@ -106,7 +120,6 @@ struct pipeline {
 	size_t nshops, shopcap;
 	struct strmap shop_index;       /* shop_id -> index + 1 */
 	struct strmap buyers;           /* "shop\037customer" -> 1 or 2 */
-	struct strmap shop_time;        /* shop_id -> int64_t latest event ts */
 	struct strmap pps_seen;         /* "c:<creator>", "p:<product>" */
 	char **pps_creators, **pps_products;
 	size_t npps_creators, npps_creatorcap, npps_products, npps_productcap;
@@ -116,8 +129,6 @@ struct pipeline {
 	int failed;
 	struct pl_out *outs;            /* the batch's, until it flies */
 	size_t nouts, outcap;
-	struct pl_flight *flights, *flights_tail;
-	int nflights;
 	struct pl_dlq *dlqs;            /* poison messages per Kafka key */
 	size_t ndlqs, dlqcap;
 	struct strmap dlq_index;        /* key -> index + 1 */
@@ -127,10 +138,15 @@ struct pipeline {
 	int64_t took_mono;
 	int64_t took_ms;                /* wall clock at the take */
 	int64_t t_loaded, t_applied;    /* for the debug log of a batch */
-	struct event *kick_ev, *retry_ev, *commit_ev, *flight_ev;
-	struct event *alive_ev;
-	rd_kafka_message_t **held;      /* taken while paused, not yet in a
-					   batch */
+	struct event *retry_ev;
+	/* shared: only main's are used */
+	struct strmap shop_time;        /* shop_id -> int64_t latest event ts */
+	struct pl_flight *flights, *flights_tail;
+	int nflights;
+	struct event *kick_ev, *commit_ev, *flight_ev;
+	struct event *alive_ev, *ahead_ev;
+	rd_kafka_message_t **held;      /* taken while paused or put back,
+					   not yet in a batch */
 	size_t nheld, heldcap;
 	int draining;
 	void (*drained)(void *);
@@ -351,11 +367,11 @@ static void
 pl_prepare_shop(struct pipeline *pl, const struct event *ev)
 {
 	struct pl_shop *s;
-	int64_t *last = strmap_get(&pl->shop_time, ev->shop_id);
+	int64_t *last = strmap_get(&pl->main->shop_time, ev->shop_id);
 
 	if (last == NULL) {
 		if ((last = malloc(sizeof(*last))) == NULL ||
-		    strmap_put(&pl->shop_time, ev->shop_id, last) == -1)
+		    strmap_put(&pl->main->shop_time, ev->shop_id, last) == -1)
 			fatalx("out of memory");
 		*last = ev->ts;
 	} else if (ev->ts > *last)
@@ -606,19 +622,32 @@ pl_restore_plans(struct pipeline *pl)
 	pl->nsaved = 0;
 }
 
-/* One reply of the load round finished; the last one moves on. */
+static void pl_ahead_drop(struct pipeline *b);
+
+/* The head's write failed: its ahead batch read Redis too early. */
 static void
-pl_round_done(struct pipeline *pl, void (*next)(struct pipeline *))
+pl_ahead_cancel(struct pipeline *b)
 {
-	if (--pl->pending > 0)
-		return;
+	if (b->phase == PL_LOADED)
+		pl_ahead_drop(b);
+	else if (b->phase == PL_LOADING)
+		b->discard = 1;         /* dropped once its replies are in */
+}
+
+/* A round of the head batch ended: on failure retry it after the
+ * backoff (from the load step), else go on with next. */
+static void
+pl_round_end(struct pipeline *pl, void (*next)(struct pipeline *))
+{
 	if (pl->failed) {
 		struct timeval tv = { pl->backoff_ms / 1000,
 		    (pl->backoff_ms % 1000) * 1000 };
 
-		if (pl->phase == PL_WRITING)
+		if (pl->phase == PL_WRITING) {
 			pl_restore_plans(pl);
-
+			pl_ahead_cancel(pl->peer);
+		}
+		pl->retried = 1;
 		pl->phase = PL_WAITING;
 		evtimer_add(pl->retry_ev, &tv);
 		pl->backoff_ms = pl->backoff_ms * 2 > 5000 ? 5000 :
@@ -628,10 +657,34 @@ pl_round_done(struct pipeline *pl, void (*next)(struct pipeline *))
 	next(pl);
 }
 
-/* Note a failed reply. */
+/*
+ * One reply of a round finished; the last one moves on.  An ahead
+ * batch's load (not the head's) then waits for the head's writes to be
+ * acknowledged (pl_emit applies it), or is put back if they failed.
+ */
+static void
+pl_round_done(struct pipeline *pl, void (*next)(struct pipeline *))
+{
+	if (--pl->pending > 0)
+		return;
+	if (pl->discard || (pl != pl->main->head &&
+	    pl->peer->phase != PL_WRITING))
+		pl_ahead_drop(pl);
+	else if (pl != pl->main->head)
+		pl->phase = PL_LOADED;
+	else
+		pl_round_end(pl, next);
+}
+
+/* Note a failed reply (not counted again for an ahead batch whose head
+ * failed: the same failure). */
 static void
 pl_reply_failed(struct pipeline *pl, const redisReply *r, const char *what)
 {
+	if (pl->discard) {
+		pl->failed = 1;
+		return;
+	}
 	if (!pl->failed)
 		log_warnx("redis %s failed: %s", what,
 		    r == NULL ? "connection lost or timed out" :
@@ -1392,7 +1445,11 @@ pl_has_writes(const struct pl_prod *p)
 	return p->fx.nw > 0 || strcmp(pos, p->kpos) != 0;
 }
 
-/* Start the write round. */
+static void pl_take(struct pipeline *pl);
+
+/* Start the write round; then the next batch may be taken and loaded
+ * (pl_take): Redis answers in order, so its load reads what these writes
+ * wrote. */
 static void
 pl_write(struct pipeline *pl)
 {
@@ -1406,6 +1463,7 @@ pl_write(struct pipeline *pl)
 		pl_dlq_send_write(pl, i);
 	pl_send_pps_writes(pl);
 	pl_round_done(pl, pl_emit);
+	pl_take(pl->main);
 }
 
 /* ---- emit --------------------------------------------------------------- */
@@ -1452,7 +1510,7 @@ pl_flight_retry_in(struct pipeline *pl)
 {
 	struct timeval tv = { 1, 0 };
 
-	evtimer_add(pl->flight_ev, &tv);
+	evtimer_add(pl->main->flight_ev, &tv);
 }
 
 /* Queue one output; payload and key are taken over. */
@@ -1939,7 +1997,8 @@ pl_count(const struct pl_counts *c)
 	stats.batches++;
 }
 
-/* Land every delivered flight at the head: store offsets, count, free. */
+/* Land every delivered flight at the head: store offsets, count, free
+ * (pl: the handle). */
 static void
 pl_land(struct pipeline *pl)
 {
@@ -1956,7 +2015,8 @@ pl_land(struct pipeline *pl)
 		pl->nflights--;
 		pl_flight_free(fl);
 	}
-	if (pl->draining && pl->phase == PL_IDLE && pl->flights == NULL) {
+	if (pl->draining && pl->phase == PL_IDLE && pl->peer->phase ==
+	    PL_IDLE && pl->flights == NULL) {
 		if (pl->drained != NULL)
 			pl->drained(pl->drained_arg);
 		pl->drained = NULL;
@@ -1970,6 +2030,7 @@ static struct pl_flight *
 pl_launch(struct pipeline *pl)
 {
 	struct pl_flight *fl = calloc(1, sizeof(*fl));
+	struct pipeline *m = pl->main;
 
 	if (fl == NULL || (fl->raw = calloc(pl->nmsgs + 1,
 	    sizeof(*fl->raw))) == NULL)
@@ -1983,19 +2044,21 @@ pl_launch(struct pipeline *pl)
 	pl->outs = NULL;
 	pl->nouts = pl->outcap = 0;
 	pl->nmsgs = 0;
-	if (pl->flights_tail != NULL)
-		pl->flights_tail->next = fl;
+	if (m->flights_tail != NULL)
+		m->flights_tail->next = fl;
 	else
-		pl->flights = fl;
-	pl->flights_tail = fl;
-	pl->nflights++;
+		m->flights = fl;
+	m->flights_tail = fl;
+	m->nflights++;
 	return fl;
 }
 
-/* Emit the batch's messages now that its state is durable. */
+/* Emit the batch's messages now that its state is durable; the ahead
+ * batch, if loaded, is applied now, on top of this one's results. */
 static void
 pl_emit(struct pipeline *pl)
 {
+	struct pipeline *m = pl->main;
 	struct pl_flight *fl;
 
 	pl->backoff_ms = 100;
@@ -2010,10 +2073,13 @@ pl_emit(struct pipeline *pl)
 	fl = pl_launch(pl);
 	pl_reset_state(pl);
 	pl->phase = PL_IDLE;
+	m->head = pl->peer;
 	pl_produce_flight(pl, fl);
 	if (fl->failed && fl->undelivered == 0)
 		pl_flight_retry_in(pl);
-	pl_land(pl);
+	if (pl->peer->phase == PL_LOADED)
+		pl_round_end(pl->peer, pl_apply);
+	pl_land(m);
 }
 
 /* A delivery report. */
@@ -2063,18 +2129,71 @@ pl_flight_retry_cb(evutil_socket_t fd, short what, void *arg)
 
 /* ---- take --------------------------------------------------------------- */
 
-/* Move held messages (oldest first) into the batch slot. */
+/* Move held messages (oldest first) into slot b. */
 static size_t
-pl_take_held(struct pipeline *pl)
+pl_take_held(struct pipeline *pl, struct pipeline *b)
 {
-	size_t n = pl->nheld < pl->maxmsgs ? pl->nheld : pl->maxmsgs;
+	size_t n = pl->nheld < b->maxmsgs ? pl->nheld : b->maxmsgs;
 
 	if (n == 0)
 		return 0;
-	memcpy(pl->raw, pl->held, n * sizeof(*pl->raw));
+	memcpy(b->raw, pl->held, n * sizeof(*b->raw));
 	memmove(pl->held, pl->held + n, (pl->nheld - n) * sizeof(*pl->held));
 	pl->nheld -= n;
 	return n;
+}
+
+/* Put n messages back before the held ones (they are older). */
+static void
+pl_hold_front(struct pipeline *pl, rd_kafka_message_t **m, size_t n)
+{
+	if (pl->nheld + n > pl->heldcap) {
+		size_t cap = 2 * (pl->nheld + n);
+		rd_kafka_message_t **nh = realloc(pl->held, cap *
+		    sizeof(*nh));
+
+		if (nh == NULL)
+			fatalx("out of memory");
+		pl->held = nh;
+		pl->heldcap = cap;
+	}
+	memmove(pl->held + n, pl->held, pl->nheld * sizeof(*pl->held));
+	memcpy(pl->held, m, n * sizeof(*m));
+	pl->nheld += n;
+}
+
+/*
+ * Forget an ahead batch that read Redis before its head's failed writes:
+ * nothing of it was applied; its messages go back before the held ones,
+ * so they are taken again, in Kafka order, after the head's retry.
+ */
+static void
+pl_ahead_drop(struct pipeline *b)
+{
+	struct pipeline *pl = b->main;
+
+	log_info("putting back %zu events loaded before a failed write",
+	    b->nmsgs);
+	pl_hold_front(pl, b->raw, b->nmsgs);
+	b->nmsgs = 0;
+	pl_reset_state(b);
+	pl_reset_outs(b);
+	b->discard = 0;
+	b->phase = PL_IDLE;
+	pl_land(pl);
+}
+
+/* Log and count consumer errors (partition EOF is no error). */
+static void
+pl_consumed(rd_kafka_message_t **m, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (m[i]->err != RD_KAFKA_RESP_ERR_NO_ERROR &&
+		    m[i]->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+			log_warnx("kafka: consume: %s",
+			    rd_kafka_message_errstr(m[i]));
+			stats.kafka_errors++;
+		}
 }
 
 /*
@@ -2091,53 +2210,110 @@ pl_alive_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (pl->kafka == NULL || (store_up(pl->st) && pl->phase != PL_WAITING))
+	if (pl->kafka == NULL || (store_up(pl->st) &&
+	    pl->head->phase != PL_WAITING))
 		return;
 	kafka_pause(pl->kafka, 1);
-	while ((n = kafka_consume(pl->kafka, m, 256)) > 0)
+	while ((n = kafka_consume(pl->kafka, m, 256)) > 0) {
+		pl_consumed(m, (size_t)n);
 		for (ssize_t i = 0; i < n; i++) {
 			pl_grow((void **)&pl->held, &pl->heldcap, pl->nheld,
 			    sizeof(*pl->held));
 			pl->held[pl->nheld++] = m[i];
 		}
+	}
 }
 
-/* Take a batch if idle and input is there. */
+/*
+ * The slot to take a batch into (NULL: none now): the head's if it is
+ * idle; else the other one once the head's writes are sent, so that the
+ * next batch is decoded and its load queued while Redis writes (not
+ * behind a retried batch: its writes may well fail again).
+ */
+static struct pipeline *
+pl_take_slot(struct pipeline *pl)
+{
+	struct pipeline *h = pl->head;
+
+	if (h->phase == PL_IDLE)
+		return pl->nflights < PL_MAX_FLIGHTS ? h : NULL;
+	if (h->phase == PL_WRITING && !h->retried &&
+	    h->peer->phase == PL_IDLE && pl->nflights + 1 < PL_MAX_FLIGHTS)
+		return h->peer;
+	return NULL;
+}
+
+/* Take up to batch_max messages (held ones first) into slot b and
+ * start loading them. */
 static void
-pl_take(struct pipeline *pl)
+pl_take_into(struct pipeline *pl, struct pipeline *b)
 {
 	ssize_t n;
 
-	if (pl->phase != PL_IDLE || pl->draining || pl->kafka == NULL ||
-	    !store_up(pl->st) || pl->nflights >= PL_MAX_FLIGHTS)
-		return;
 	if (kafka_paused(pl->kafka))
 		kafka_pause(pl->kafka, 0);
-	n = (ssize_t)pl_take_held(pl);
-	if ((size_t)n < pl->maxmsgs) {
-		ssize_t more = kafka_consume(pl->kafka, pl->raw + n,
-		    pl->maxmsgs - (size_t)n);
+	n = (ssize_t)pl_take_held(pl, b);
+	if ((size_t)n < b->maxmsgs) {
+		ssize_t more = kafka_consume(pl->kafka, b->raw + n,
+		    b->maxmsgs - (size_t)n);
 
-		if (more > 0)
+		if (more > 0) {
+			pl_consumed(b->raw + n, (size_t)more);
 			n += more;
+		}
 	}
 	if (n <= 0)
 		return;
-	pl->nmsgs = (size_t)n;
-	pl->took_mono = clock_mono_ms();
-	pl->took_ms = clock_now_ms();
-	for (size_t i = 0; i < pl->nmsgs; i++) {
-		pl->msgs[i].m = pl->raw[i];
-		if (pl->raw[i]->err != RD_KAFKA_RESP_ERR_NO_ERROR &&
-		    pl->raw[i]->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-			log_warnx("kafka: consume: %s",
-			    rd_kafka_message_errstr(pl->raw[i]));
-			stats.kafka_errors++;
-		}
-	}
-	pl_decode(pl);
-	pl->backoff_ms = 100;
-	pl_load(pl);
+	b->nmsgs = (size_t)n;
+	b->took_mono = clock_mono_ms();
+	b->took_ms = clock_now_ms();
+	for (size_t i = 0; i < b->nmsgs; i++)
+		b->msgs[i].m = b->raw[i];
+	pl_decode(b);
+	b->backoff_ms = 100;
+	b->discard = 0;
+	b->retried = 0;
+	pl_load(b);
+}
+
+/* The slot to take into now, NULL: none (pl: the handle). */
+static struct pipeline *
+pl_take_ok(struct pipeline *pl)
+{
+	if (pl->draining || pl->kafka == NULL || !store_up(pl->st))
+		return NULL;
+	return pl_take_slot(pl);
+}
+
+/*
+ * Take a batch if a slot is free and input is there (pl: the handle).
+ * An ahead batch is taken from a zero timer: hiredis only queues the
+ * head's writes, and the loop must send them to Redis before the daemon
+ * spends its time decoding the next batch.
+ */
+static void
+pl_take(struct pipeline *pl)
+{
+	struct pipeline *b = pl_take_ok(pl);
+	struct timeval now = { 0, 0 };
+
+	if (b == pl->head)
+		pl_take_into(pl, b);
+	else if (b != NULL && !evtimer_pending(pl->ahead_ev, NULL))
+		evtimer_add(pl->ahead_ev, &now);
+}
+
+/* Timer: take the ahead batch, now that the head's writes are sent. */
+static void
+pl_ahead_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct pipeline *pl = arg;
+	struct pipeline *b;
+
+	(void)fd;
+	(void)what;
+	if ((b = pl_take_ok(pl)) != NULL)
+		pl_take_into(pl, b);
 }
 
 /* Kick event: try to take. */
@@ -2202,6 +2378,10 @@ pipeline_configure(struct pipeline *pl, const struct sp_config *cfg)
 	pl->ep.offer_seed = rng_hash(cfg->kafka.input_topic,
 	    strlen(cfg->kafka.input_topic), 0);
 	pl->ep.tools = tools_parse(e->tools);
+	if (pl->peer != NULL) {
+		pl->peer->cfg = cfg;
+		pl->peer->ep = pl->ep;
+	}
 	if (pl->commit_ev != NULL)
 		evtimer_add(pl->commit_ev, &tv);
 }
@@ -2235,41 +2415,87 @@ pipeline_shop_time(const struct pipeline *pl, const char *shop_id)
 	return t != NULL ? *t : -1;
 }
 
-/* A pipeline; takes nothing until pipeline_set_kafka(). */
+/* A batch slot (no shared state); NULL when out of memory. */
+static struct pipeline *
+pl_slot_new(struct event_base *base, const struct sp_config *cfg,
+    struct store *st, struct plans *plans)
+{
+	struct pipeline *b = calloc(1, sizeof(*b));
+
+	if (b == NULL)
+		return NULL;
+	b->main = b;
+	b->base = base;
+	b->cfg = cfg;
+	b->st = st;
+	b->plans = plans;
+	b->maxmsgs = (size_t)cfg->kafka.batch_max;
+	b->backoff_ms = 100;
+	strmap_init(&b->prod_index);
+	strmap_init(&b->shop_index);
+	strmap_init(&b->buyers);
+	strmap_init(&b->pps_seen);
+	strmap_init(&b->dlq_index);
+	strmap_init(&b->shop_time);
+	b->raw = calloc(b->maxmsgs, sizeof(*b->raw));
+	b->msgs = calloc(b->maxmsgs, sizeof(*b->msgs));
+	b->retry_ev = evtimer_new(base, pl_retry_cb, b);
+	return b;
+}
+
+/* Free a batch slot; its messages are destroyed (offsets not stored). */
+static void
+pl_slot_free(struct pipeline *b)
+{
+	if (b == NULL)
+		return;
+	for (size_t i = 0; i < b->nmsgs; i++)
+		rd_kafka_message_destroy(b->raw[i]);
+	pl_reset_state(b);
+	pl_reset_outs(b);
+	free(b->dlqs);
+	free(b->prods);
+	free(b->shops);
+	free(b->outs);
+	free(b->saved);
+	free(b->reqs);
+	free(b->raw);
+	free(b->msgs);
+	if (b->retry_ev)
+		event_free(b->retry_ev);
+	free(b);
+}
+
+/* A pipeline of two batch slots; takes nothing until
+ * pipeline_set_kafka(). */
 struct pipeline *
 pipeline_new(struct event_base *base, const struct sp_config *cfg,
     struct store *st, struct plans *plans)
 {
-	struct pipeline *pl = calloc(1, sizeof(*pl));
+	struct pipeline *pl = pl_slot_new(base, cfg, st, plans);
 
 	if (pl == NULL)
 		return NULL;
-	pl->base = base;
-	pl->st = st;
-	pl->plans = plans;
-	pl->maxmsgs = (size_t)cfg->kafka.batch_max;
-	pl->raw = calloc(pl->maxmsgs, sizeof(*pl->raw));
-	pl->msgs = calloc(pl->maxmsgs, sizeof(*pl->msgs));
+	pl->head = pl;
+	pl->peer = pl_slot_new(base, cfg, st, plans);
+	if (pl->peer != NULL) {
+		pl->peer->main = pl;
+		pl->peer->peer = pl;
+	}
 	pl->kick_ev = event_new(base, -1, 0, pl_kick_cb, pl);
-	pl->retry_ev = evtimer_new(base, pl_retry_cb, pl);
 	pl->commit_ev = event_new(base, -1, EV_PERSIST, pl_commit_cb, pl);
 	pl->flight_ev = evtimer_new(base, pl_flight_retry_cb, pl);
 	pl->alive_ev = event_new(base, -1, EV_PERSIST, pl_alive_cb, pl);
-	if (pl->raw == NULL || pl->msgs == NULL || pl->kick_ev == NULL ||
-	    pl->flight_ev == NULL || pl->alive_ev == NULL ||
-	    event_add(pl->alive_ev, &(const struct timeval){ 1, 0 }) == -1 ||
-	    pl->retry_ev == NULL ||
-	    pl->commit_ev == NULL) {
+	pl->ahead_ev = evtimer_new(base, pl_ahead_cb, pl);
+	if (pl->ahead_ev == NULL || pl->peer == NULL || pl->raw == NULL || pl->msgs == NULL ||
+	    pl->peer->raw == NULL || pl->peer->msgs == NULL ||
+	    pl->retry_ev == NULL || pl->peer->retry_ev == NULL ||
+	    pl->kick_ev == NULL || pl->flight_ev == NULL ||
+	    pl->alive_ev == NULL || pl->commit_ev == NULL ||
+	    event_add(pl->alive_ev, &(const struct timeval){ 1, 0 }) == -1) {
 		pipeline_free(pl);
 		return NULL;
 	}
-	pl->backoff_ms = 100;
-	strmap_init(&pl->prod_index);
-	strmap_init(&pl->shop_index);
-	strmap_init(&pl->buyers);
-	strmap_init(&pl->shop_time);
-	strmap_init(&pl->pps_seen);
-	strmap_init(&pl->dlq_index);
 	pipeline_configure(pl, cfg);
 	return pl;
 }
@@ -2280,27 +2506,17 @@ pipeline_free(struct pipeline *pl)
 {
 	if (pl == NULL)
 		return;
-	for (size_t i = 0; i < pl->nmsgs; i++)
-		rd_kafka_message_destroy(pl->raw[i]);
-	pl_reset_state(pl);
-	pl_reset_outs(pl);
+	pl_slot_free(pl->peer);
+	pl->peer = NULL;
 	pl_free_shop_time(pl);
-	free(pl->dlqs);
-	free(pl->prods);
-	free(pl->shops);
-	free(pl->outs);
-	free(pl->saved);
-	free(pl->reqs);
-	free(pl->raw);
-	free(pl->msgs);
 	if (pl->kick_ev)
 		event_free(pl->kick_ev);
-	if (pl->retry_ev)
-		event_free(pl->retry_ev);
 	if (pl->flight_ev)
 		event_free(pl->flight_ev);
 	if (pl->alive_ev)
 		event_free(pl->alive_ev);
+	if (pl->ahead_ev)
+		event_free(pl->ahead_ev);
 	for (size_t i = 0; i < pl->nheld; i++)
 		rd_kafka_message_destroy(pl->held[i]);
 	free(pl->held);
@@ -2312,13 +2528,14 @@ pipeline_free(struct pipeline *pl)
 	}
 	if (pl->commit_ev)
 		event_free(pl->commit_ev);
-	free(pl);
+	pl_slot_free(pl);
 }
 
 void
 pipeline_set_kafka(struct pipeline *pl, struct kafka *k)
 {
 	pl->kafka = k;
+	pl->peer->kafka = k;
 }
 
 void
@@ -2330,7 +2547,8 @@ pipeline_kick(struct pipeline *pl)
 int
 pipeline_busy(const struct pipeline *pl)
 {
-	return pl->phase != PL_IDLE || pl->flights != NULL;
+	return pl->phase != PL_IDLE || pl->peer->phase != PL_IDLE ||
+	    pl->flights != NULL;
 }
 
 /* Stop taking; call done once idle. */
@@ -2338,7 +2556,7 @@ void
 pipeline_drain(struct pipeline *pl, void (*done)(void *), void *arg)
 {
 	pl->draining = 1;
-	if (pl->phase == PL_IDLE && pl->flights == NULL) {
+	if (pipeline_busy(pl) == 0) {
 		done(arg);
 		return;
 	}

@@ -15,12 +15,20 @@
  *   commit  offsets are stored once every message was delivered, and
  *           committed every [kafka] commit_interval_ms.
  *
- * One batch is loaded, applied and written at a time; once written it
- * becomes a flight awaiting its delivery reports while the next batch
- * starts (at most four flights; they land, and their offsets are stored,
- * in order).  A Redis failure or timeout retries the batch from the load
- * step after a backoff, so nothing is lost or applied twice; while Redis
- * is away the input is paused and the consumer still polled.
+ * Two batches overlap: once batch N's writes are sent, batch N+1 is
+ * taken, decoded and its load sent on the same connection, so Redis runs
+ * it after N's writes and it reads what they wrote.  N+1 is applied only
+ * once every write of N was acknowledged and N emitted, on top of N's
+ * results in memory; if a write of N fails, N+1's load is discarded and
+ * its messages are put back before any held ones, to be taken again
+ * after N's retry (a retried batch is written with nothing behind it).
+ * Applying, emitting and landing stay in Kafka order.
+ * Once written and emitted a batch becomes a flight awaiting its
+ * delivery reports (at most four flights; they land, and their offsets
+ * are stored, in order).  A Redis failure or timeout retries the batch
+ * from the load step after a backoff, so nothing is lost or applied
+ * twice; while Redis is away the input is paused and the consumer still
+ * polled.
  */
 #ifndef SP_PIPELINE_H
 #define SP_PIPELINE_H
