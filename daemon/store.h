@@ -92,6 +92,16 @@ const char *store_sha_content(const struct store *st);
 const char *store_key(const struct store *st, char *buf, size_t len,
     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
+/* The same without a format, for the hot paths: prefix and the strings
+ * up to a NULL into buf (cut to len - 1 bytes, NUL-terminated); returns
+ * the length written. */
+size_t store_keycat(const struct store *st, char *buf, size_t len, ...)
+    __attribute__((sentinel));
+
+/* The decimal text of v into buf (at least 21 bytes, NUL-terminated);
+ * returns its length. */
+size_t store_fmt_int(char *buf, long long v);
+
 /* Nonzero if the reply is an error whose text starts with word. */
 int store_reply_is(const redisReply *r, const char *word);
 
