@@ -1268,13 +1268,18 @@ pl_group_args(const struct pl_group *g, struct pl_args *x)
 	size_t per = g->op == 'H' ? 2 : 1;
 	const char *op = g->op == 'H' ? "H" : g->op == 'I' ? "I" : "P";
 	char *key = x->num + PL_NUM * x->nnum++;
-	size_t at = store_fmt_int(key, g->key);
+	size_t at = store_fmt_int(key, g->key), nz = 0;
 
-	for (size_t i = 0; g->op == 'I' && i < g->n; i++) {
-		if (g->sum[i] == 0)
-			continue;
+	for (size_t i = 0; g->op == 'I' && i < g->n; i++)
+		nz += g->sum[i] != 0;
+	if (nz > 0) {           /* "I" key n, then field, delta pairs */
 		pl_arg(x, op, 1);
 		pl_arg(x, key, at);
+		pl_arg_int(x, (long long)nz);
+	}
+	for (size_t i = 0; nz > 0 && i < g->n; i++) {
+		if (g->sum[i] == 0)
+			continue;
 		pl_arg(x, g->item[i], strlen(g->item[i]));
 		pl_arg_int(x, g->sum[i]);
 	}
@@ -1345,7 +1350,7 @@ pl_send_write(struct pipeline *pl, size_t idx)
 	}
 	nmax = 8 + k.n + 4 * fx->nw + 3 * nchunks + 2;
 	x.argv = malloc(nmax * (sizeof(*x.argv) + sizeof(*x.lens)));
-	x.num = malloc(PL_NUM * (4 + fx->nw + gs.n + nchunks));
+	x.num = malloc(PL_NUM * (4 + fx->nw + 2 * gs.n + nchunks));
 	if (x.argv == NULL || x.num == NULL)
 		fatalx("out of memory");
 	x.lens = (size_t *)(x.argv + nmax);
