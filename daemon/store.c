@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * store.c - hiredis async connection with reconnect and script loading,
- * and the one-step read of a product's state.
+ * and the one-step read of a product's state.  Commands are formatted
+ * here (store_format) and handed to hiredis ready to send.
  */
 #include "store.h"
 #include "clock.h"

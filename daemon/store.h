@@ -38,7 +38,9 @@ void store_free(struct store *st);
 /* Nonzero when commands may be sent. */
 int store_up(const struct store *st);
 
-/* Queue a command; 0, or -1 when the store is down. */
+/* Queue a command; 0, or -1 when the store is down.  lens (NULL: strlen
+ * of each) gives the arguments' lengths; the store formats the protocol
+ * itself and the arguments may be freed once this returns. */
 int store_command(struct store *st, redisCallbackFn *fn, void *priv,
     int argc, const char **argv, const size_t *lens);
 
