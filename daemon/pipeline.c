@@ -1294,9 +1294,10 @@ pl_group_args(const struct pl_group *g, struct pl_args *x)
 	}
 }
 
-/* The product's HSET group, to go last with kpos as its last field,
- * or NULL: it has none, or an increment of the product touches one of
- * its fields (the order of the two groups then matters). */
+/* The product's HSET group, to go last with kpos as its last field
+ * (one command fewer), or NULL: it has none, or an increment of the
+ * product touches one of its fields (the order of the two groups then
+ * matters). */
 static struct pl_group *
 pl_group_product(struct pl_groups *gs)
 {
@@ -1321,7 +1322,7 @@ pl_send_write(struct pipeline *pl, size_t idx)
 	struct effects *fx = &p->fx;
 	struct pl_keys k = { .n = 0 };
 	struct pl_groups gs = { 0 };
-	struct pl_group *last;
+	struct pl_group *last = NULL;
 	struct fx_write prod = { .key = FX_PRODUCT };
 	struct pl_args x = { 0 };
 	char newpos[48];
@@ -1343,7 +1344,7 @@ pl_send_write(struct pipeline *pl, size_t idx)
 	for (size_t i = 0; i < gs.n; i++)
 		nchunks += gs.g[i].n / PL_CHUNK + 1;
 	product_state_kpos(&p->ps, newpos, sizeof(newpos));
-	if ((last = pl_group_product(&gs)) != NULL) {
+	if (newpos[0] != '\0' && (last = pl_group_product(&gs)) != NULL) {
 		pl_group_room(last);    /* kpos, the last field it writes */
 		last->item[2 * last->n] = "kpos";
 		last->item[2 * last->n++ + 1] = newpos;
