@@ -1087,34 +1087,53 @@ pl_apply(struct pipeline *pl)
 /* ---- write -------------------------------------------------------------- */
 
 struct pl_keys {
-	const char **argv;      /* EVALSHA sha N key... */
+	char (*names)[320];     /* KEYS of the script call, in order */
+	size_t *lens;
+	enum fx_key *kind;      /* of each */
+	const char **date;      /* of each dated key (day, uniq) */
 	size_t n;               /* keys so far */
-	char (*names)[320];
-	int ttl_idx[64];
-	int nttl;
+	int fixed[FX_OUTBOX + 1];       /* 1-based index of a per-product
+					   key, 0: not named yet */
+	char *ttl;              /* comma list of the dated keys' indexes */
+	size_t nttl;
 };
 
-/* The index (1-based) of a key in the script call, added when new. */
+/* Name the next key of the call: prefix, "{pid", then parts (NULL-ended
+ * by the caller's sentinel). */
+#define PL_KEY_NAME(pl, k, pid, ...) \
+	((k)->lens[(k)->n] = store_keycat((pl)->st, (k)->names[(k)->n], \
+	    sizeof((k)->names[0]), "{", (pid), __VA_ARGS__, (const char *)NULL))
+
+/* The index (1-based) of a key in the script call, added when new: only
+ * the keys the writes touch are passed, KEYS[1] always the product. */
 static int
 pl_key_index(struct pipeline *pl, struct pl_keys *k, const char *pid,
     const struct fx_write *w)
 {
-	char name[320];
+	static const char *const kinds[FX_OUTBOX + 1] = { "}:product",
+	    "}:arms", "}:offers", "}:orders", "}:views", "}:pps", "}:outbox" };
 
-	if (w->key <= FX_OUTBOX)
-		return (int)w->key + 1;
-	if (w->key == FX_DAY)
-		store_key(pl->st, name, sizeof(name), "{%s}:day:%s", pid,
-		    w->date);
-	else
-		store_key(pl->st, name, sizeof(name), "{%s}:uniq:%s:%s", pid,
-		    w->date, w->key == FX_UNIQ_T ? "t" : "c");
-	for (size_t i = 7; i < k->n; i++)
-		if (strcmp(k->names[i], name) == 0)
+	if (w->key <= FX_OUTBOX) {
+		if (k->fixed[w->key] == 0) {
+			PL_KEY_NAME(pl, k, pid, kinds[w->key]);
+			k->kind[k->n] = w->key;
+			k->fixed[w->key] = (int)++k->n;
+		}
+		return k->fixed[w->key];
+	}
+	for (size_t i = 1; i < k->n; i++)
+		if (k->kind[i] == w->key && strcmp(k->date[i], w->date) == 0)
 			return (int)i + 1;
-	memcpy(k->names[k->n], name, sizeof(name));
-	if (k->nttl < (int)(sizeof(k->ttl_idx) / sizeof(k->ttl_idx[0])))
-		k->ttl_idx[k->nttl++] = (int)k->n + 1;
+	if (w->key == FX_DAY)
+		PL_KEY_NAME(pl, k, pid, "}:day:", w->date);
+	else
+		PL_KEY_NAME(pl, k, pid, "}:uniq:", w->date,
+		    w->key == FX_UNIQ_T ? ":t" : ":c");
+	k->kind[k->n] = w->key;
+	k->date[k->n] = w->date;
+	if (k->nttl > 0)
+		k->ttl[k->nttl++] = ',';
+	k->nttl += store_fmt_int(k->ttl + k->nttl, (long long)k->n + 1);
 	return (int)++k->n;
 }
 
@@ -1144,10 +1163,12 @@ struct pl_group {
 	int key;                /* 1-based index in KEYS */
 	const char **item;      /* H: field, value pairs; I: fields; P: elems */
 	int64_t *sum;           /* I: the summed deltas */
-	char (*num)[24];        /* I: the sums as text */
 	size_t n, cap;
-	struct strmap pos;      /* field -> index + 1 (H and I) */
+	struct strmap pos;      /* field -> index + 1 (H and I), once the
+				   group has more than PL_GROUP_SCAN */
 };
+
+#define PL_GROUP_SCAN 16        /* fields found by a scan, not a map */
 
 struct pl_groups {
 	struct pl_group *g;
@@ -1180,10 +1201,44 @@ pl_group_room(struct pl_group *g)
 
 	if (need <= g->cap)
 		return;
-	g->cap = need * 2;
+	g->cap = need < 16 ? 32 : need * 2;
 	g->item = realloc(g->item, g->cap * sizeof(*g->item));
-	g->sum = realloc(g->sum, g->cap * sizeof(*g->sum));
-	if (g->item == NULL || g->sum == NULL)
+	if (g->op == 'I' && (g->sum = realloc(g->sum, g->cap *
+	    sizeof(*g->sum))) == NULL)
+		fatalx("out of memory");
+	if (g->item == NULL)
+		fatalx("out of memory");
+}
+
+/* The field's index + 1 in an H or I group, 0: not there. */
+static size_t
+pl_group_find(const struct pl_group *g, const char *field)
+{
+	size_t per = g->op == 'H' ? 2 : 1;
+
+	if (g->n > PL_GROUP_SCAN)
+		return (uintptr_t)strmap_get(&g->pos, field);
+	for (size_t i = 0; i < g->n; i++)
+		if (strcmp(g->item[per * i], field) == 0)
+			return i + 1;
+	return 0;
+}
+
+/* Note the field of item i (0-based) for pl_group_find(). */
+static void
+pl_group_note(struct pl_group *g, size_t i)
+{
+	size_t per = g->op == 'H' ? 2 : 1;
+
+	if (g->n < PL_GROUP_SCAN)
+		return;
+	if (g->n == PL_GROUP_SCAN)      /* the first past the scan: map all */
+		for (size_t j = 0; j < i; j++)
+			if (strmap_put(&g->pos, g->item[per * j],
+			    (void *)(uintptr_t)(j + 1)) == -1)
+				fatalx("out of memory");
+	if (strmap_put(&g->pos, g->item[per * i], (void *)(uintptr_t)(i +
+	    1)) == -1)
 		fatalx("out of memory");
 }
 
@@ -1193,7 +1248,7 @@ pl_group_add(struct pl_groups *gs, const struct fx_write *w, int key)
 {
 	char op = w->op == FX_HSET ? 'H' : w->op == FX_HINCRBY ? 'I' : 'P';
 	struct pl_group *g = pl_group(gs, op, key);
-	uintptr_t at = op == 'P' ? 0 : (uintptr_t)strmap_get(&g->pos, w->field);
+	size_t at = op == 'P' ? 0 : pl_group_find(g, w->field);
 
 	if (at != 0) {
 		if (op == 'H')
@@ -1211,9 +1266,8 @@ pl_group_add(struct pl_groups *gs, const struct fx_write *w, int key)
 		g->sum[g->n] = strtoll(w->value, NULL, 10);
 	} else
 		g->item[g->n] = w->value;
-	if (op != 'P' && strmap_put(&g->pos, w->field,
-	    (void *)(uintptr_t)(g->n + 1)) == -1)
-		fatalx("out of memory");
+	if (op != 'P')
+		pl_group_note(g, g->n);
 	g->n++;
 }
 
@@ -1224,7 +1278,6 @@ pl_groups_free(struct pl_groups *gs)
 	for (size_t i = 0; i < gs->n; i++) {
 		free(gs->g[i].item);
 		free(gs->g[i].sum);
-		free(gs->g[i].num);
 		strmap_release(&gs->g[i].pos);
 	}
 	free(gs->g);
@@ -1232,40 +1285,86 @@ pl_groups_free(struct pl_groups *gs)
 
 #define PL_CHUNK 1000   /* items per HSET/PFADD call (Lua unpack limit) */
 
-/* Append the ops of one group to argv; returns the new argc. */
-static size_t
-pl_group_args(struct pl_group *g, const char **argv, size_t a,
-    char (*idx)[12], char (*cnt)[12], size_t *ci)
-{
-	snprintf(idx[0], sizeof(idx[0]), "%d", g->key);
-	if (g->op == 'I') {
-		if ((g->num = calloc(g->n + 1, sizeof(*g->num))) == NULL)
-			fatalx("out of memory");
-		for (size_t i = 0; i < g->n; i++) {
-			if (g->sum[i] == 0)
-				continue;
-			snprintf(g->num[i], sizeof(g->num[i]), "%" PRId64,
-			    g->sum[i]);
-			argv[a++] = "I";
-			argv[a++] = idx[0];
-			argv[a++] = g->item[i];
-			argv[a++] = g->num[i];
-		}
-		return a;
-	}
-	for (size_t from = 0; from < g->n; from += PL_CHUNK) {
-		size_t n = g->n - from < PL_CHUNK ? g->n - from : PL_CHUNK;
-		size_t per = g->op == 'H' ? 2 : 1;
+/* The arguments of a script call being built, with their lengths; the
+ * numbers' text in num (PL_NUM bytes each). */
+struct pl_args {
+	const char **argv;
+	size_t *lens;
+	size_t a;
+	char *num;
+	size_t nnum;
+};
 
-		snprintf(cnt[*ci], sizeof(cnt[*ci]), "%zu", n);
-		argv[a++] = g->op == 'H' ? "H" : "P";
-		argv[a++] = idx[0];
-		argv[a++] = cnt[(*ci)++];
-		memcpy(&argv[a], &g->item[from * per], n * per *
-		    sizeof(*argv));
-		a += n * per;
+#define PL_NUM 24
+
+/* Append one argument of length len. */
+static void
+pl_arg(struct pl_args *x, const char *s, size_t len)
+{
+	x->argv[x->a] = s;
+	x->lens[x->a++] = len;
+}
+
+/* Append a number as an argument. */
+static void
+pl_arg_int(struct pl_args *x, long long v)
+{
+	char *t = x->num + PL_NUM * x->nnum++;
+
+	pl_arg(x, t, store_fmt_int(t, v));
+}
+
+/* Append the ops of one group. */
+static void
+pl_group_args(const struct pl_group *g, struct pl_args *x)
+{
+	size_t per = g->op == 'H' ? 2 : 1;
+	const char *op = g->op == 'H' ? "H" : g->op == 'I' ? "I" : "P";
+	char *key = x->num + PL_NUM * x->nnum++;
+	size_t at = store_fmt_int(key, g->key), nz = 0;
+
+	for (size_t i = 0; g->op == 'I' && i < g->n; i++)
+		nz += g->sum[i] != 0;
+	if (nz > 0) {           /* "I" key n, then field, delta pairs */
+		pl_arg(x, op, 1);
+		pl_arg(x, key, at);
+		pl_arg_int(x, (long long)nz);
 	}
-	return a;
+	for (size_t i = 0; nz > 0 && i < g->n; i++) {
+		if (g->sum[i] == 0)
+			continue;
+		pl_arg(x, g->item[i], strlen(g->item[i]));
+		pl_arg_int(x, g->sum[i]);
+	}
+	for (size_t from = 0; g->op != 'I' && from < g->n; from += PL_CHUNK) {
+		size_t n = g->n - from < PL_CHUNK ? g->n - from : PL_CHUNK;
+
+		pl_arg(x, op, 1);
+		pl_arg(x, key, at);
+		pl_arg_int(x, (long long)n);
+		for (size_t j = from * per; j < (from + n) * per; j++)
+			pl_arg(x, g->item[j], strlen(g->item[j]));
+	}
+}
+
+/* The product's HSET group, to go last with kpos as its last field
+ * (one command fewer), or NULL: it has none, or an increment of the
+ * product touches one of its fields (the order of the two groups then
+ * matters). */
+static struct pl_group *
+pl_group_product(struct pl_groups *gs)
+{
+	struct pl_group *h = NULL, *inc = NULL;
+
+	for (size_t i = 0; i < gs->n; i++)
+		if (gs->g[i].key == 1 && gs->g[i].op == 'H')
+			h = &gs->g[i];
+		else if (gs->g[i].key == 1 && gs->g[i].op == 'I')
+			inc = &gs->g[i];
+	for (size_t i = 0; h != NULL && inc != NULL && i < inc->n; i++)
+		if (pl_group_find(h, inc->item[i]) != 0)
+			return NULL;
+	return h;
 }
 
 /* Build and send the write script call of one product. */
@@ -1274,56 +1373,65 @@ pl_send_write(struct pipeline *pl, size_t idx)
 {
 	struct pl_prod *p = &pl->prods[idx];
 	struct effects *fx = &p->fx;
-	struct pl_keys k = { .n = 7 };
+	struct pl_keys k = { .n = 0 };
 	struct pl_groups gs = { 0 };
-	char newpos[48], ttl[24], ttlidx[64 * 8] = "", nkeys[24];
-	const char *kinds[7] = { "product", "arms", "offers", "orders",
-	    "views", "pps", "outbox" };
-	char (*idxs)[12], (*cnts)[12];
-	size_t a = 0, ci = 0, nchunks = 0;
-	const char **argv;
+	struct pl_group *last = NULL;
+	struct fx_write prod = { .key = FX_PRODUCT };
+	struct pl_args x = { 0 };
+	char newpos[48];
+	size_t nchunks = 0, nmax;
 
-	k.names = calloc(7 + fx->nw, sizeof(*k.names));
-	if (k.names == NULL)
+	k.names = malloc((fx->nw + 1) * (sizeof(*k.names) + sizeof(*k.lens) +
+	    sizeof(*k.kind) + sizeof(*k.date)));
+	k.ttl = malloc(12 * (fx->nw + 1));
+	if (k.names == NULL || k.ttl == NULL)
 		fatalx("out of memory");
-	for (int i = 0; i < 7; i++)
-		store_key(pl->st, k.names[i], sizeof(k.names[i]), "{%s}:%s",
-		    p->ps.product_id, kinds[i]);
+	k.lens = (size_t *)(k.names + fx->nw + 1);
+	k.date = (const char **)(k.lens + fx->nw + 1);
+	k.kind = (enum fx_key *)(k.date + fx->nw + 1);
+	k.ttl[0] = '\0';
+	pl_key_index(pl, &k, p->ps.product_id, &prod);  /* KEYS[1] */
 	for (size_t i = 0; i < fx->nw; i++)
 		pl_group_add(&gs, &fx->w[i], pl_key_index(pl, &k,
 		    p->ps.product_id, &fx->w[i]));
 	for (size_t i = 0; i < gs.n; i++)
 		nchunks += gs.g[i].n / PL_CHUNK + 1;
-	for (int i = 0; i < k.nttl; i++)
-		snprintf(ttlidx + strlen(ttlidx), sizeof(ttlidx) -
-		    strlen(ttlidx), "%s%d", i ? "," : "", k.ttl_idx[i]);
 	product_state_kpos(&p->ps, newpos, sizeof(newpos));
-	snprintf(ttl, sizeof(ttl), "%lld",
-	    (long long)pl->cfg->redis.day_ttl_days * 86400);
-	snprintf(nkeys, sizeof(nkeys), "%zu", k.n);
-	argv = calloc(7 + k.n + 4 * fx->nw + 3 * nchunks, sizeof(*argv));
-	idxs = calloc(gs.n + 1, sizeof(*idxs));
-	cnts = calloc(nchunks + 1, sizeof(*cnts));
-	if (argv == NULL || idxs == NULL || cnts == NULL)
+	if (newpos[0] != '\0' && (last = pl_group_product(&gs)) != NULL) {
+		pl_group_room(last);    /* kpos, the last field it writes */
+		last->item[2 * last->n] = "kpos";
+		last->item[2 * last->n++ + 1] = newpos;
+	}
+	nmax = 8 + k.n + 4 * fx->nw + 3 * nchunks + 2;
+	x.argv = malloc(nmax * (sizeof(*x.argv) + sizeof(*x.lens)));
+	x.num = malloc(PL_NUM * (4 + fx->nw + 2 * gs.n + nchunks));
+	if (x.argv == NULL || x.num == NULL)
 		fatalx("out of memory");
-	argv[a++] = "EVALSHA";
-	argv[a++] = store_sha_write(pl->st);
-	argv[a++] = nkeys;
+	x.lens = (size_t *)(x.argv + nmax);
+	pl_arg(&x, "EVALSHA", 7);
+	pl_arg(&x, store_sha_write(pl->st), strlen(store_sha_write(pl->st)));
+	pl_arg_int(&x, (long long)k.n);
 	for (size_t i = 0; i < k.n; i++)
-		argv[a++] = k.names[i];
-	argv[a++] = p->kpos;
+		pl_arg(&x, k.names[i], k.lens[i]);
+	pl_arg(&x, p->kpos, strlen(p->kpos));
 	/* the script writes kpos last: if a command before it fails, the
 	 * batch is retried whole, not half-skipped (no rollback in Redis) */
-	argv[a++] = newpos;
-	argv[a++] = ttl;
-	argv[a++] = ttlidx;
+	if (last != NULL)
+		pl_arg(&x, "", 0);      /* the product's last HSET has it */
+	else
+		pl_arg(&x, newpos, strlen(newpos));
+	pl_arg_int(&x, (long long)pl->cfg->redis.day_ttl_days * 86400);
+	pl_arg(&x, k.ttl, k.nttl);
 	for (size_t i = 0; i < gs.n; i++)
-		a = pl_group_args(&gs.g[i], argv, a, &idxs[i], cnts, &ci);
-	pl_send(pl, pl_write_cb, idx, (int)a, argv, NULL);
-	free(argv);
-	free(idxs);
-	free(cnts);
+		if (&gs.g[i] != last)
+			pl_group_args(&gs.g[i], &x);
+	if (last != NULL)
+		pl_group_args(last, &x);
+	pl_send(pl, pl_write_cb, idx, (int)x.a, x.argv, x.lens);
+	free(x.argv);
+	free(x.num);
 	free(k.names);
+	free(k.ttl);
 	pl_groups_free(&gs);
 }
 

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * store.c - hiredis async connection with reconnect and script loading,
- * and the one-step read of a product's state.
+ * and the one-step read of a product's state.  Commands are formatted
+ * here (store_format) and handed to hiredis ready to send.
  */
 #include "store.h"
 #include "clock.h"
@@ -18,11 +19,12 @@
 /*
  * Apply a batch's writes to one product if nobody moved it meanwhile.
  * KEYS[1] is the product hash.  ARGV: expected kpos, new kpos (written
- * last; "": none), TTL seconds for keys first created here, comma list of
- * key indexes that get the TTL, then operations: "H" key n f1 v1 ... fn vn
- * (HSET), "I" key field delta (HINCRBY), "P" key n e1 ... en (PFADD), keys
- * as indexes into KEYS.  Returns 1, or an error "CONFLICT <kpos>", or
- * "INVALID <key>: <why>; nothing written".
+ * last; "": none, or the caller wrote it as the last field of the last
+ * HSET on KEYS[1]), TTL seconds for keys first created here, comma list
+ * of key indexes that get the TTL, then operations: "H" key n f1 v1 ... fn
+ * vn (HSET), "I" key n f1 d1 ... fn dn (HINCRBY of each field by its
+ * delta, n >= 1), "P" key n e1 ... en (PFADD), keys as indexes into KEYS.  Returns 1, or an error "CONFLICT <kpos>",
+ * or "INVALID <key>: <why>; nothing written".
  *
  * Redis does not roll a script back: a command that fails midway leaves
  * the writes before it.  So before writing anything the script checks
@@ -31,42 +33,67 @@
  * HINCRBY parses one and stays within 64 bits); a key that fails the check
  * fails the call with nothing changed.  (Past maxmemory Redis refuses a
  * script's first write, never one after it.)
+ *
+ * Each check is a command the script needs anyway, or the cheapest that
+ * fails on the wrong type, through redis.pcall: the HGET of kpos checks
+ * KEYS[1]; the HMGET of the counters a hash's increments need checks that
+ * hash; the TTL a dated key needs says whether it exists (a key that does
+ * not needs no check); GETRANGE 0 3 checks a HyperLogLog ("HYLL", or none);
+ * HLEN any other hash.  The key of the first write is not checked before:
+ * that write is the first change, so its own WRONGTYPE fails the call
+ * with nothing written, and once it succeeded the key has the type.
  */
 static const char store_lua_write[] =
 "local function bad(k, why)\n"
 "  return redis.error_reply('INVALID ' .. k .. ': ' .. why .. '; nothing written')\n"
 "end\n"
-"local t1 = redis.call('TYPE', KEYS[1]).ok\n"
-"if t1 ~= 'hash' and t1 ~= 'none' then return bad(KEYS[1], 'a ' .. t1 .. ', not a hash') end\n"
-"local cur = redis.call('HGET', KEYS[1], 'kpos') or ''\n"
+"local function failed(r) return type(r) == 'table' and r.err ~= nil end\n"
+"local cur = redis.pcall('HGET', KEYS[1], 'kpos')\n"
+"if failed(cur) then return bad(KEYS[1], 'not a hash') end\n"
+"cur = cur or ''\n"
 "if cur ~= ARGV[1] then return redis.error_reply('CONFLICT ' .. cur) end\n"
 "local want, flds, dels, order = {}, {}, {}, {}\n"
-"local i = 5\n"
-"while i <= #ARGV do\n"
-"  local op, x = ARGV[i], tonumber(ARGV[i + 1])\n"
+"local opi, opx, opn, nops, i, nargv = {}, {}, {}, 0, 5, #ARGV\n"
+"while i <= nargv do\n"
+"  local op, x, n = ARGV[i], tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2])\n"
 "  local w = op == 'P' and 'hll' or 'hash'\n"
+"  nops = nops + 1; opi[nops] = i; opx[nops] = x; opn[nops] = n\n"
 "  if want[x] == nil then want[x] = w; order[#order + 1] = x\n"
 "  elseif want[x] ~= w then return bad(KEYS[x], 'both a hash and a HyperLogLog') end\n"
 "  if op == 'I' then\n"
 "    if flds[x] == nil then flds[x] = {}; dels[x] = {} end\n"
-"    flds[x][#flds[x] + 1] = ARGV[i + 2]\n"
-"    dels[x][#dels[x] + 1] = tonumber(ARGV[i + 3])\n"
-"    i = i + 4\n"
-"  elseif op == 'H' then i = i + 3 + 2 * tonumber(ARGV[i + 2])\n"
-"  else i = i + 3 + tonumber(ARGV[i + 2]) end\n"
+"    local f, d = flds[x], dels[x]\n"
+"    for j = i + 3, i + 1 + 2 * n, 2 do\n"
+"      f[#f + 1] = ARGV[j]\n"
+"      d[#d + 1] = tonumber(ARGV[j + 1])\n"
+"    end\n"
+"  end\n"
+"  i = i + 3 + (op == 'P' and n or 2 * n)\n"
 "end\n"
+"if want[1] == 'hll' then return bad(KEYS[1], 'both a hash and a HyperLogLog') end\n"
+"local ttl, known, gone, exp = tonumber(ARGV[3]), {}, {}, {}\n"
+"for idx in string.gmatch(ARGV[4], '%d+') do\n"
+"  local x = tonumber(idx)\n"
+"  local t = redis.call('TTL', KEYS[x])\n"
+"  known[x] = true\n"
+"  gone[x] = t == -2\n"
+"  if t == -1 or (t == -2 and want[x] ~= nil) then exp[#exp + 1] = KEYS[x] end\n"
+"end\n"
+"local first = opx[1]\n"
 "for _, x in ipairs(order) do\n"
 "  local k = KEYS[x]\n"
-"  local t = redis.call('TYPE', k).ok\n"
-"  if want[x] == 'hash' and t ~= 'hash' and t ~= 'none' then\n"
-"    return bad(k, 'a ' .. t .. ', not a hash')\n"
-"  end\n"
-"  if want[x] == 'hll' and t ~= 'none' and (t ~= 'string' or\n"
-"      redis.call('GETRANGE', k, 0, 3) ~= 'HYLL') then\n"
-"    return bad(k, 'not a HyperLogLog')\n"
-"  end\n"
-"  if flds[x] ~= nil and t == 'hash' then\n"
-"    local v = redis.call('HMGET', k, unpack(flds[x]))\n"
+"  if gone[x] or (flds[x] == nil and (x == 1 or x == first)) then\n"
+"  elseif want[x] == 'hll' then\n"
+"    local g = redis.pcall('GETRANGE', k, 0, 3)\n"
+"    if failed(g) or (g ~= 'HYLL' and (g ~= '' or known[x] or\n"
+"        redis.call('EXISTS', k) == 1)) then\n"
+"      return bad(k, 'not a HyperLogLog')\n"
+"    end\n"
+"  elseif flds[x] == nil then\n"
+"    if failed(redis.pcall('HLEN', k)) then return bad(k, 'not a hash') end\n"
+"  else\n"
+"    local v = redis.pcall('HMGET', k, unpack(flds[x]))\n"
+"    if failed(v) then return bad(k, 'not a hash') end\n"
 "    for j = 1, #flds[x] do\n"
 "      if v[j] then\n"
 "        if #v[j] > 20 or (v[j] ~= '0' and\n"
@@ -81,28 +108,31 @@ static const char store_lua_write[] =
 "    end\n"
 "  end\n"
 "end\n"
-"i = 5\n"
-"while i <= #ARGV do\n"
-"  local op, k = ARGV[i], KEYS[tonumber(ARGV[i + 1])]\n"
+"local call = redis.pcall\n"
+"for o = 1, nops do\n"
+"  local i, n = opi[o], opn[o]\n"
+"  local op, k, r = ARGV[i], KEYS[opx[o]]\n"
 "  if op == 'I' then\n"
-"    redis.call('HINCRBY', k, ARGV[i + 2], ARGV[i + 3])\n"
-"    i = i + 4\n"
+"    r = call('HINCRBY', k, ARGV[i + 3], ARGV[i + 4])\n"
+"  elseif op == 'H' then\n"
+"    r = call('HSET', k, unpack(ARGV, i + 3, i + 2 + 2 * n))\n"
 "  else\n"
-"    local n = tonumber(ARGV[i + 2])\n"
-"    if op == 'H' then\n"
-"      redis.call('HSET', k, unpack(ARGV, i + 3, i + 2 + 2 * n))\n"
-"      i = i + 3 + 2 * n\n"
-"    else\n"
-"      redis.call('PFADD', k, unpack(ARGV, i + 3, i + 2 + n))\n"
-"      i = i + 3 + n\n"
+"    r = call('PFADD', k, unpack(ARGV, i + 3, i + 2 + n))\n"
+"  end\n"
+"  if call ~= redis.call then\n"
+"    if failed(r) then\n"
+"      if string.sub(r.err, 1, 9) ~= 'WRONGTYPE' then return r end\n"
+"      return bad(k, op == 'P' and 'not a HyperLogLog' or 'not a hash')\n"
+"    end\n"
+"    call = redis.call\n"
+"  end\n"
+"  if op == 'I' then\n"
+"    for j = i + 5, i + 1 + 2 * n, 2 do\n"
+"      call('HINCRBY', k, ARGV[j], ARGV[j + 1])\n"
 "    end\n"
 "  end\n"
 "end\n"
-"local ttl = tonumber(ARGV[3])\n"
-"for idx in string.gmatch(ARGV[4], '%d+') do\n"
-"  local k = KEYS[tonumber(idx)]\n"
-"  if redis.call('TTL', k) == -1 then redis.call('EXPIRE', k, ttl) end\n"
-"end\n"
+"for _, k in ipairs(exp) do redis.call('EXPIRE', k, ttl) end\n"
 "if ARGV[2] ~= '' then redis.call('HSET', KEYS[1], 'kpos', ARGV[2]) end\n"
 "return 1\n";
 
@@ -162,9 +192,18 @@ struct store {
 	int up;
 	int pending_setup;
 	char sha_write[48], sha_shop[48], sha_content[48];
+	char *out;                      /* a command in the protocol's form */
+	size_t outcap;
+	size_t *lens;                   /* argument lengths when not given */
+	size_t lenscap;
+	const char **argv;              /* store_load()'s HMGET arguments */
+	size_t argvcap;
 };
 
 static void store_connect(struct store *st);
+
+#define STORE_OUT_KEEP (1 << 20)        /* scratch bytes kept between
+					   commands */
 
 /* Key name with the prefix. */
 const char *
@@ -178,6 +217,98 @@ store_key(const struct store *st, char *buf, size_t len, const char *fmt, ...)
 		vsnprintf(buf + n, len - (size_t)n, fmt, ap);
 	va_end(ap);
 	return buf;
+}
+
+/* Key name with the prefix, from strings (see store.h). */
+size_t
+store_keycat(const struct store *st, char *buf, size_t len, ...)
+{
+	va_list ap;
+	const char *s = st->cfg->key_prefix;
+	size_t n = 0;
+
+	if (len == 0)
+		return 0;
+	va_start(ap, len);
+	for (; s != NULL; s = va_arg(ap, const char *)) {
+		size_t l = strlen(s);
+
+		if (l > len - 1 - n)
+			l = len - 1 - n;
+		memcpy(buf + n, s, l);
+		n += l;
+	}
+	va_end(ap);
+	buf[n] = '\0';
+	return n;
+}
+
+/* Decimal text of an integer (see store.h). */
+size_t
+store_fmt_int(char *buf, long long v)
+{
+	unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v :
+	    (unsigned long long)v;
+	char tmp[24];
+	size_t n = 0, i = 0;
+
+	do {
+		tmp[n++] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u != 0);
+	if (v < 0)
+		buf[i++] = '-';
+	while (n > 0)
+		buf[i++] = tmp[--n];
+	buf[i] = '\0';
+	return i;
+}
+
+/* Make room for need bytes in a scratch buffer of the store. */
+static void *
+store_room(void *p, size_t *cap, size_t need, size_t sz)
+{
+	if (need <= *cap)
+		return p;
+	*cap = need * 2;
+	if ((p = realloc(p, *cap * sz)) == NULL)
+		fatalx("out of memory");
+	return p;
+}
+
+/*
+ * A command in the protocol's form (*argc, then $len and the bytes per
+ * argument) into st->out; returns its length.  hiredis would format it
+ * with sdscatfmt() and, without lens, a strlen() per argument.
+ */
+static size_t
+store_format(struct store *st, int argc, const char **argv,
+    const size_t *lens)
+{
+	size_t need = 16, o;
+
+	if (lens == NULL) {
+		st->lens = store_room(st->lens, &st->lenscap, (size_t)argc + 1,
+		    sizeof(*st->lens));
+		for (int i = 0; i < argc; i++)
+			st->lens[i] = strlen(argv[i]);
+		lens = st->lens;
+	}
+	for (int i = 0; i < argc; i++)
+		need += lens[i] + 26;   /* "$", 20 digits, 2 CRLF */
+	st->out = store_room(st->out, &st->outcap, need, 1);
+	st->out[0] = '*';
+	o = 1 + store_fmt_int(st->out + 1, argc);
+	for (int i = 0; i < argc; i++) {
+		memcpy(st->out + o, "\r\n$", 3);
+		o += 3;
+		o += store_fmt_int(st->out + o, (long long)lens[i]);
+		memcpy(st->out + o, "\r\n", 2);
+		memcpy(st->out + o + 2, argv[i], lens[i]);
+		o += 2 + lens[i];
+	}
+	memcpy(st->out + o, "\r\n", 2);
+	return o + 2;
 }
 
 /* Error reply starting with word. */
@@ -315,10 +446,15 @@ store_send(struct store *st, redisCallbackFn *fn, void *priv, int argc,
 		fatalx("out of memory");
 	*c = (struct store_cmd){ st, fn, priv, clock_mono_ms(), st->tail,
 	    NULL };
-	if (redisAsyncCommandArgv(st->ac, store_reply_cb, c, argc, argv,
-	    lens) != REDIS_OK) {
+	if (redisAsyncFormattedCommand(st->ac, store_reply_cb, c,
+	    st->out, store_format(st, argc, argv, lens)) != REDIS_OK) {
 		free(c);
 		return -1;
+	}
+	if (st->outcap > STORE_OUT_KEEP) {      /* after a huge command */
+		free(st->out);
+		st->out = NULL;
+		st->outcap = 0;
 	}
 	if (st->tail != NULL)
 		st->tail->next = c;
@@ -496,6 +632,9 @@ store_free(struct store *st)
 		st->ac = NULL;
 		redisAsyncFree(ac);
 	}
+	free(st->out);
+	free(st->lens);
+	free(st->argv);
 	free(st);
 }
 
@@ -543,19 +682,14 @@ static int
 store_queued_hmget(struct store *st, const char *key,
     const char *const *fields, size_t n)
 {
-	const char **argv;
-	int rc;
-
 	if (n == 0)
 		return 0;
-	if ((argv = calloc(n + 2, sizeof(*argv))) == NULL)
-		fatalx("out of memory");
-	argv[0] = "HMGET";
-	argv[1] = key;
-	memcpy(argv + 2, fields, n * sizeof(*argv));
-	rc = store_queued(st, (int)n + 2, argv);
-	free(argv);
-	return rc;
+	st->argv = store_room(st->argv, &st->argvcap, n + 2,
+	    sizeof(*st->argv));
+	st->argv[0] = "HMGET";
+	st->argv[1] = key;
+	memcpy(st->argv + 2, fields, n * sizeof(*st->argv));
+	return store_queued(st, (int)n + 2, st->argv);
 }
 
 /* Read a product's state in one step (see store.h). */
@@ -563,16 +697,19 @@ int
 store_load(struct store *st, const char *product_id,
     const struct store_load_ask *ask, redisCallbackFn *fn, void *priv)
 {
-	static const char *const kinds[STORE_LOAD_PARTS] = { "product",
-	    "arms", "offers", "orders", "views", "outbox", "offers" };
+	static const char *const kinds[STORE_LOAD_PARTS] = { "}:product",
+	    "}:arms", "}:offers", "}:orders", "}:views", "}:outbox",
+	    "}:offers" };
 	const char *multi[1] = { "MULTI" }, *exec[1] = { "EXEC" };
 	const char *hgetall[2] = { "HGETALL", NULL };
 	char keys[STORE_LOAD_PARTS][400];
 	int bad = 0;
 
-	for (int k = 0; k < STORE_LOAD_PARTS; k++)
-		store_key(st, keys[k], sizeof(keys[k]), "{%s}:%s", product_id,
-		    kinds[k]);
+	for (int k = 0; k < STORE_LOAD_ALL_OFFERS; k++)
+		store_keycat(st, keys[k], sizeof(keys[k]), "{", product_id,
+		    kinds[k], (const char *)NULL);
+	memcpy(keys[STORE_LOAD_ALL_OFFERS], keys[STORE_LOAD_OFFERS],
+	    sizeof(keys[0]));
 	if (store_queued(st, 1, multi) == -1)
 		return -1;
 	for (int k = STORE_LOAD_PRODUCT; k <= STORE_LOAD_ARMS; k++) {

@@ -38,7 +38,9 @@ void store_free(struct store *st);
 /* Nonzero when commands may be sent. */
 int store_up(const struct store *st);
 
-/* Queue a command; 0, or -1 when the store is down. */
+/* Queue a command; 0, or -1 when the store is down.  lens (NULL: strlen
+ * of each) gives the arguments' lengths; the store formats the protocol
+ * itself and the arguments may be freed once this returns. */
 int store_command(struct store *st, redisCallbackFn *fn, void *priv,
     int argc, const char **argv, const size_t *lens);
 
@@ -91,6 +93,16 @@ const char *store_sha_content(const struct store *st);
 /* Key names: prefix + ... into buf; return buf. */
 const char *store_key(const struct store *st, char *buf, size_t len,
     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* The same without a format, for the hot paths: prefix and the strings
+ * up to a NULL into buf (cut to len - 1 bytes, NUL-terminated); returns
+ * the length written. */
+size_t store_keycat(const struct store *st, char *buf, size_t len, ...)
+    __attribute__((sentinel));
+
+/* The decimal text of v into buf (at least 21 bytes, NUL-terminated);
+ * returns its length. */
+size_t store_fmt_int(char *buf, long long v);
 
 /* Nonzero if the reply is an error whose text starts with word. */
 int store_reply_is(const redisReply *r, const char *word);

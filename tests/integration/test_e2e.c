@@ -1413,6 +1413,111 @@ test_plans_survive_restart(void **state)
 	harness_pass(h);
 }
 
+/* ---- test 10: the write script refuses a key of the wrong type ---- */
+
+/* Run a Redis command (no reply wanted) or fail the test. */
+static void
+twc_redis(struct harness *h, const char *cmd, const char *key,
+    const char *arg1, const char *arg2)
+{
+	redisReply *r = arg2 != NULL ? redisCommand(h->rc, "%s %s %s %s", cmd,
+	    key, arg1, arg2) : arg1 != NULL ? redisCommand(h->rc, "%s %s %s",
+	    cmd, key, arg1) : redisCommand(h->rc, "%s %s", cmd, key);
+
+	if (r == NULL || r->type == REDIS_REPLY_ERROR)
+		fail_msg("%s %s: %s", cmd, key, r != NULL ? r->str :
+		    h->rc->errstr);
+	freeReplyObject(r);
+}
+
+/*
+ * Send a view of customer and wait until the daemon logged the refusal
+ * want ("INVALID <key>: <why>; nothing written") for it; then the
+ * product's kpos must still be kpos and the customer have no view record.
+ */
+static void
+twc_refused(struct harness *h, const char *prod, const char *customer,
+    int64_t ts, const char *kpos, const char *want)
+{
+	char key[256], *log = NULL, *pos, *view;
+	int64_t until = harness_now_ms() + WAIT_MS;
+	redisReply *r;
+
+	send_event(h, prod, view_event("shop-twc", prod, customer, ts));
+	H_OK(h, harness_flush(h));
+	while (harness_now_ms() < until) {
+		free(log);
+		if ((log = harness_read_file(h->daemon.log)) != NULL &&
+		    strstr(log, want) != NULL)
+			break;
+		harness_sleep_ms(100);
+	}
+	print_message("waited for \"%s\"\n", want);
+	assert_non_null(log);
+	assert_non_null(strstr(log, want));
+	free(log);
+	pkey(key, sizeof(key), prod, "product");
+	H_OK(h, harness_hget(h, key, "kpos", &pos));
+	assert_non_null(pos);
+	assert_string_equal(pos, kpos);
+	free(pos);
+	pkey(key, sizeof(key), prod, "views");
+	if ((r = redisCommand(h->rc, "TYPE %s", key)) == NULL)
+		fail_msg("TYPE %s: %s", key, h->rc->errstr);
+	if (r->type == REDIS_REPLY_STATUS && strcmp(r->str, "hash") == 0) {
+		H_OK(h, harness_hget(h, key, customer, &view));
+		assert_null(view);
+	}
+	freeReplyObject(r);
+}
+
+/*
+ * Redis does not roll a script back, so the write script checks every key
+ * before its first write (docs/reliability.md, "The write script"): a
+ * counter that is not an integer (the HMGET check), a dated key of the
+ * wrong type (found by its TTL, then the HMGET).  Each is refused with
+ * nothing written (the product's kpos unchanged, no view record) and, once
+ * the key is repaired, the retried batch applies the view exactly once.
+ * (A view's other keys are read by the load, which fails first on a
+ * wrong type; tests/fault/run.sh corrupt covers the HyperLogLogs.)
+ */
+static void
+test_write_checks(void **state)
+{
+	struct harness *h = *state;
+	static const char *const prod[] = { "twc-p0" };
+	static const int64_t price[] = { 5000 };
+	char pk[256], views[256], day[256], want[512], *kpos;
+	int64_t ts = harness_now_ms();
+
+	catalog(h, "shop-twc", prod, price, 1);
+	pkey(pk, sizeof(pk), prod[0], "product");
+	pkey(views, sizeof(views), prod[0], "views");
+	day_key(day, sizeof(day), prod[0], ts);
+	H_OK(h, harness_hget(h, pk, "kpos", &kpos));
+	assert_non_null(kpos);
+
+	twc_redis(h, "HSET", day, "pv", "many");
+	snprintf(want, sizeof(want), "INVALID %s: field pv is not an "
+	    "integer; nothing written", day);
+	twc_refused(h, prod[0], "twc-c1", ts, kpos, want);
+	assert_int_equal(harness_exists(h, views), 0);
+	twc_redis(h, "HDEL", day, "pv", NULL);
+	assert_int_equal(wait_day_counter(h, prod[0], ts, "pv", 1), 1);
+	free(kpos);
+	H_OK(h, harness_hget(h, pk, "kpos", &kpos));
+
+	twc_redis(h, "DEL", day, NULL, NULL);
+	twc_redis(h, "RPUSH", day, "not-a-hash", NULL);
+	snprintf(want, sizeof(want), "INVALID %s: not a hash; nothing written",
+	    day);
+	twc_refused(h, prod[0], "twc-c3", ts, kpos, want);
+	twc_redis(h, "DEL", day, NULL, NULL);
+	assert_int_equal(wait_day_counter(h, prod[0], ts, "pv", 1), 1);
+	free(kpos);
+	harness_pass(h);
+}
+
 /* ---- fixtures ---- */
 
 static struct harness harness_e2e, harness_cfg;
@@ -1468,6 +1573,7 @@ main(void)
 		T(test_dead_letters),
 		T(test_duplicates_apply_once),
 		T(test_end_plan),
+		T(test_write_checks),
 		T(test_ctl_plans),
 		T(test_plans_survive_restart),
 	};
