@@ -335,7 +335,10 @@ selfcheck() {
 	field=$(redis-cli -p "$rport" hkeys "$orders" | head -1)
 	redis-cli -p "$rport" hincrby "$day" pv 1 >/dev/null
 	redis-cli -p "$rport" hdel "$orders" "$field" >/dev/null
-	id=$(head -1 "$dir/offers.jsonl" | sed 's/.*"offer_id":"\([^"]*\)".*/\1/')
+	# the first offer: the topic also carries promotion_deactivated
+	# messages, which have no offer_id
+	id=$(sed -n 's/.*"offer_id":"\([^"]*\)".*/\1/p' "$dir/offers.jsonl" | head -1)
+	[ -n "$id" ] || { say "self-check: no offer on the offers topic"; return 1; }
 	grep -v "\"offer_id\":\"$id\"" "$dir/offers.jsonl" >"$dir/offers.cut" || true
 	if "$tool" check -c "$dir/sp.conf" --input "$dir/input.tsv" \
 		--offers "$dir/offers.cut" --dead "$dir/dead.jsonl" >"$dir/selfcheck.out" 2>&1; then
