@@ -2595,8 +2595,8 @@ pipeline_new(struct event_base *base, const struct sp_config *cfg,
 	pl->flight_ev = evtimer_new(base, pl_flight_retry_cb, pl);
 	pl->alive_ev = event_new(base, -1, EV_PERSIST, pl_alive_cb, pl);
 	pl->ahead_ev = evtimer_new(base, pl_ahead_cb, pl);
-	if (pl->ahead_ev == NULL || pl->peer == NULL || pl->raw == NULL || pl->msgs == NULL ||
-	    pl->peer->raw == NULL || pl->peer->msgs == NULL ||
+	if (pl->ahead_ev == NULL || pl->peer == NULL || pl->raw == NULL ||
+	    pl->msgs == NULL || pl->peer->raw == NULL || pl->peer->msgs == NULL ||
 	    pl->retry_ev == NULL || pl->peer->retry_ev == NULL ||
 	    pl->kick_ev == NULL || pl->flight_ev == NULL ||
 	    pl->alive_ev == NULL || pl->commit_ev == NULL ||

@@ -169,7 +169,8 @@ static void
 sg_send(struct sg_job *job, redisCallbackFn *fn, struct sg_cell *c,
     int argc, const char **argv)
 {
-	if (job->sg != NULL && store_command(job->sg->st, fn, c, argc, argv, NULL) == 0)
+	if (job->sg != NULL &&
+	    store_command(job->sg->st, fn, c, argc, argv, NULL) == 0)
 		job->pending++;
 	else if (!job->failed) {
 		job->failed = 1;

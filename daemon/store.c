@@ -23,8 +23,9 @@
  * HSET on KEYS[1]), TTL seconds for keys first created here, comma list
  * of key indexes that get the TTL, then operations: "H" key n f1 v1 ... fn
  * vn (HSET), "I" key n f1 d1 ... fn dn (HINCRBY of each field by its
- * delta, n >= 1), "P" key n e1 ... en (PFADD), keys as indexes into KEYS.  Returns 1, or an error "CONFLICT <kpos>",
- * or "INVALID <key>: <why>; nothing written".
+ * delta, n >= 1), "P" key n e1 ... en (PFADD), keys as indexes into
+ * KEYS.  Returns 1, or an error "CONFLICT <kpos>", or "INVALID <key>:
+ * <why>; nothing written".
  *
  * Redis does not roll a script back: a command that fails midway leaves
  * the writes before it.  So before writing anything the script checks
