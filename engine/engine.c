@@ -1115,6 +1115,14 @@ engine_budget_advance(struct plan_runtime *rt, int64_t ts)
 	rt->resv_upto = now;
 }
 
+/* The units an offer's expected cost counts: one, or its min_qty if that
+ * is more (the worst case's ENGINE_BUDGET_UNITS are for the cap only). */
+static int64_t
+engine_budget_units(int64_t min_qty)
+{
+	return min_qty > 1 ? min_qty : 1;
+}
+
 /* The conversion rate an offer's expected cost counts: a high estimate,
  * the posterior mean plus two standard deviations. */
 static double
@@ -1219,8 +1227,9 @@ engine_budget_admit(const struct engine_params *ep,
 
 	if (p->budget < 0)
 		return 0;
-	/* the high-estimate conversion of the offer's worst case */
-	exp = engine_budget_rate(ep, ps, p, ctx, level) * (double)worst;
+	/* the high-estimate conversion of the offer's expected units */
+	exp = worst > 0 ? engine_budget_rate(ep, ps, p, ctx, level) *
+	    (double)per * (double)engine_budget_units(co->min_qty) : 0;
 	engine_budget_advance(rt, in->ev->ts);
 	engine_budget_roll(rt, day);
 	engine_budget_room(p, day, in->ev->ts, worst, exp, &room);

@@ -2961,6 +2961,57 @@ test_budget_cap_reserves_worst_case(void **state)
 	fix_release(&f);
 }
 
+/*
+ * The spread counts an offer's expected cost at one unit (its min_qty if
+ * more), not at the cap's worst case of ENGINE_BUDGET_UNITS: the live
+ * high expected cost of one 10% offer of 10000 is about the level's high
+ * conversion estimate times 1000, half of what two units would hold.
+ */
+static void
+test_budget_spread_counts_one_unit(void **state)
+{
+	struct fix f;
+	char j[768], body[512], d0[ENGINE_DATE_MAX];
+	struct bud_offer bo;
+	int64_t ts = T0 + HOUR_MS;
+	double lo = 1.0, hi = 0.0;
+
+	(void)state;
+	bud_date(0, d0);
+	snprintf(body, sizeof(body), "{\"name\":\"b\",\"shop_id\":\"s-1\","
+	    "\"products\":[\"p-1\"],\"discount_min_pct\":10,"
+	    "\"discount_max_pct\":10,\"days\":7,\"budget\":1000000}");
+	fix_init(&f, "p-1", body);
+	f.ep.holdout_pct = 0;
+	apply(&f, ev_product(j, sizeof(j), T0, "p-1", 10000), 0, d0);
+	apply(&f, ev_view(j, sizeof(j), ts, "p-1", "c-0"), 0, d0);
+	/* the high estimate of every level, with or without this view */
+	for (int l = 0; l < f.ps.arms.nlevels; l++) {
+		double m = bandit_mean(&f.ps.arms, &f.plan.rt, 0, l,
+		    &f.ep.bandit);
+
+		for (int v = 0; v < 2; v++) {
+			double n = f.ps.arms.n[0][l] - v +
+			    f.ep.bandit.prior_strength;
+			double r = m + 2.0 * sqrt(m * (1.0 - m) / (n > 1.0 ?
+			    n : 1.0));
+
+			lo = r < lo ? r : lo;
+			hi = r > hi ? r : hi;
+		}
+	}
+	assert_true(bud_offer(&f.fx, &bo));
+	assert_true(bo.list - bo.offer == 1000 && bo.min_qty <= 1);
+	assert_true(f.plan.rt.resv_worst == 2000);
+	print_message("live expected cost %.2f, rates %.4f-%.4f\n",
+	    f.plan.rt.resv_exp, lo, hi);
+	/* one unit, give or take the estimate's move with this view (two
+	 * units would be twice it) */
+	assert_true(f.plan.rt.resv_exp >= 0.75 * lo * 1000.0);
+	assert_true(f.plan.rt.resv_exp <= 1.25 * hi * 1000.0);
+	fix_release(&f);
+}
+
 /* The range check refuses any price outside [min, max] of the list. */
 static void
 test_price_in_range(void **state)
@@ -3195,6 +3246,7 @@ main(void)
 		cmocka_unit_test(test_budget_overrun_counted),
 		cmocka_unit_test(test_budget_cancel_reverses_spend),
 		cmocka_unit_test(test_budget_cap_reserves_worst_case),
+		cmocka_unit_test(test_budget_spread_counts_one_unit),
 		cmocka_unit_test(test_price_in_range),
 		cmocka_unit_test(test_kpos_covers),
 		cmocka_unit_test(test_budget_life_shortens_when_full),
