@@ -2573,6 +2573,25 @@ bud_date(int k, char *buf)
 	strftime(buf, ENGINE_DATE_MAX, "%Y-%m-%d", &tm);
 }
 
+/*
+ * A fixture of one product p-1 listed at 10000 under a 7-day plan that
+ * gives exactly 10% (each offer's worst case is 2 x 1000) with budget
+ * (minor units), no holdout; d0 is the date the catalog event is applied on.
+ */
+static void
+bud_fix_10pct(struct fix *f, int64_t budget, const char *d0)
+{
+	char j[768], body[512];
+
+	snprintf(body, sizeof(body), "{\"name\":\"b\",\"shop_id\":\"s-1\","
+	    "\"products\":[\"p-1\"],\"discount_min_pct\":10,"
+	    "\"discount_max_pct\":10,\"days\":7,\"budget\":%" PRId64 "}",
+	    budget);
+	fix_init(f, "p-1", body);
+	f->ep.holdout_pct = 0;
+	apply(f, ev_product(j, sizeof(j), T0, "p-1", 10000), 0, d0);
+}
+
 /* What an offer of any tool said. */
 struct bud_offer {
 	char offer_id[64];
@@ -2927,7 +2946,7 @@ static void
 test_budget_cap_reserves_worst_case(void **state)
 {
 	struct fix f;
-	char j[768], body[512], d0[ENGINE_DATE_MAX], cust[32];
+	char j[768], d0[ENGINE_DATE_MAX], cust[32];
 	struct bud_offer bo[3];
 	int64_t ts = T0 + 6 * DAY_MS + HOUR_MS;
 
@@ -2935,12 +2954,7 @@ test_budget_cap_reserves_worst_case(void **state)
 	/* the plan's last day: today's share is all of the budget */
 	bud_date(6, d0);
 	/* a 10% discount only: each offer's worst case is 2 x 1000 */
-	snprintf(body, sizeof(body), "{\"name\":\"b\",\"shop_id\":\"s-1\","
-	    "\"products\":[\"p-1\"],\"discount_min_pct\":10,"
-	    "\"discount_max_pct\":10,\"days\":7,\"budget\":5000}");
-	fix_init(&f, "p-1", body);
-	f.ep.holdout_pct = 0;
-	apply(&f, ev_product(j, sizeof(j), T0, "p-1", 10000), 0, d0);
+	bud_fix_10pct(&f, 5000, d0);
 	for (int k = 0; k < 3; k++) {
 		snprintf(cust, sizeof(cust), "c-%d", k);
 		apply(&f, ev_view(j, sizeof(j), ts + k, "p-1", cust), 0, d0);
@@ -2971,19 +2985,14 @@ static void
 test_budget_spread_counts_one_unit(void **state)
 {
 	struct fix f;
-	char j[768], body[512], d0[ENGINE_DATE_MAX];
+	char j[768], d0[ENGINE_DATE_MAX];
 	struct bud_offer bo;
 	int64_t ts = T0 + HOUR_MS;
 	double lo = 1.0, hi = 0.0;
 
 	(void)state;
 	bud_date(0, d0);
-	snprintf(body, sizeof(body), "{\"name\":\"b\",\"shop_id\":\"s-1\","
-	    "\"products\":[\"p-1\"],\"discount_min_pct\":10,"
-	    "\"discount_max_pct\":10,\"days\":7,\"budget\":1000000}");
-	fix_init(&f, "p-1", body);
-	f.ep.holdout_pct = 0;
-	apply(&f, ev_product(j, sizeof(j), T0, "p-1", 10000), 0, d0);
+	bud_fix_10pct(&f, 1000000, d0);
 	apply(&f, ev_view(j, sizeof(j), ts, "p-1", "c-0"), 0, d0);
 	/* the high estimate of every level, with or without this view */
 	for (int l = 0; l < f.ps.arms.nlevels; l++) {
@@ -3059,20 +3068,14 @@ static void
 test_budget_life_shortens_when_full(void **state)
 {
 	struct fix f;
-	char j[768], body[512], d0[ENGINE_DATE_MAX], cust[32];
+	char j[768], d0[ENGINE_DATE_MAX], cust[32];
 	struct bud_offer bo;
 	int64_t ts = T0 + 6 * DAY_MS + HOUR_MS, life = 23 * HOUR_MS, t2;
 
 	(void)state;
 	bud_date(6, d0);
 	for (int big = 0; big < 2; big++) {
-		snprintf(body, sizeof(body), "{\"name\":\"b\",\"shop_id\":"
-		    "\"s-1\",\"products\":[\"p-1\"],\"discount_min_pct\":10,"
-		    "\"discount_max_pct\":10,\"days\":7,\"budget\":%s}",
-		    big ? "1000000000" : "5000");
-		fix_init(&f, "p-1", body);
-		f.ep.holdout_pct = 0;
-		apply(&f, ev_product(j, sizeof(j), T0, "p-1", 10000), 0, d0);
+		bud_fix_10pct(&f, big ? 1000000000 : 5000, d0);
 		apply(&f, ev_view(j, sizeof(j), ts, "p-1", "c-0"), 0, d0);
 		assert_true(bud_offer(&f.fx, &bo));
 		if (big) {
