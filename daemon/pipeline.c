@@ -2483,8 +2483,7 @@ pipeline_configure(struct pipeline *pl, const struct sp_config *cfg)
 	pl->ep.bandit.prior_conversion = e->prior_conversion;
 	pl->ep.bandit.prior_strength = e->prior_strength;
 	pl->ep.bandit.half_life_ms = e->decay_half_life_hours * 3600000.0;
-	pl->ep.offer_seed = rng_hash(cfg->kafka.input_topic,
-	    strlen(cfg->kafka.input_topic), 0);
+	pl->ep.offer_seed = rng_hash_str(cfg->kafka.input_topic, 0);
 	pl->ep.tools = tools_parse(e->tools);
 	if (pl->peer != NULL) {
 		pl->peer->cfg = cfg;

@@ -529,8 +529,8 @@ report_metrics_message(const struct snapshot_day *row, char **id,
 	*id = rp_metrics_id(row);
 	*payload = NULL;
 	if (o != NULL && *id != NULL) {
-		snprintf(rev, sizeof(rev), "%016" PRIx64, rng_hash(base,
-		    strlen(base), 0));
+		snprintf(rev, sizeof(rev), "%016" PRIx64, rng_hash_str(base,
+		    0));
 		json_object_set_new(o, "metrics_id", json_string(*id));
 		json_object_set_new(o, "revision", json_string(rev));
 		*payload = json_dumps(o, JSON_COMPACT |

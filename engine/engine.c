@@ -751,7 +751,7 @@ engine_put_order(struct effects *fx, const struct order_rec *o)
 int
 engine_in_holdout(const char *customer_id, double holdout_pct)
 {
-	uint64_t h = rng_hash(customer_id, strlen(customer_id), 0);
+	uint64_t h = rng_hash_str(customer_id, 0);
 
 	return (double)(h % 10000) < holdout_pct * 100.0;
 }
@@ -1560,7 +1560,7 @@ engine_seen_view(struct product_state *ps, const struct event *ev,
 {
 	struct offer_rec *o = product_state_offer(ps,
 	    ev->u.page_view.customer_id);
-	uint32_t h = (uint32_t)rng_hash(ev->event_id, strlen(ev->event_id), 0);
+	uint32_t h = (uint32_t)rng_hash_str(ev->event_id, 0);
 	char v[16];
 
 	if (o == NULL)
@@ -1715,7 +1715,7 @@ engine_count_group(const struct engine_params *ep, struct product_state *ps,
 static uint32_t
 engine_line_key(const struct event_order *e)
 {
-	return (uint32_t)rng_hash(e->variant_id, strlen(e->variant_id), 0);
+	return (uint32_t)rng_hash_str(e->variant_id, 0);
 }
 
 /* Nonzero if the order record already holds this line. */

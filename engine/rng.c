@@ -114,16 +114,29 @@ rng_beta(struct rng *r, double a, double b)
 	return x / (x + y);
 }
 
+#define RNG_FNV_BASIS 0xcbf29ce484222325ULL
+#define RNG_FNV_PRIME 0x100000001b3ULL
+
 /* FNV-1a, 64 bit, with a seed folded into the offset basis. */
 uint64_t
 rng_hash(const void *data, uint64_t len, uint64_t seed)
 {
 	const unsigned char *p = data;
-	uint64_t h = 0xcbf29ce484222325ULL ^ seed;
+	uint64_t h = RNG_FNV_BASIS ^ seed;
 
-	for (uint64_t i = 0; i < len; i++) {
-		h ^= p[i];
-		h *= 0x100000001b3ULL;
-	}
+	for (uint64_t i = 0; i < len; i++)
+		h = (h ^ p[i]) * RNG_FNV_PRIME;
+	return h;
+}
+
+/* rng_hash(s, strlen(s), seed) in one pass. */
+uint64_t
+rng_hash_str(const char *s, uint64_t seed)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	uint64_t h = RNG_FNV_BASIS ^ seed;
+
+	for (; *p != '\0'; p++)
+		h = (h ^ *p) * RNG_FNV_PRIME;
 	return h;
 }

@@ -36,6 +36,9 @@ double rng_beta(struct rng *r, double a, double b);
 /* 64-bit FNV-1a of a byte string, for stable hashing of ids. */
 uint64_t rng_hash(const void *data, uint64_t len, uint64_t seed);
 
+/* rng_hash() of a NUL-terminated string, without a strlen() first. */
+uint64_t rng_hash_str(const char *s, uint64_t seed);
+
 /* splitmix64 finaliser: mixes one value into a well-spread one. */
 uint64_t rng_mix(uint64_t x);
 

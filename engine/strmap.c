@@ -3,7 +3,7 @@
  * strmap.c - open-addressing string map with tombstones; grows at 70% use.
  */
 #include "strmap.h"
-#include <stdint.h>
+#include "rng.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -29,18 +29,11 @@ strmap_release(struct strmap *m)
 	strmap_init(m);
 }
 
-/* The key's hash: rng_hash(key, strlen(key), 0), in one pass. */
+/* The key's hash. */
 static size_t
 strmap_hash(const char *key)
 {
-	const unsigned char *p = (const unsigned char *)key;
-	uint64_t h = 0xcbf29ce484222325ULL;
-
-	for (; *p != '\0'; p++) {
-		h ^= *p;
-		h *= 0x100000001b3ULL;
-	}
-	return (size_t)h;
+	return (size_t)rng_hash_str(key, 0);
 }
 
 /* The slot holding key (of hash h), or the first free slot on its probe

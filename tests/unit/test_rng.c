@@ -52,6 +52,9 @@ test_pinned_values(void **state)
 	assert_true(rng_hash("abc", 3, 7) == 0xdcc36918fee83446ULL);
 	assert_true(rng_hash("", 0, 0) == 0xcbf29ce484222325ULL);
 	assert_true(rng_hash("abd", 3, 0) != rng_hash("abc", 3, 0));
+	assert_true(rng_hash_str("abc", 0) == 0xe71fa2190541574bULL);
+	assert_true(rng_hash_str("abc", 7) == 0xdcc36918fee83446ULL);
+	assert_true(rng_hash_str("", 0) == 0xcbf29ce484222325ULL);
 	assert_true(rng_mix(0) == 0xe220a8397b1dcdafULL);
 	rng_seed(&r, 42);
 	assert_true(rng_next(&r) == 0x5c8961e1f2055d33ULL);
