@@ -2123,8 +2123,7 @@ pl_land(struct pipeline *pl)
 		pl->nflights--;
 		pl_flight_free(fl);
 	}
-	if (pl->draining && pl->phase == PL_IDLE && pl->peer->phase ==
-	    PL_IDLE && pl->flights == NULL) {
+	if (pl->draining && !pipeline_busy(pl)) {
 		if (pl->drained != NULL)
 			pl->drained(pl->drained_arg);
 		pl->drained = NULL;
