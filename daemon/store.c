@@ -8,6 +8,7 @@
 #include "clock.h"
 #include "log.h"
 #include "stats.h"
+#include "util.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -248,21 +249,7 @@ store_keycat(const struct store *st, char *buf, size_t len, ...)
 size_t
 store_fmt_int(char *buf, long long v)
 {
-	unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v :
-	    (unsigned long long)v;
-	char tmp[24];
-	size_t n = 0, i = 0;
-
-	do {
-		tmp[n++] = (char)('0' + u % 10);
-		u /= 10;
-	} while (u != 0);
-	if (v < 0)
-		buf[i++] = '-';
-	while (n > 0)
-		buf[i++] = tmp[--n];
-	buf[i] = '\0';
-	return i;
+	return (size_t)(util_fmt_i64(buf, (int64_t)v) - buf);
 }
 
 /* Make room for need bytes in a scratch buffer of the store. */
