@@ -6,6 +6,7 @@
 #include "pipeline.h"
 #include "clock.h"
 #include "log.h"
+#include "pps.h"
 #include "rng.h"
 #include "stats.h"
 #include "strmap.h"
@@ -54,18 +55,13 @@ struct pl_shop {
 	int sps_asked;          /* read the stored SPS (for creators' facts) */
 	double sps_now;         /* the stored SPS, -1: unknown */
 	int64_t sps_now_ts;     /* its shop event's time */
-	struct pl_sps *evs;     /* this batch's shop events, any order */
+	struct pps_sps *evs;    /* this batch's shop events, any order */
 	size_t nevs, evcap;
-	struct pl_sps *hist;    /* stored SPS history around the orders */
+	struct pps_sps *hist;   /* stored SPS history around the orders */
 	size_t nhist, histcap;
 	int64_t order_ts_max;   /* latest creator order of the batch */
 };
 
-/* One SPS and the event time of the shop event that gave it. */
-struct pl_sps {
-	int64_t ts;
-	double sps;
-};
 
 struct pl_flight;
 
@@ -383,7 +379,7 @@ pl_prepare_shop(struct pipeline *pl, const struct event *ev)
 	} else if (ev->type == EV_SHOP) {
 		s = pl_shop(pl, ev->shop_id);
 		pl_grow((void **)&s->evs, &s->evcap, s->nevs, sizeof(*s->evs));
-		s->evs[s->nevs++] = (struct pl_sps){ ev->ts, ev->u.shop.sps };
+		s->evs[s->nevs++] = (struct pps_sps){ ev->ts, ev->u.shop.sps };
 		if (ev->ts >= s->shop_ts) {
 			s->shop_ts = ev->ts;
 			s->sps = ev->u.shop.sps;
@@ -888,7 +884,7 @@ pl_sps_hist_cb(redisAsyncContext *ac, void *r, void *priv)
 				continue;
 			pl_grow((void **)&s->hist, &s->histcap, s->nhist,
 			    sizeof(*s->hist));
-			s->hist[s->nhist++] = (struct pl_sps){ strtoll(
+			s->hist[s->nhist++] = (struct pps_sps){ strtoll(
 			    reply->element[k]->str, NULL, 10), strtod(bar + 1,
 			    NULL) };
 		}
@@ -993,19 +989,6 @@ pl_returning(struct pipeline *pl, const struct event *ev)
 	    sizeof(key), ev->shop_id, c)) == 1;
 }
 
-/* Whether SPS a is a better pick than b for an order at ts. */
-static int
-pl_sps_better(const struct pl_sps *a, const struct pl_sps *b, int64_t ts)
-{
-	if (b == NULL)
-		return 1;
-	if (a->ts <= ts && b->ts <= ts)
-		return a->ts >= b->ts;  /* in force at ts: the latest */
-	if (a->ts > ts && b->ts > ts)
-		return a->ts < b->ts;   /* none in force: the nearest after */
-	return a->ts <= ts;
-}
-
 /*
  * The shop's SPS at the time ts of an order (docs/pps.md): of the stored
  * history, the stored latest and this batch's shop events, the latest
@@ -1016,21 +999,17 @@ pl_shop_sps(struct pipeline *pl, const char *shop_id, int64_t ts)
 {
 	uintptr_t i = (uintptr_t)strmap_get(&pl->shop_index, shop_id);
 	const struct pl_shop *s;
-	const struct pl_sps *best = NULL;
-	struct pl_sps stored;
+	const struct pps_sps *best = NULL;
+	struct pps_sps stored;
 
 	if (i == 0)
 		return -1;
 	s = &pl->shops[i - 1];
-	stored = (struct pl_sps){ s->sps_now_ts, s->sps_now };
+	stored = (struct pps_sps){ s->sps_now_ts, s->sps_now };
 	if (s->sps_now >= 0)
 		best = &stored;
-	for (size_t k = 0; k < s->nevs; k++)
-		if (pl_sps_better(&s->evs[k], best, ts))
-			best = &s->evs[k];
-	for (size_t k = 0; k < s->nhist; k++)
-		if (pl_sps_better(&s->hist[k], best, ts))
-			best = &s->hist[k];
+	best = pps_sps_pick(best, s->evs, s->nevs, ts);
+	best = pps_sps_pick(best, s->hist, s->nhist, ts);
 	return best != NULL ? best->sps : -1;
 }
 

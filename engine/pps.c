@@ -765,3 +765,27 @@ pps_day_format(int32_t day, char *buf, size_t len)
 	util_civil_from_days(day, &y, &m, &d);
 	snprintf(buf, len, "%04lld-%02d-%02d", (long long)y, m, d);
 }
+
+/* Whether SPS reading a is a better pick than b for an order at ts. */
+static int
+pps_sps_better(const struct pps_sps *a, const struct pps_sps *b, int64_t ts)
+{
+	if (b == NULL)
+		return 1;
+	if (a->ts <= ts && b->ts <= ts)
+		return a->ts >= b->ts;  /* in force at ts: the latest */
+	if (a->ts > ts && b->ts > ts)
+		return a->ts < b->ts;   /* none in force: the nearest after */
+	return a->ts <= ts;
+}
+
+/* The reading in force at ts among best and v[0..n). */
+const struct pps_sps *
+pps_sps_pick(const struct pps_sps *best, const struct pps_sps *v, size_t n,
+    int64_t ts)
+{
+	for (size_t k = 0; k < n; k++)
+		if (pps_sps_better(&v[k], best, ts))
+			best = &v[k];
+	return best;
+}

@@ -224,4 +224,19 @@ int pps_day_parse(const char *date, int32_t *day, char *reason,
 /* "YYYY-MM-DD" of a day number into buf (11 bytes or more). */
 void pps_day_format(int32_t day, char *buf, size_t len);
 
+/* One SPS reading and the event time of the shop event that gave it. */
+struct pps_sps {
+	int64_t ts;
+	double sps;
+};
+
+/*
+ * The shop's SPS in force at the time ts of an order (docs/pps.md, "SPS
+ * at the time of promotion"): of best (NULL: none yet) and v[0..n), the
+ * latest reading whose ts is <= ts, else the earliest after ts.  Called
+ * once per source of readings, it returns the pick so far (NULL if none).
+ */
+const struct pps_sps *pps_sps_pick(const struct pps_sps *best,
+    const struct pps_sps *v, size_t n, int64_t ts);
+
 #endif

@@ -823,6 +823,38 @@ test_worked_example(void **state)
 	assert_int_equal(score(&f, T - 7).category_delivered, 24);
 }
 
+/*
+ * The SPS at an order's time: the latest reading at or before it, else
+ * the earliest after it, across several sources in any order; a tie in
+ * force keeps the later source (the batch's own event over the stored).
+ */
+static void
+test_sps_pick(void **state)
+{
+	const struct pps_sps stored = { 100, 4.0 };
+	const struct pps_sps evs[] = { { 300, 2.0 }, { 50, 1.0 }, { 200, 3.0 } };
+	const struct pps_sps late[] = { { 900, 4.5 }, { 700, 4.2 } };
+	const struct pps_sps tie[] = { { 100, 4.9 } };
+	const struct pps_sps *b;
+
+	(void)state;
+	assert_null(pps_sps_pick(NULL, NULL, 0, 10));
+	b = pps_sps_pick(&stored, evs, 3, 250);
+	assert_float_equal(b->sps, 3.0, 0);     /* 200 <= 250 < 300 */
+	b = pps_sps_pick(&stored, evs, 3, 1000);
+	assert_float_equal(b->sps, 2.0, 0);     /* the latest, 300 */
+	b = pps_sps_pick(&stored, evs, 3, 120);
+	assert_float_equal(b->sps, 4.0, 0);     /* the stored, 100 */
+	b = pps_sps_pick(NULL, evs, 3, 10);
+	assert_float_equal(b->sps, 1.0, 0);     /* none in force: 50 */
+	b = pps_sps_pick(NULL, late, 2, 10);
+	assert_float_equal(b->sps, 4.2, 0);     /* the nearest after */
+	b = pps_sps_pick(pps_sps_pick(NULL, late, 2, 800), evs, 3, 800);
+	assert_float_equal(b->sps, 4.2, 0);     /* 700 beats every earlier */
+	b = pps_sps_pick(&stored, tie, 1, 150);
+	assert_float_equal(b->sps, 4.9, 0);
+}
+
 /* Dates to day numbers and back. */
 static void
 test_days(void **state)
@@ -884,6 +916,7 @@ main(void)
 		cmocka_unit_test(test_drags_none),
 		cmocka_unit_test(test_recommend),
 		cmocka_unit_test(test_worked_example),
+		cmocka_unit_test(test_sps_pick),
 		cmocka_unit_test(test_days),
 	};
 
