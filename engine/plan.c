@@ -1101,3 +1101,124 @@ plan_range_for(const struct plan *p, const char *product_id,
 	*min_bps = r != NULL ? r->min_bps : p->min_bps;
 	*max_bps = r != NULL ? r->max_bps : p->max_bps;
 }
+
+/* ---- budget reservations across a restart ------------------------------ */
+
+/* Append to buf what snprintf would; the running length. */
+static size_t
+plan_resv_put(char *buf, size_t len, size_t at, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(at < len ? buf + at : NULL, at < len ? len - at : 0,
+	    fmt, ap);
+	va_end(ap);
+	return n > 0 ? at + (size_t)n : at;
+}
+
+/* The reservations line (format in plan.h). */
+size_t
+plan_resv_format(const struct plan_runtime *rt, char *buf, size_t len)
+{
+	size_t at = plan_resv_put(buf, len, 0, "1 %" PRId64 " %" PRId64,
+	    rt->resv_upto, rt->overrun);
+
+	for (int64_t t = rt->resv_upto + 1; t <= rt->resv_upto +
+	    PLAN_RESV_SLOTS; t++) {
+		const struct plan_resv *e = &rt->resv[t % PLAN_RESV_SLOTS];
+
+		if (e->slot == t && (e->worst != 0 || e->exp != 0))
+			at = plan_resv_put(buf, len, at, " %" PRId64 ":%"
+			    PRId64 ":%.17g", e->slot, e->worst, e->exp);
+	}
+	if (len > 0 && at >= len)
+		buf[len - 1] = '\0';
+	return at;
+}
+
+/* Read an int64 at *s ending at a byte stop (or the line's end if stop
+ * is a space); advance past stop. */
+static int
+plan_resv_i64(const char **s, int stop, int64_t *v)
+{
+	char *end;
+
+	errno = 0;
+	*v = strtoll(*s, &end, 10);
+	if (end == *s || errno != 0 ||
+	    (*end != stop && !(stop == ' ' && *end == '\0')))
+		return -1;
+	*s = *end == '\0' ? end : end + 1;
+	return 0;
+}
+
+/* Read one " <slot>:<worst>:<exp>" into a table of slots. */
+static int
+plan_resv_slot(const char **s, struct plan_resv *tab, int64_t upto)
+{
+	struct plan_resv e;
+	struct plan_resv *d;
+	char *end;
+
+	if (plan_resv_i64(s, ':', &e.slot) == -1 ||
+	    plan_resv_i64(s, ':', &e.worst) == -1)
+		return -1;
+	errno = 0;
+	e.exp = strtod(*s, &end);
+	if (end == *s || errno != 0 || (*end != ' ' && *end != '\0') ||
+	    !isfinite(e.exp) || e.exp < 0 || e.worst < 0 ||
+	    e.slot <= upto || e.slot > upto + PLAN_RESV_SLOTS)
+		return -1;
+	*s = end;
+	d = &tab[e.slot % PLAN_RESV_SLOTS];
+	if (d->slot != 0)
+		return -1;      /* two entries for one slot */
+	*d = e;
+	return 0;
+}
+
+/* Restore a reservations line (plan.h). */
+int
+plan_resv_parse(struct plan_runtime *rt, const char *s, char *reason,
+    size_t reasonlen)
+{
+	struct plan_resv tab[PLAN_RESV_SLOTS];
+	int64_t upto, overrun, worst = 0;
+	double exp = 0;
+	const char *p = s;
+
+	memset(tab, 0, sizeof(tab));
+	if (strncmp(p, "1 ", 2) != 0) {
+		snprintf(reason, reasonlen, "unknown reservations format");
+		return -1;
+	}
+	p += 2;
+	if (plan_resv_i64(&p, ' ', &upto) == -1 || upto < 0 ||
+	    plan_resv_i64(&p, ' ', &overrun) == -1 || overrun < 0) {
+		snprintf(reason, reasonlen, "bad reservations header");
+		return -1;
+	}
+	while (*p != '\0') {
+		const char *at = p;
+
+		if (plan_resv_slot(&p, tab, upto) == -1) {
+			snprintf(reason, reasonlen, "bad reservation at "
+			    "byte %zu", (size_t)(at - s));
+			return -1;
+		}
+		if (*p == ' ')
+			p++;
+	}
+	for (size_t i = 0; i < PLAN_RESV_SLOTS; i++) {
+		worst += tab[i].worst;
+		exp += tab[i].exp;
+	}
+	memcpy(rt->resv, tab, sizeof(tab));
+	rt->resv_upto = upto;
+	rt->resv_worst = worst;
+	rt->resv_exp = exp;
+	rt->overrun = overrun;
+	return 0;
+}

@@ -162,4 +162,21 @@ void plan_range_for(const struct plan *p, const char *product_id,
 /* The wire name of a segment bit ("best_selling"), or NULL. */
 const char *plan_segment_name(unsigned bit);
 
+/*
+ * The budget's reservations of live offers as one line, to keep across a
+ * restart: "1 <resv_upto> <overrun>" then " <slot>:<worst>:<exp>" per
+ * held slot.  Like snprintf: writes at most len bytes (NUL included) and
+ * returns the length the whole line needs.
+ */
+size_t plan_resv_format(const struct plan_runtime *rt, char *buf,
+    size_t len);
+
+/*
+ * Restore what plan_resv_format() wrote into rt's reservations, overrun
+ * and their sums (the spend figures are left alone); 0, or -1 with the
+ * reason and rt's reservations unchanged.
+ */
+int plan_resv_parse(struct plan_runtime *rt, const char *s, char *reason,
+    size_t reasonlen);
+
 #endif

@@ -798,6 +798,72 @@ test_error_utf8_cut(void **state)
 	plan_release(&p);
 }
 
+/*
+ * The budget's reservations survive a restart as one line: what was held
+ * comes back exactly (the sums recomputed from the slots), a short buffer
+ * reports the length it needs, and a line that is not one is refused with
+ * the plan's reservations left alone.
+ */
+static void
+test_resv_round_trip(void **state)
+{
+	static struct plan_runtime a, b;
+	char line[256], small[8], reason[128];
+	size_t n;
+
+	(void)state;
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	a.resv_upto = 494000;
+	a.overrun = 250;
+	a.resv[494001 % PLAN_RESV_SLOTS] =
+	    (struct plan_resv){ 494001, 1200, 31.25 };
+	a.resv[494700 % PLAN_RESV_SLOTS] =
+	    (struct plan_resv){ 494700, 0, 0.1 };     /* worst converted */
+	a.resv[494002 % PLAN_RESV_SLOTS] =
+	    (struct plan_resv){ 494002, 0, 0 };       /* nothing held */
+	a.resv_worst = 1200;
+	a.resv_exp = 31.35;
+	n = plan_resv_format(&a, line, sizeof(line));
+	assert_int_equal(n, strlen(line));
+	assert_string_equal(line, "1 494000 250 494001:1200:31.25 "
+	    "494700:0:0.10000000000000001");
+	assert_int_equal(plan_resv_format(&a, small, sizeof(small)), n);
+	assert_string_equal(small, "1 49400");
+	b.spent_today = 77;
+	assert_int_equal(plan_resv_parse(&b, line, reason, sizeof(reason)), 0);
+	assert_int_equal(b.resv_upto, 494000);
+	assert_int_equal(b.overrun, 250);
+	assert_int_equal(b.resv_worst, 1200);
+	assert_true(b.resv_exp > 31.349 && b.resv_exp < 31.351);
+	assert_int_equal(b.spent_today, 77);
+	assert_int_equal(b.resv[494001 % PLAN_RESV_SLOTS].worst, 1200);
+	assert_int_equal(b.resv[494700 % PLAN_RESV_SLOTS].slot, 494700);
+	assert_int_equal(b.resv[494002 % PLAN_RESV_SLOTS].slot, 0);
+	assert_int_equal(plan_resv_parse(&b, "1 5 0", reason, sizeof(reason)),
+	    0);
+	assert_int_equal(b.resv_worst, 0);
+	assert_int_equal(b.resv_upto, 5);
+
+	memcpy(&b, &a, sizeof(b));
+	assert_int_equal(plan_resv_parse(&b, "2 5 0", reason,
+	    sizeof(reason)), -1);
+	assert_string_equal(reason, "unknown reservations format");
+	assert_int_equal(plan_resv_parse(&b, "1 5 0 5:1:1", reason,
+	    sizeof(reason)), -1);               /* already released */
+	assert_string_equal(reason, "bad reservation at byte 6");
+	assert_int_equal(plan_resv_parse(&b, "1 5 0 6:1:1 6:2:2", reason,
+	    sizeof(reason)), -1);               /* one slot twice */
+	assert_int_equal(plan_resv_parse(&b, "1 5 0 9:1:nan", reason,
+	    sizeof(reason)), -1);
+	assert_int_equal(plan_resv_parse(&b, "1 5", reason, sizeof(reason)),
+	    -1);
+	assert_string_equal(reason, "bad reservations header");
+	assert_int_equal(plan_resv_parse(&b, "1 5 0 800:1:1", reason,
+	    sizeof(reason)), -1);               /* beyond the slots */
+	assert_memory_equal(&a, &b, sizeof(a)); /* refusals changed nothing */
+}
+
 int
 main(void)
 {
@@ -820,6 +886,7 @@ main(void)
 		cmocka_unit_test(test_segment_names),
 		cmocka_unit_test(test_big_plan),
 		cmocka_unit_test(test_error_utf8_cut),
+		cmocka_unit_test(test_resv_round_trip),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
