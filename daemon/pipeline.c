@@ -1522,6 +1522,40 @@ pl_send_pps_writes(struct pipeline *pl)
 			pl_send_content(pl, &pl->msgs[i]);
 }
 
+/*
+ * The reservations of every budgeted plan the batch touched
+ * (sp:plan:<id>:budget), written after its products' writes: a restart
+ * restores them (plans_refresh_budgets).  A crash between the two forgets
+ * one batch's reservations; a failed product write that is retried
+ * rewrites them.
+ */
+static void
+pl_send_budget_writes(struct pipeline *pl)
+{
+	char key[300], *line;
+
+	for (size_t i = 0; i < pl->nsaved; i++) {
+		struct plan *p = pl->saved[i].plan;
+		size_t n;
+		const char *argv[4];
+
+		if (plans_get(pl->plans, pl->saved[i].plan_id) != p ||
+		    p->budget < 0)
+			continue;
+		n = plan_resv_format(&p->rt, NULL, 0);
+		if ((line = malloc(n + 1)) == NULL)
+			fatalx("out of memory");
+		plan_resv_format(&p->rt, line, n + 1);
+		argv[0] = "HSET";
+		argv[1] = store_key(pl->st, key, sizeof(key), "plan:%s:budget",
+		    p->plan_id);
+		argv[2] = "resv";
+		argv[3] = line;
+		pl_send(pl, pl_write_cb, 0, 4, argv, NULL);
+		free(line);
+	}
+}
+
 /* Nonzero if a product has anything to write. */
 static int
 pl_has_writes(const struct pl_prod *p)
@@ -1549,6 +1583,7 @@ pl_write(struct pipeline *pl)
 	for (size_t i = 0; i < pl->ndlqs; i++)
 		pl_dlq_send_write(pl, i);
 	pl_send_pps_writes(pl);
+	pl_send_budget_writes(pl);
 	pl_round_done(pl, pl_emit);
 	pl_take(pl->main);
 }

@@ -629,6 +629,45 @@ plans_cost_cb(redisAsyncContext *ac, void *r, void *priv)
 	free(c);
 }
 
+/* The plan's kept reservations (sp:plan:<id>:budget resv). */
+static void
+plans_resv_cb(redisAsyncContext *ac, void *r, void *priv)
+{
+	struct plans_cost *c = priv;
+	redisReply *reply = r;
+	char reason[128];
+
+	(void)ac;
+	if (reply != NULL && reply->type == REDIS_REPLY_STRING &&
+	    plans_get(c->op->ps, c->plan_id) == c->plan &&
+	    plan_resv_parse(&c->plan->rt, reply->str, reason,
+	    sizeof(reason)) == -1)
+		log_warnx("plan \"%s\": ignoring its kept budget "
+		    "reservations: %s", c->plan_id, reason);
+	plans_write_cb(ac, r == NULL || reply->type == REDIS_REPLY_ERROR ?
+	    r : &(redisReply){ .type = REDIS_REPLY_STATUS }, c->op);
+	free(c);
+}
+
+/* Ask for the reservations the plan's offers held before a restart. */
+static void
+plans_refresh_resv(struct plans_op *op, struct plan *p)
+{
+	char key[400];
+	struct plans_cost *c = calloc(1, sizeof(*c));
+	const char *argv[3] = { "HGET", store_key(op->ps->st, key,
+	    sizeof(key), "plan:%s:budget", p->plan_id), "resv" };
+
+	if (c == NULL)
+		fatalx("out of memory");
+	*c = (struct plans_cost){ op, p, "", 0, 0 };
+	snprintf(c->plan_id, sizeof(c->plan_id), "%s", p->plan_id);
+	if (store_command(op->ps->st, plans_resv_cb, c, 3, argv, NULL) == 0)
+		op->pending++;
+	else
+		free(c);
+}
+
 /* HGET cost of every product-day of a plan up to today. */
 static void
 plans_refresh_one(struct plans_op *op, struct plan *p, const char *today)
@@ -640,6 +679,7 @@ plans_refresh_one(struct plans_op *op, struct plan *p, const char *today)
 	p->rt.resv_upto = p->rt.resv_worst = p->rt.overrun = 0;
 	p->rt.resv_exp = 0;
 	memset(p->rt.resv, 0, sizeof(p->rt.resv));
+	plans_refresh_resv(op, p);
 	for (int64_t t = p->start_ms; t < p->end_ms; t += PLAN_DAY_MS) {
 		clock_date(t, date);
 		if (strcmp(date, today) > 0)

@@ -1413,6 +1413,80 @@ test_plans_survive_restart(void **state)
 	harness_pass(h);
 }
 
+/* ---- test 11: a budget's reservations survive a restart ---- */
+
+/* A custom plan of one product with a budget (new reference). */
+static json_t *
+create_budget_plan(struct harness *h, const char *shop, const char *prod,
+    long long budget)
+{
+	const char *const prods[] = { prod };
+	char *body = plan_body(shop, shop, prods, 1, 10, 30, NULL);
+	json_t *req = json_loads(body, 0, NULL), *plan = NULL;
+	int status;
+
+	assert_non_null(req);
+	json_object_set_new(req, "budget", json_integer(budget));
+	free(body);
+	body = json_dumps(req, JSON_COMPACT);
+	json_decref(req);
+	H_OK(h, harness_http(h, "POST", "/v1/plans", body, &status, &plan));
+	if (status != 201 || plan == NULL)
+		fail_msg("POST /v1/plans %s: status %d", body, status);
+	free(body);
+	return plan;
+}
+
+/*
+ * An offer reserves its worst case (two units' discount) against the
+ * plan's budget until its credit window ends; the reservation is kept in
+ * sp:plan:<id>:budget, so the order a restart comes between is credited
+ * against it: no cost is counted as overrun.  (Before, reservations lived
+ * in memory only and the whole cost of that order was overrun.)
+ */
+static void
+test_budget_survives_restart(void **state)
+{
+	struct harness *h = *state;
+	static const char *const prod[] = { "t11-p0" };
+	static const int64_t price[] = { 8000 };
+	char cust[64], key[256], want[64], *resv;
+	json_t *plan, *offer;
+	long long per, overrun;
+	int seq = 0;
+
+	catalog(h, "shop-t11", prod, price, 1);
+	plan = create_budget_plan(h, "shop-t11", prod[0], 10000000);
+	next_customer("t11-c", 0, &seq, cust, sizeof(cust));
+	send_event(h, prod[0], view_event("shop-t11", prod[0], cust,
+	    harness_now_ms()));
+	H_OK(h, harness_flush(h));
+	offer = wait_offer(h, prod[0], cust);
+	per = ifield(offer, "list_price") - ifield(offer, "offer_price");
+	snprintf(key, sizeof(key), "sp:plan:%s:budget", plan_id(plan));
+	H_OK(h, harness_wait_exists(h, key, WAIT_MS));
+	H_OK(h, harness_hget(h, key, "resv", &resv));
+	assert_non_null(resv);
+	print_message("reservations before the restart: %s (offer %s, %lld "
+	    "a unit)\n", resv, sfield(offer, "offer_id"), per);
+	snprintf(want, sizeof(want), ":%lld:", 2 * per);
+	assert_non_null(strstr(resv, want));
+	free(resv);
+	H_OK(h, harness_restart_daemon(h));
+	send_event(h, prod[0], order_event("shop-t11", prod[0], "t11-o1", cust,
+	    offer, 1, harness_now_ms()));
+	H_OK(h, harness_flush(h));
+	assert_int_equal(wait_day_counter(h, prod[0], harness_now_ms(),
+	    "ord_o", 1), 1);
+	overrun = harness_metric(h, "smartpromo_budget_overrun_total");
+	print_message("overrun after the restart: %lld (the order's cost "
+	    "%lld)\n", overrun, per);
+	assert_int_equal(overrun, 0);
+	json_decref(offer);
+	json_decref(plan);
+	harness_pass(h);
+}
+
 /* ---- test 10: the write script refuses a key of the wrong type ---- */
 
 /* Run a Redis command (no reply wanted) or fail the test. */
@@ -1576,6 +1650,7 @@ main(void)
 		T(test_write_checks),
 		T(test_ctl_plans),
 		T(test_plans_survive_restart),
+		T(test_budget_survives_restart),
 	};
 	int failed;
 
