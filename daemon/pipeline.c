@@ -62,7 +62,6 @@ struct pl_shop {
 	int64_t order_ts_max;   /* latest creator order of the batch */
 };
 
-
 struct pl_flight;
 
 struct pl_out {

@@ -606,6 +606,32 @@ struct plans_cost {
 	int64_t day;
 };
 
+/* A product-day or reservations reply is in: count it towards the op. */
+static void
+plans_cost_done(redisAsyncContext *ac, redisReply *reply, struct plans_cost *c)
+{
+	plans_write_cb(ac, reply == NULL || reply->type == REDIS_REPLY_ERROR ?
+	    reply : &(redisReply){ .type = REDIS_REPLY_STATUS }, c->op);
+	free(c);
+}
+
+/* Send one read of the budget refresh of plan p; its reply goes to fn. */
+static void
+plans_cost_ask(struct plans_op *op, struct plan *p, int today, int64_t day,
+    redisCallbackFn *fn, const char **argv)
+{
+	struct plans_cost *c = calloc(1, sizeof(*c));
+
+	if (c == NULL)
+		fatalx("out of memory");
+	*c = (struct plans_cost){ op, p, "", today, day };
+	snprintf(c->plan_id, sizeof(c->plan_id), "%s", p->plan_id);
+	if (store_command(op->ps->st, fn, c, 3, argv, NULL) == 0)
+		op->pending++;
+	else
+		free(c);
+}
+
 /* One product-day cost. */
 static void
 plans_cost_cb(redisAsyncContext *ac, void *r, void *priv)
@@ -624,9 +650,7 @@ plans_cost_cb(redisAsyncContext *ac, void *r, void *priv)
 		else
 			c->plan->rt.spent_before += v;
 	}
-	plans_write_cb(ac, r == NULL || reply->type == REDIS_REPLY_ERROR ?
-	    r : &(redisReply){ .type = REDIS_REPLY_STATUS }, c->op);
-	free(c);
+	plans_cost_done(ac, r, c);
 }
 
 /* The plan's kept reservations (sp:plan:<id>:budget resv). */
@@ -644,9 +668,7 @@ plans_resv_cb(redisAsyncContext *ac, void *r, void *priv)
 	    sizeof(reason)) == -1)
 		log_warnx("plan \"%s\": ignoring its kept budget "
 		    "reservations: %s", c->plan_id, reason);
-	plans_write_cb(ac, r == NULL || reply->type == REDIS_REPLY_ERROR ?
-	    r : &(redisReply){ .type = REDIS_REPLY_STATUS }, c->op);
-	free(c);
+	plans_cost_done(ac, r, c);
 }
 
 /* Ask for the reservations the plan's offers held before a restart. */
@@ -654,18 +676,10 @@ static void
 plans_refresh_resv(struct plans_op *op, struct plan *p)
 {
 	char key[400];
-	struct plans_cost *c = calloc(1, sizeof(*c));
 	const char *argv[3] = { "HGET", store_key(op->ps->st, key,
 	    sizeof(key), "plan:%s:budget", p->plan_id), "resv" };
 
-	if (c == NULL)
-		fatalx("out of memory");
-	*c = (struct plans_cost){ op, p, "", 0, 0 };
-	snprintf(c->plan_id, sizeof(c->plan_id), "%s", p->plan_id);
-	if (store_command(op->ps->st, plans_resv_cb, c, 3, argv, NULL) == 0)
-		op->pending++;
-	else
-		free(c);
+	plans_cost_ask(op, p, 0, 0, plans_resv_cb, argv);
 }
 
 /* HGET cost of every product-day of a plan up to today. */
@@ -685,22 +699,12 @@ plans_refresh_one(struct plans_op *op, struct plan *p, const char *today)
 		if (strcmp(date, today) > 0)
 			break;
 		for (size_t i = 0; i < p->nproducts; i++) {
-			struct plans_cost *c = calloc(1, sizeof(*c));
 			const char *argv[3] = { "HGET", store_key(op->ps->st,
 			    key, sizeof(key), "{%s}:day:%s", p->products[i],
 			    date), "cost" };
 
-			if (c == NULL)
-				fatalx("out of memory");
-			*c = (struct plans_cost){ op, p, "", strcmp(date,
-			    today) == 0, day };
-			snprintf(c->plan_id, sizeof(c->plan_id), "%s",
-			    p->plan_id);
-			if (store_command(op->ps->st, plans_cost_cb, c, 3, argv,
-			    NULL) == 0)
-				op->pending++;
-			else
-				free(c);
+			plans_cost_ask(op, p, strcmp(date, today) == 0, day,
+			    plans_cost_cb, argv);
 		}
 	}
 }

@@ -1190,24 +1190,19 @@ plan_resv_parse(struct plan_runtime *rt, const char *s, char *reason,
 	const char *p = s;
 
 	memset(tab, 0, sizeof(tab));
-	if (strncmp(p, "1 ", 2) != 0) {
-		snprintf(reason, reasonlen, "unknown reservations format");
-		return -1;
-	}
+	if (strncmp(p, "1 ", 2) != 0)
+		return util_fail(reason, reasonlen,
+		    "unknown reservations format");
 	p += 2;
 	if (plan_resv_i64(&p, ' ', &upto) == -1 || upto < 0 ||
-	    plan_resv_i64(&p, ' ', &overrun) == -1 || overrun < 0) {
-		snprintf(reason, reasonlen, "bad reservations header");
-		return -1;
-	}
+	    plan_resv_i64(&p, ' ', &overrun) == -1 || overrun < 0)
+		return util_fail(reason, reasonlen, "bad reservations header");
 	while (*p != '\0') {
 		const char *at = p;
 
-		if (plan_resv_slot(&p, tab, upto) == -1) {
-			snprintf(reason, reasonlen, "bad reservation at "
-			    "byte %zu", (size_t)(at - s));
-			return -1;
-		}
+		if (plan_resv_slot(&p, tab, upto) == -1)
+			return util_fail(reason, reasonlen, "bad reservation "
+			    "at byte %zu", (size_t)(at - s));
 		if (*p == ' ')
 			p++;
 	}

@@ -121,13 +121,10 @@ plan_body(const char *name, const char *shop, const char *const *products,
 	return text;
 }
 
-/* POST /v1/plans, expect 201; returns the plan (new reference). */
+/* POST /v1/plans with body (freed), expect 201; the plan (new reference). */
 static json_t *
-create_plan(struct harness *h, const char *shop, const char *const *products,
-    int n, double min_pct, double max_pct, json_t *ranges)
+post_plan(struct harness *h, const char *shop, char *body)
 {
-	char *body = plan_body(shop, shop, products, n, min_pct, max_pct,
-	    ranges);
 	json_t *plan = NULL;
 	int status;
 
@@ -140,6 +137,15 @@ create_plan(struct harness *h, const char *shop, const char *const *products,
 	print_message("plan %s for %s\n", json_string_value(
 	    json_object_get(plan, "plan_id")), shop);
 	return plan;
+}
+
+/* POST /v1/plans, expect 201; returns the plan (new reference). */
+static json_t *
+create_plan(struct harness *h, const char *shop, const char *const *products,
+    int n, double min_pct, double max_pct, json_t *ranges)
+{
+	return post_plan(h, shop, plan_body(shop, shop, products, n, min_pct,
+	    max_pct, ranges));
 }
 
 /* The plan_id of a plan object. */
@@ -1422,19 +1428,14 @@ create_budget_plan(struct harness *h, const char *shop, const char *prod,
 {
 	const char *const prods[] = { prod };
 	char *body = plan_body(shop, shop, prods, 1, 10, 30, NULL);
-	json_t *req = json_loads(body, 0, NULL), *plan = NULL;
-	int status;
+	json_t *req = json_loads(body, 0, NULL);
 
 	assert_non_null(req);
 	json_object_set_new(req, "budget", json_integer(budget));
 	free(body);
 	body = json_dumps(req, JSON_COMPACT);
 	json_decref(req);
-	H_OK(h, harness_http(h, "POST", "/v1/plans", body, &status, &plan));
-	if (status != 201 || plan == NULL)
-		fail_msg("POST /v1/plans %s: status %d", body, status);
-	free(body);
-	return plan;
+	return post_plan(h, shop, body);
 }
 
 /*
